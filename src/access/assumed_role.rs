@@ -1,0 +1,94 @@
+//! Credentials from AssumeRole into one member account, with ExternalId and the `certaudit`
+//! session name. The account's own lazy identity cache (see `Caller::open_account`) calls this
+//! again before the credentials expire, so a scan longer than the session does not fail.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::{self, error::CredentialsError, future, ProvideCredentials};
+use aws_credential_types::Credentials;
+
+use super::aws_error::AwsFailure;
+
+const SESSION_NAME: &str = "certaudit";
+const SESSION_SECONDS: i32 = 3600;
+/// Primed credentials are handed out only while they have at least this long left.
+const MIN_REMAINING: Duration = Duration::from_secs(300);
+
+#[derive(Debug)]
+pub struct AssumedRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    external_id: Option<String>,
+    /// The credentials of the first, probing AssumeRole, so the cache's first load does not
+    /// assume the role a second time.
+    primed: Mutex<Option<Credentials>>,
+}
+
+impl AssumedRole {
+    pub fn new(sts: aws_sdk_sts::Client, role_arn: String, external_id: Option<String>) -> Self {
+        AssumedRole {
+            sts,
+            role_arn,
+            external_id,
+            primed: Mutex::new(None),
+        }
+    }
+
+    /// Assume the role now: a missing role or a wrong ExternalId shows here, as an error of
+    /// this account's `assume_role` stage.
+    pub async fn prime(&self) -> Result<(), AwsFailure> {
+        let credentials = self.assume().await?;
+        *self.primed.lock().expect("primed lock") = Some(credentials);
+        Ok(())
+    }
+
+    async fn assume(&self) -> Result<Credentials, AwsFailure> {
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(SESSION_NAME)
+            .set_external_id(self.external_id.clone())
+            .duration_seconds(SESSION_SECONDS)
+            .send()
+            .await
+            .map_err(|e| AwsFailure::from_sdk(&e))?;
+        let c = out.credentials().ok_or_else(|| {
+            AwsFailure::new("no-credentials", "AssumeRole returned no credentials")
+        })?;
+        let expiry = SystemTime::try_from(*c.expiration()).ok();
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            expiry,
+            "certaudit-assume-role",
+        ))
+    }
+
+    async fn load(&self) -> provider::Result {
+        let primed = self.primed.lock().expect("primed lock").take();
+        if let Some(credentials) = primed {
+            let fresh = credentials
+                .expiry()
+                .and_then(|e| e.duration_since(SystemTime::now()).ok())
+                .is_none_or(|left| left > MIN_REMAINING);
+            if fresh {
+                return Ok(credentials);
+            }
+        }
+        self.assume()
+            .await
+            .map_err(CredentialsError::provider_error)
+    }
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.load())
+    }
+}

@@ -1,0 +1,60 @@
+//! One shape for every AWS failure: the AWS error code when there is one, else a short
+//! kebab-case word (`timeout`, `dispatch`), and a message a person can act on.
+
+use aws_sdk_acm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsFailure {
+    pub code: String,
+    pub message: String,
+}
+
+impl AwsFailure {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        AwsFailure {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let context = DisplayErrorContext(err).to_string();
+        let code = match err {
+            SdkError::ServiceError(_) => err.code().unwrap_or("unknown").to_string(),
+            SdkError::TimeoutError(_) => "timeout".into(),
+            SdkError::DispatchFailure(d) if d.is_timeout() => "timeout".into(),
+            SdkError::DispatchFailure(_) => "dispatch".into(),
+            SdkError::ResponseError(_) => "response".into(),
+            SdkError::ConstructionFailure(_) => credentials_code(&context),
+            _ => "unknown".into(),
+        };
+        let message = match err {
+            SdkError::ServiceError(_) => err.message().map(str::to_string).unwrap_or(context),
+            _ => context,
+        };
+        AwsFailure { code, message }
+    }
+}
+
+/// A request that could not be built is, in practice, an account whose credentials could not
+/// be refreshed: say so rather than "construction".
+fn credentials_code(context: &str) -> String {
+    if context.contains("AccessDenied") {
+        "AccessDenied".into()
+    } else if context.contains("credentials") || context.contains("identity") {
+        "credentials".into()
+    } else {
+        "construction".into()
+    }
+}
+
+impl std::fmt::Display for AwsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+impl std::error::Error for AwsFailure {}

@@ -1,0 +1,138 @@
+//! How we get into an account: the caller's own credentials for its own account, AssumeRole
+//! with ExternalId into every other. Each account gets its own credential cache and each
+//! account-region its own retry partition, so hundreds of accounts neither re-assume the role
+//! on every call nor spend one shared retry budget (SPEC §1.3, §1.7).
+
+mod assumed_role;
+pub mod aws_error;
+
+use anyhow::{anyhow, Result};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_acm::config::retry::{RetryConfig, RetryPartition};
+use aws_sdk_acm::config::IdentityCache;
+
+pub use assumed_role::AssumedRole;
+use aws_error::AwsFailure;
+
+use crate::plan::ScanPlan;
+
+/// Region used for the caller's own calls when none is configured.
+const FALLBACK_REGION: &str = "us-east-1";
+/// Attempts per call, first included; throttling is retried with exponential backoff.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Who runs the scan.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: String,
+    /// `aws`, `aws-cn` or `aws-us-gov`, from the caller's ARN: role ARNs are built with it.
+    pub partition: String,
+    pub config: SdkConfig,
+}
+
+impl Caller {
+    /// Load the caller's credentials and ask STS who they are.
+    pub async fn identify(plan: &ScanPlan) -> Result<Caller> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+        if let Some(profile) = &plan.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &plan.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        let mut config = loader.load().await;
+        if config.region().is_none() {
+            config = config
+                .into_builder()
+                .region(Region::new(FALLBACK_REGION))
+                .build();
+        }
+        let identity = aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                let failure = AwsFailure::from_sdk(&e);
+                anyhow!(
+                    "cannot tell who the caller is: sts:GetCallerIdentity failed ({}: {}). \
+                     Check the AWS credentials: --profile, AWS_PROFILE, or the \
+                     AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables",
+                    failure.code,
+                    failure.message
+                )
+            })?;
+        let account_id = identity.account().unwrap_or_default().to_string();
+        let partition = identity
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .unwrap_or("aws")
+            .to_string();
+        Ok(Caller {
+            account_id,
+            partition,
+            config,
+        })
+    }
+
+    pub fn role_arn(&self, account_id: &str, role_name: &str) -> String {
+        format!("arn:{}:iam::{account_id}:role/{role_name}", self.partition)
+    }
+
+    /// Credentials for one account: the caller's own for its own account, else the assumed
+    /// role, tried once now so a missing role or wrong ExternalId is reported at this stage.
+    pub async fn open_account(
+        &self,
+        account_id: &str,
+        plan: &ScanPlan,
+    ) -> Result<AccountAccess, AwsFailure> {
+        if account_id == self.account_id {
+            return Ok(AccountAccess {
+                account_id: account_id.to_string(),
+                config: self.config.clone(),
+            });
+        }
+        let role = AssumedRole::new(
+            aws_sdk_sts::Client::new(&self.config),
+            self.role_arn(account_id, &plan.role_name),
+            plan.external_id.clone(),
+        );
+        role.prime().await?;
+        let config = self
+            .config
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(role))
+            .identity_cache(IdentityCache::lazy().build())
+            .build();
+        Ok(AccountAccess {
+            account_id: account_id.to_string(),
+            config,
+        })
+    }
+}
+
+/// An open door into one account.
+#[derive(Debug, Clone)]
+pub struct AccountAccess {
+    pub account_id: String,
+    pub config: SdkConfig,
+}
+
+impl AccountAccess {
+    pub fn ec2(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.config)
+    }
+
+    /// An ACM client for one region with its own retry partition.
+    pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {
+        let config = aws_sdk_acm::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .retry_partition(RetryPartition::new(format!(
+                "acm-{}-{region}",
+                self.account_id
+            )))
+            .build();
+        aws_sdk_acm::Client::from_conf(config)
+    }
+}

@@ -1,0 +1,103 @@
+//! Which accounts are scanned: the organization's (optionally under some OUs) or an explicit
+//! list, minus `--exclude`. Accounts that are not ACTIVE, and excluded ones, are kept as
+//! *skipped* with the reason, so nothing is ever dropped silently.
+
+mod organizations;
+
+use anyhow::{bail, Result};
+
+use crate::access::aws_error::AwsFailure;
+use crate::access::Caller;
+use crate::plan::{AccountSource, ScanPlan};
+
+/// One account the scan targets, and whether it will be skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTarget {
+    pub id: String,
+    pub name: Option<String>,
+    /// `Some(reason)` when the account is not scanned (suspended, excluded).
+    pub skip: Option<String>,
+}
+
+/// List the target accounts. Organizations being unavailable without an explicit list is
+/// fatal: there is nothing to scan.
+pub async fn resolve(plan: &ScanPlan, caller: &Caller) -> Result<Vec<AccountTarget>> {
+    let mut targets = match &plan.accounts {
+        AccountSource::Explicit(named) => named
+            .iter()
+            .map(|a| AccountTarget {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                skip: None,
+            })
+            .collect(),
+        AccountSource::Organization { ous } => {
+            let client = aws_sdk_organizations::Client::new(&caller.config);
+            let listed = if ous.is_empty() {
+                organizations::list_all(&client).await
+            } else {
+                organizations::list_under(&client, ous).await
+            };
+            listed.map_err(|f| organizations_unavailable(&f, caller))?
+        }
+    };
+    for target in &mut targets {
+        if plan.exclude.contains(&target.id) {
+            target.skip = Some("excluded by --exclude".into());
+        }
+    }
+    if targets.is_empty() {
+        bail!("no accounts to scan: the organization (or the OUs given) holds no accounts");
+    }
+    Ok(targets)
+}
+
+fn organizations_unavailable(failure: &AwsFailure, caller: &Caller) -> anyhow::Error {
+    let cause = match failure.code.as_str() {
+        "AWSOrganizationsNotInUseException" => format!(
+            "account {} is not a member of an AWS Organization",
+            caller.account_id
+        ),
+        "AccessDeniedException" | "AccessDenied" => format!(
+            "account {} may not list the organization's accounts (it is neither the management \
+             account nor a delegated administrator, or lacks organizations:ListAccounts)",
+            caller.account_id
+        ),
+        _ => format!("Organizations could not be listed ({failure})"),
+    };
+    anyhow::anyhow!(
+        "{cause}; pass --accounts ID,... or --accounts-file PATH to scan without Organizations, \
+         or run from the management account"
+    )
+}
+
+/// The account's lifecycle state: `State`, falling back to the retired `Status` only when
+/// `State` is absent (Status stopped being returned on 2026-09-09).
+pub(crate) fn skip_reason(state: Option<&str>, status: Option<&str>) -> Option<String> {
+    match state.or(status) {
+        Some("ACTIVE") => None,
+        Some(other) => Some(format!("account state is {other}")),
+        None => Some("account state unknown (neither State nor Status returned)".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skip_reason;
+
+    #[test]
+    fn state_wins_over_retired_status() {
+        assert_eq!(skip_reason(Some("ACTIVE"), Some("SUSPENDED")), None);
+        assert_eq!(
+            skip_reason(Some("SUSPENDED"), None).as_deref(),
+            Some("account state is SUSPENDED")
+        );
+    }
+
+    #[test]
+    fn status_is_the_fallback_when_state_is_absent() {
+        assert_eq!(skip_reason(None, Some("ACTIVE")), None);
+        assert!(skip_reason(None, Some("PENDING_CLOSURE")).is_some());
+        assert!(skip_reason(None, None).is_some());
+    }
+}

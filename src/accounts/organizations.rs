@@ -1,0 +1,81 @@
+//! Organizations listing: every page of `ListAccounts` (pages may be empty while more
+//! remain), or a recursive walk of OUs (`ListAccountsForParent` returns direct children only).
+
+use std::collections::BTreeSet;
+
+use aws_sdk_organizations::types::Account;
+use aws_sdk_organizations::Client;
+
+use super::{skip_reason, AccountTarget};
+use crate::access::aws_error::AwsFailure;
+
+/// Organizations' largest page.
+const PAGE_SIZE: i32 = 20;
+
+fn target(account: &Account) -> AccountTarget {
+    AccountTarget {
+        id: account.id().unwrap_or_default().to_string(),
+        name: account.name().map(str::to_string),
+        skip: skip_reason(
+            account.state().map(|s| s.as_str()),
+            #[allow(deprecated)]
+            account.status().map(|s| s.as_str()),
+        ),
+    }
+}
+
+pub async fn list_all(client: &Client) -> Result<Vec<AccountTarget>, AwsFailure> {
+    let mut pages = client
+        .list_accounts()
+        .max_results(PAGE_SIZE)
+        .into_paginator()
+        .send();
+    let mut targets = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsFailure::from_sdk(&e))?;
+        targets.extend(page.accounts().iter().map(target));
+    }
+    Ok(targets)
+}
+
+/// Every account under these OUs or roots, at any depth, each once.
+pub async fn list_under(
+    client: &Client,
+    parents: &[String],
+) -> Result<Vec<AccountTarget>, AwsFailure> {
+    let mut targets = Vec::new();
+    let mut seen_accounts = BTreeSet::new();
+    let mut seen_ous = BTreeSet::new();
+    let mut stack: Vec<String> = parents.to_vec();
+    while let Some(parent) = stack.pop() {
+        if !seen_ous.insert(parent.clone()) {
+            continue;
+        }
+        let mut pages = client
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .max_results(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsFailure::from_sdk(&e))?;
+            let fresh = page.accounts().iter().map(target);
+            targets.extend(fresh.filter(|t| seen_accounts.insert(t.id.clone())));
+        }
+        let mut pages = client
+            .list_organizational_units_for_parent()
+            .parent_id(&parent)
+            .max_results(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsFailure::from_sdk(&e))?;
+            stack.extend(
+                page.organizational_units()
+                    .iter()
+                    .filter_map(|ou| ou.id().map(str::to_string)),
+            );
+        }
+    }
+    Ok(targets)
+}

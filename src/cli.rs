@@ -1,0 +1,287 @@
+//! Command-line interface: plain clap structs, no I/O. `plan::ScanPlan::from_args` turns them
+//! into what the engine executes.
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "certaudit",
+    version,
+    about = "Audit every ACM certificate across every account and enabled region of an AWS Organization",
+    long_about = "Audit every ACM certificate across every account and enabled region of an AWS \
+Organization: the full inventory, the certificates expiring soon, the imported certificates that \
+will never auto-renew, and the ACM certificates that will not renew.\n\n\
+Data goes to stdout; progress, logs and warnings go to stderr.",
+    after_help = "Exit codes: 0 complete, nothing matched --fail-on; 1 fatal; 2 usage error; \
+3 incomplete (some account or region failed; the report is still written); 4 --fail-on matched."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan every targeted account and enabled region and report on every certificate.
+    Scan(Box<ScanArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Scan these account IDs instead of listing the organization (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id,
+          conflicts_with = "accounts_file", help_heading = "Accounts")]
+    pub accounts: Vec<String>,
+
+    /// Scan the account IDs in this file: one per line, `#` comments, or a CSV with `id,name`.
+    #[arg(long, value_name = "PATH", help_heading = "Accounts")]
+    pub accounts_file: Option<PathBuf>,
+
+    /// Keep only accounts under these organizational units (or roots), recursively.
+    #[arg(long, value_delimiter = ',', value_name = "OU,...", value_parser = parse_ou_id,
+          conflicts_with_all = ["accounts", "accounts_file"], help_heading = "Accounts")]
+    pub ou: Vec<String>,
+
+    /// Never scan these account IDs (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id,
+          help_heading = "Accounts")]
+    pub exclude: Vec<String>,
+
+    /// Role to assume in every account but the caller's own.
+    #[arg(long, env = "CERTAUDIT_ROLE_NAME", default_value = "CertAuditReadOnly",
+          value_parser = parse_role_name, help_heading = "Access")]
+    pub role_name: String,
+
+    /// ExternalId the member accounts' role trust policy requires.
+    #[arg(long, env = "CERTAUDIT_EXTERNAL_ID", value_parser = parse_external_id,
+          hide_env_values = true, help_heading = "Access")]
+    pub external_id: Option<String>,
+
+    /// Named profile for the caller's credentials.
+    #[arg(long, env = "AWS_PROFILE", help_heading = "Access")]
+    pub profile: Option<String>,
+
+    /// Region for the caller's own calls (STS, Organizations, DescribeRegions).
+    #[arg(long, value_parser = parse_region, help_heading = "Access")]
+    pub region: Option<String>,
+
+    /// Scan only these regions (comma-separated); a region an account has not enabled is
+    /// skipped for that account with a note.
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_region,
+          help_heading = "Scan")]
+    pub regions: Vec<String>,
+
+    /// `full` describes every certificate (issuer, serial, in-use-by, renewal status, tags);
+    /// `summary` uses the list call alone: far fewer calls, those fields are null.
+    #[arg(long, value_enum, default_value_t = Detail::Full, help_heading = "Scan")]
+    pub detail: Detail,
+
+    /// Do not read certificate tags (one call per certificate fewer).
+    #[arg(long, help_heading = "Scan")]
+    pub no_tags: bool,
+
+    /// DescribeCertificate and ListTagsForCertificate calls per second per account-region
+    /// (ACM's quota is 10).
+    #[arg(long, default_value = "8", value_name = "N", help_heading = "Scan")]
+    pub rate: NonZeroU32,
+
+    /// What one rate budget covers: each account-region, or each account across its regions.
+    #[arg(long, value_enum, default_value_t = RateScope::AccountRegion, help_heading = "Scan")]
+    pub rate_scope: RateScope,
+
+    /// Accounts scanned at once.
+    #[arg(long, default_value = "16", value_name = "N", help_heading = "Scan")]
+    pub max_accounts: NonZeroU32,
+
+    /// A certificate with this many days or fewer left is expiring.
+    #[arg(long, default_value_t = 45, value_name = "DAYS",
+          value_parser = clap::value_parser!(i64).range(0..=3650), help_heading = "Report")]
+    pub expiring_days: i64,
+
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table, help_heading = "Report")]
+    pub output: OutputFormat,
+
+    /// Show one list instead of the table's sections (for csv and ndjson: which rows).
+    #[arg(long, value_enum, help_heading = "Report")]
+    pub list: Option<ListChoice>,
+
+    /// Also write report.json, inventory.csv, expiring.csv, imported.csv and errors.csv here.
+    #[arg(long, value_name = "DIR", help_heading = "Report")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Exit 4 when any certificate matches one of these (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FINDING,...",
+        help_heading = "Report"
+    )]
+    pub fail_on: Vec<Finding>,
+
+    /// Exit 0 (or 4) instead of 3 when some account or region could not be scanned.
+    #[arg(long, help_heading = "Report")]
+    pub allow_partial: bool,
+
+    /// Print progress and logs: -v info, -vv debug.
+    #[arg(short, long, action = clap::ArgAction::Count, help_heading = "Logging")]
+    pub verbose: u8,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short, long, help_heading = "Logging")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Detail {
+    Full,
+    Summary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateScope {
+    AccountRegion,
+    Account,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListChoice {
+    All,
+    Expiring,
+    Imported,
+    WillNotRenew,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Finding {
+    Expiring,
+    Expired,
+    Imported,
+    WillNotRenew,
+}
+
+/// A 12-digit AWS account ID.
+pub fn parse_account_id(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "'{value}' is not an AWS account ID: expected 12 digits"
+        ))
+    }
+}
+
+/// An organizational unit (`ou-…`) or root (`r-…`) ID.
+pub fn parse_ou_id(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let body_ok = |rest: &str| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    match value.split_once('-') {
+        Some(("ou" | "r", rest)) if body_ok(rest) => Ok(value.to_string()),
+        _ => Err(format!(
+            "'{value}' is not an organizational unit or root ID: expected ou-xxxx-xxxxxxxx or r-xxxx"
+        )),
+    }
+}
+
+/// A region name such as `eu-west-1` or `us-gov-west-1`.
+pub fn parse_region(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "'{value}' is not an AWS region name (such as us-east-1)"
+        ))
+    }
+}
+
+fn iam_chars(value: &str, extra: &[u8]) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || extra.contains(&b))
+}
+
+/// An IAM role name: 1..64 characters of `[\w+=,.@-]`.
+pub fn parse_role_name(value: &str) -> Result<String, String> {
+    if (1..=64).contains(&value.len()) && iam_chars(value, b"+=,.@-") {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "'{value}' is not an IAM role name: 1 to 64 characters of letters, digits and +=,.@_-"
+        ))
+    }
+}
+
+/// An STS ExternalId: 2..1224 characters of `[\w+=,.@:/-]`.
+pub fn parse_external_id(value: &str) -> Result<String, String> {
+    if (2..=1224).contains(&value.len()) && iam_chars(value, b"+=,.@:/-") {
+        Ok(value.to_string())
+    } else {
+        Err("the external ID must be 2 to 1224 characters of letters, digits and +=,.@:/_-".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn account_ids_must_be_twelve_digits() {
+        assert!(parse_account_id("123456789012").is_ok());
+        assert!(parse_account_id("12345678901").is_err());
+        assert!(parse_account_id("12345678901a").is_err());
+    }
+
+    #[test]
+    fn regions_and_ous_are_checked() {
+        assert!(parse_region("us-gov-west-1").is_ok());
+        assert!(parse_region("eu-west").is_err());
+        assert!(parse_region("EU-WEST-1").is_err());
+        assert!(parse_ou_id("ou-ab12-cdef3456").is_ok());
+        assert!(parse_ou_id("r-ab12").is_ok());
+        assert!(parse_ou_id("prod").is_err());
+    }
+
+    #[test]
+    fn external_id_length_and_characters() {
+        assert!(parse_external_id("a").is_err());
+        assert!(parse_external_id("abc def").is_err());
+        assert!(parse_external_id(&"x".repeat(1225)).is_err());
+        assert!(parse_external_id("org/certaudit:2026@example.com").is_ok());
+    }
+}

@@ -1,0 +1,12 @@
+//! certaudit: audit every ACM certificate across every account and enabled region of an AWS
+//! Organization. The binary (`main.rs`) parses, runs and maps the outcome to an exit code;
+//! everything else lives here so tests can build plans and reports without a terminal.
+
+pub mod access;
+pub mod accounts;
+pub mod cli;
+pub mod outcome;
+pub mod output;
+pub mod plan;
+pub mod report;
+pub mod scan;

@@ -1,0 +1,125 @@
+//! certaudit's entry point: parse, run, and map the outcome to an exit code in one place.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+use certaudit::access::Caller;
+use certaudit::cli::{Cli, Command, OutputFormat, ScanArgs};
+use certaudit::output::{self, Rendering};
+use certaudit::plan::ScanPlan;
+use certaudit::report::{Report, Stage};
+use certaudit::{accounts, outcome, scan};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Scan(args) => scan_command(&args),
+    };
+    ExitCode::from(code)
+}
+
+fn scan_command(args: &ScanArgs) -> u8 {
+    init_logging(args.verbose, args.quiet);
+    let plan = match ScanPlan::from_args(args) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return outcome::USAGE;
+        }
+    };
+    if let Some(dir) = &plan.report_dir {
+        if let Err(e) = output::check_report_dir(dir) {
+            eprintln!("error: {e:#}");
+            return outcome::FATAL;
+        }
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let report = match runtime.block_on(scan_org(&plan)) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return outcome::FATAL;
+        }
+    };
+    finish(&plan, &report, args.quiet)
+}
+
+async fn scan_org(plan: &ScanPlan) -> Result<Report> {
+    let caller = Caller::identify(plan).await?;
+    let targets = accounts::resolve(plan, &caller).await?;
+    tracing::info!(accounts = targets.len(), caller = %caller.account_id, "scanning");
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    Ok(scan::run(plan, &caller, targets, interrupt).await)
+}
+
+/// Write every output, then decide the exit code. The report is written whatever happened.
+fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
+    let mut fatal = false;
+    if let Some(dir) = &plan.report_dir {
+        if let Err(e) = output::write_artifacts(report, dir) {
+            eprintln!("error: {e:#}");
+            fatal = true;
+        }
+    }
+    let rendering = Rendering {
+        format: plan.output,
+        list: plan.list,
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = output::render(report, rendering, &mut out).and_then(|()| Ok(out.flush()?));
+    if let Err(e) = written {
+        let closed_pipe = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+        if !closed_pipe {
+            eprintln!("error: cannot write the report to stdout: {e:#}");
+            fatal = true;
+        }
+    }
+    if plan.output != OutputFormat::Table && !quiet {
+        for e in &report.errors {
+            let place = [e.account_id.as_deref(), e.region.as_deref()];
+            let place: Vec<&str> = place.into_iter().flatten().collect();
+            eprintln!(
+                "certaudit: error [{}] {} {}: {}",
+                place.join(" "),
+                e.stage.as_str(),
+                e.code,
+                e.message
+            );
+        }
+    }
+    if fatal {
+        return outcome::FATAL;
+    }
+    if report.errors.iter().any(|e| e.stage == Stage::Interrupted) {
+        return outcome::INTERRUPTED;
+    }
+    outcome::exit_code(report, &plan.fail_on, plan.allow_partial)
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "certaudit=info,warn",
+        (false, _) => "certaudit=debug,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CERTAUDIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

@@ -1,0 +1,113 @@
+//! CSV: a fixed header, one row per certificate (or error). Lists inside a cell are joined
+//! with `;`, tags as `key=value`.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::report::{Certificate, ScanError};
+
+pub const CERTIFICATE_HEADER: [&str; 27] = [
+    "arn",
+    "account_id",
+    "account_name",
+    "region",
+    "domain_name",
+    "subject_alternative_names",
+    "type",
+    "status",
+    "key_algorithm",
+    "key_pair_origin",
+    "issuer",
+    "serial",
+    "not_before",
+    "not_after",
+    "days_to_expiry",
+    "expiring",
+    "expired",
+    "imported",
+    "auto_renews",
+    "will_not_renew",
+    "renewal_eligibility",
+    "renewal_status",
+    "renewal_status_reason",
+    "in_use",
+    "in_use_by",
+    "managed_by",
+    "tags",
+];
+
+pub const ERROR_HEADER: [&str; 5] = ["account_id", "region", "stage", "code", "message"];
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn row(c: &Certificate) -> Vec<String> {
+    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    };
+    let tags: Vec<String> = c.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    vec![
+        c.arn.clone(),
+        c.account_id.clone(),
+        opt(&c.account_name),
+        c.region.clone(),
+        opt(&c.domain_name),
+        c.subject_alternative_names.join(";"),
+        opt(&c.cert_type),
+        opt(&c.status),
+        opt(&c.key_algorithm),
+        opt(&c.key_pair_origin),
+        opt(&c.issuer),
+        opt(&c.serial),
+        time(&c.not_before),
+        time(&c.not_after),
+        opt(&c.days_to_expiry),
+        c.expiring.to_string(),
+        c.expired.to_string(),
+        c.imported.to_string(),
+        c.auto_renews.to_string(),
+        c.will_not_renew.to_string(),
+        opt(&c.renewal_eligibility),
+        opt(&c.renewal_status),
+        opt(&c.renewal_status_reason),
+        opt(&c.in_use),
+        c.in_use_by.join(";"),
+        opt(&c.managed_by),
+        tags.join(";"),
+    ]
+}
+
+pub fn write_certificates<'a>(
+    certificates: impl Iterator<Item = &'a Certificate>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(CERTIFICATE_HEADER)?;
+    for certificate in certificates {
+        writer.write_record(row(certificate))?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+pub fn write_errors<'a>(
+    errors: impl Iterator<Item = &'a ScanError>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(ERROR_HEADER)?;
+    for e in errors {
+        writer.write_record([
+            opt(&e.account_id),
+            opt(&e.region),
+            e.stage.as_str().to_string(),
+            e.code.clone(),
+            e.message.clone(),
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
+}

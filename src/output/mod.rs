@@ -1,0 +1,45 @@
+//! Renderings of one `Report`: table, JSON, NDJSON, CSV, and the `--report-dir` artifacts.
+//! Each format lives in its own file and only turns the report into bytes.
+
+mod artifacts;
+mod csv;
+mod json;
+mod table;
+
+use std::io::Write;
+
+use anyhow::Result;
+
+pub use artifacts::{check_report_dir, write_artifacts};
+
+use crate::cli::{ListChoice, OutputFormat};
+use crate::report::{Certificate, Report};
+
+/// How to render on stdout.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendering {
+    pub format: OutputFormat,
+    pub list: Option<ListChoice>,
+    /// Colour by urgency (table only; a TTY without NO_COLOR).
+    pub color: bool,
+}
+
+pub fn render(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Result<()> {
+    let list = rendering.list.unwrap_or(ListChoice::All);
+    match rendering.format {
+        OutputFormat::Table => table::write(report, rendering.list, rendering.color, out),
+        OutputFormat::Json => json::write_report(report, out),
+        OutputFormat::Ndjson => json::write_lines(selected(report, list), out),
+        OutputFormat::Csv => csv::write_certificates(selected(report, list), out),
+    }
+}
+
+/// The certificates of one list, in report order.
+pub fn selected(report: &Report, list: ListChoice) -> impl Iterator<Item = &Certificate> {
+    report.certificates.iter().filter(move |c| match list {
+        ListChoice::All => true,
+        ListChoice::Expiring => c.expiring,
+        ListChoice::Imported => c.imported,
+        ListChoice::WillNotRenew => c.will_not_renew,
+    })
+}

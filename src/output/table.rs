@@ -1,0 +1,238 @@
+//! The terminal view: a summary line, then "Expiring within N days" (expired first),
+//! "Imported — never auto-renew", "Will not renew", skipped accounts and "Errors".
+//! `--list` shows one list instead. Colour by urgency only when asked (a TTY, no NO_COLOR).
+
+use std::io::Write;
+
+use anyhow::Result;
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table, TableComponent};
+
+use super::selected;
+use crate::cli::ListChoice;
+use crate::report::{AccountState, Certificate, Report};
+
+pub fn write(
+    report: &Report,
+    list: Option<ListChoice>,
+    color: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    writeln!(out, "{}", summary_line(report))?;
+    let sections: Vec<(String, ListChoice)> = match list {
+        Some(one) => vec![(title(report, one), one)],
+        None => [
+            ListChoice::Expiring,
+            ListChoice::Imported,
+            ListChoice::WillNotRenew,
+        ]
+        .into_iter()
+        .map(|l| (title(report, l), l))
+        .collect(),
+    };
+    for (heading, choice) in sections {
+        let rows: Vec<&Certificate> = selected(report, choice).collect();
+        writeln!(out, "\n{heading} ({})", rows.len())?;
+        if rows.is_empty() {
+            writeln!(out, "  none")?;
+        } else {
+            writeln!(out, "{}", certificate_table(&rows, choice, color))?;
+        }
+    }
+    write_accounts_and_errors(report, out)
+}
+
+fn title(report: &Report, list: ListChoice) -> String {
+    match list {
+        ListChoice::All => "All certificates".into(),
+        ListChoice::Expiring => format!("Expiring within {} days", report.expiring_days),
+        ListChoice::Imported => "Imported — never auto-renew".into(),
+        ListChoice::WillNotRenew => "Will not renew".into(),
+    }
+}
+
+fn summary_line(report: &Report) -> String {
+    let s = &report.summary;
+    let mut line = format!(
+        "{} certificates in {} of {} accounts ({} regions): {} expiring within {} days ({} expired), \
+         {} imported, {} will not renew",
+        s.certificates,
+        s.accounts_scanned,
+        s.accounts_targeted,
+        s.regions_scanned,
+        s.expiring,
+        report.expiring_days,
+        s.expired,
+        s.imported,
+        s.will_not_renew,
+    );
+    if s.accounts_skipped > 0 {
+        line.push_str(&format!(", {} accounts skipped", s.accounts_skipped));
+    }
+    if s.errors > 0 {
+        line.push_str(&format!(
+            ", {} errors ({} accounts failed) — INCOMPLETE",
+            s.errors, s.accounts_failed
+        ));
+    }
+    line
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_HORIZONTAL_ONLY)
+        .remove_style(TableComponent::HorizontalLines)
+        .remove_style(TableComponent::MiddleIntersections)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    table
+}
+
+fn account_label(c: &Certificate) -> String {
+    match &c.account_name {
+        Some(name) => format!("{name} ({})", c.account_id),
+        None => c.account_id.clone(),
+    }
+}
+
+fn days_cell(c: &Certificate, color: bool) -> Cell {
+    let text = c
+        .days_to_expiry
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "-".into());
+    let cell = Cell::new(text);
+    if !color {
+        return cell;
+    }
+    match c.days_to_expiry {
+        Some(d) if c.expired || d <= 7 => cell.fg(Color::Red),
+        Some(d) if d <= 30 => cell.fg(Color::Yellow),
+        _ => cell,
+    }
+}
+
+fn text(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
+}
+
+/// Why an ACM-issued certificate will not renew, in words.
+fn renewal_problem(c: &Certificate) -> String {
+    match (&c.renewal_status, &c.renewal_status_reason) {
+        (Some(status), Some(reason)) if status != "SUCCESS" => {
+            format!("renewal {status}: {reason}")
+        }
+        (Some(status), None) if status != "SUCCESS" => format!("renewal {status}"),
+        _ if c.in_use == Some(false) => "not in use: ineligible for renewal".into(),
+        _ => format!("renewal eligibility {}", text(&c.renewal_eligibility)),
+    }
+}
+
+fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Table {
+    let (header, columns): (&[&str], fn(&Certificate) -> Vec<String>) = match list {
+        ListChoice::WillNotRenew => (
+            &["Days", "Domain", "Account", "Region", "Why", "ARN"],
+            |c| {
+                vec![
+                    text(&c.domain_name),
+                    account_label(c),
+                    c.region.clone(),
+                    renewal_problem(c),
+                    c.arn.clone(),
+                ]
+            },
+        ),
+        ListChoice::Imported => (
+            &[
+                "Days", "Domain", "Account", "Region", "Key", "In use", "Issuer", "ARN",
+            ],
+            |c| {
+                let in_use = c
+                    .in_use
+                    .map(|u| if u { "yes" } else { "no" })
+                    .unwrap_or("-");
+                vec![
+                    text(&c.domain_name),
+                    account_label(c),
+                    c.region.clone(),
+                    text(&c.key_algorithm),
+                    in_use.into(),
+                    text(&c.issuer),
+                    c.arn.clone(),
+                ]
+            },
+        ),
+        ListChoice::Expiring | ListChoice::All => (
+            &[
+                "Days", "Domain", "Account", "Region", "Type", "Status", "Key", "ARN",
+            ],
+            |c| {
+                vec![
+                    text(&c.domain_name),
+                    account_label(c),
+                    c.region.clone(),
+                    text(&c.cert_type),
+                    text(&c.status),
+                    text(&c.key_algorithm),
+                    c.arn.clone(),
+                ]
+            },
+        ),
+    };
+    let mut table = new_table(header);
+    for c in rows {
+        let mut cells = vec![days_cell(c, color)];
+        cells.extend(columns(c).into_iter().map(Cell::new));
+        table.add_row(cells);
+    }
+    table
+}
+
+fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()> {
+    let skipped: Vec<_> = report
+        .accounts
+        .iter()
+        .filter(|a| a.state == AccountState::Skipped)
+        .collect();
+    if !skipped.is_empty() {
+        writeln!(out, "\nSkipped accounts ({})", skipped.len())?;
+        let mut table = new_table(&["Account", "Name", "Reason"]);
+        for a in skipped {
+            table.add_row(vec![
+                a.account_id.clone(),
+                text(&a.account_name),
+                text(&a.reason),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    let notes: Vec<_> = report
+        .accounts
+        .iter()
+        .filter(|a| !a.regions_not_enabled.is_empty())
+        .collect();
+    if !notes.is_empty() {
+        writeln!(out, "\nRegions not enabled (not scanned)")?;
+        let mut table = new_table(&["Account", "Regions"]);
+        for a in notes {
+            table.add_row(vec![a.account_id.clone(), a.regions_not_enabled.join(", ")]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    writeln!(out, "\nErrors ({})", report.errors.len())?;
+    if report.errors.is_empty() {
+        writeln!(out, "  none")?;
+        return Ok(());
+    }
+    let mut table = new_table(&["Account", "Region", "Stage", "Code", "Message"]);
+    for e in &report.errors {
+        table.add_row(vec![
+            text(&e.account_id),
+            e.region.clone().unwrap_or_else(|| "-".into()),
+            e.stage.as_str().to_string(),
+            e.code.clone(),
+            e.message.clone(),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    Ok(())
+}

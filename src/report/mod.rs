@@ -1,0 +1,227 @@
+//! The one result of a scan: every certificate found, every account's fate, every error.
+//! Output formats are renderings of this; nothing here formats anything.
+
+pub mod classify;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The report document (SPEC §2). Field names are the contract: add, never rename.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub generated_at: DateTime<Utc>,
+    pub expiring_days: i64,
+    pub caller_account_id: String,
+    pub summary: Summary,
+    pub accounts: Vec<AccountOutcome>,
+    pub certificates: Vec<Certificate>,
+    pub errors: Vec<ScanError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub accounts_targeted: usize,
+    pub accounts_scanned: usize,
+    pub accounts_failed: usize,
+    pub accounts_skipped: usize,
+    pub regions_scanned: usize,
+    pub certificates: usize,
+    pub expiring: usize,
+    pub expired: usize,
+    pub imported: usize,
+    pub will_not_renew: usize,
+    pub errors: usize,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    Scanned,
+    Failed,
+    Skipped,
+}
+
+/// What happened to one targeted account.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountOutcome {
+    pub account_id: String,
+    pub account_name: Option<String>,
+    pub state: AccountState,
+    /// Why it was skipped or failed; null when scanned.
+    pub reason: Option<String>,
+    /// Regions scanned in this account.
+    pub regions: Vec<String>,
+    /// Regions asked for with `--regions` that this account has not enabled: not called.
+    pub regions_not_enabled: Vec<String>,
+}
+
+/// Where in the scan an error happened (SPEC §2).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Organizations,
+    AssumeRole,
+    DescribeRegions,
+    ListCertificates,
+    DescribeCertificate,
+    ListTags,
+    Interrupted,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Organizations => "organizations",
+            Stage::AssumeRole => "assume_role",
+            Stage::DescribeRegions => "describe_regions",
+            Stage::ListCertificates => "list_certificates",
+            Stage::DescribeCertificate => "describe_certificate",
+            Stage::ListTags => "list_tags",
+            Stage::Interrupted => "interrupted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScanError {
+    pub account_id: Option<String>,
+    /// Null for account-level errors.
+    pub region: Option<String>,
+    pub stage: Stage,
+    /// The AWS error code when there is one, else a short kebab-case word.
+    pub code: String,
+    pub message: String,
+}
+
+/// One certificate as the report shows it (SPEC §2). Absent values are null, never omitted.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Certificate {
+    pub arn: String,
+    pub account_id: String,
+    pub account_name: Option<String>,
+    pub region: String,
+    pub domain_name: Option<String>,
+    pub subject_alternative_names: Vec<String>,
+    #[serde(rename = "type")]
+    pub cert_type: Option<String>,
+    pub status: Option<String>,
+    pub key_algorithm: Option<String>,
+    pub key_pair_origin: Option<String>,
+    pub issuer: Option<String>,
+    pub serial: Option<String>,
+    pub not_before: Option<DateTime<Utc>>,
+    pub not_after: Option<DateTime<Utc>>,
+    pub days_to_expiry: Option<i64>,
+    pub expiring: bool,
+    pub expired: bool,
+    pub imported: bool,
+    pub auto_renews: bool,
+    pub will_not_renew: bool,
+    pub renewal_eligibility: Option<String>,
+    pub renewal_status: Option<String>,
+    pub renewal_status_reason: Option<String>,
+    pub in_use: Option<bool>,
+    pub in_use_by: Vec<String>,
+    pub managed_by: Option<String>,
+    pub failure_reason: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Certificate {
+    /// A certificate with only its identity known; the scanner fills in what AWS says and
+    /// `classify` derives the rest.
+    pub fn new(arn: &str, account_id: &str, account_name: Option<&str>, region: &str) -> Self {
+        Certificate {
+            arn: arn.to_string(),
+            account_id: account_id.to_string(),
+            account_name: account_name.map(str::to_string),
+            region: region.to_string(),
+            domain_name: None,
+            subject_alternative_names: Vec::new(),
+            cert_type: None,
+            status: None,
+            key_algorithm: None,
+            key_pair_origin: None,
+            issuer: None,
+            serial: None,
+            not_before: None,
+            not_after: None,
+            days_to_expiry: None,
+            expiring: false,
+            expired: false,
+            imported: false,
+            auto_renews: false,
+            will_not_renew: false,
+            renewal_eligibility: None,
+            renewal_status: None,
+            renewal_status_reason: None,
+            in_use: None,
+            in_use_by: Vec::new(),
+            managed_by: None,
+            failure_reason: None,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+impl Report {
+    /// Certificates sorted as the contract says: days_to_expiry ascending (nulls last), then arn.
+    pub fn sort(&mut self) {
+        self.certificates.sort_by(|a, b| {
+            let key = |c: &Certificate| (c.days_to_expiry.is_none(), c.days_to_expiry);
+            key(a).cmp(&key(b)).then_with(|| a.arn.cmp(&b.arn))
+        });
+        self.accounts
+            .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        self.errors.sort_by(|a, b| {
+            (&a.account_id, &a.region, a.stage).cmp(&(&b.account_id, &b.region, b.stage))
+        });
+    }
+
+    /// Recount the summary from the report's own contents, so it can never disagree with them.
+    pub fn tally(&mut self, duration_ms: u64) {
+        let count = |state| self.accounts.iter().filter(|a| a.state == state).count();
+        let certs = &self.certificates;
+        self.summary = Summary {
+            accounts_targeted: self.accounts.len(),
+            accounts_scanned: count(AccountState::Scanned),
+            accounts_failed: count(AccountState::Failed),
+            accounts_skipped: count(AccountState::Skipped),
+            regions_scanned: self.accounts.iter().map(|a| a.regions.len()).sum(),
+            certificates: certs.len(),
+            expiring: certs.iter().filter(|c| c.expiring).count(),
+            expired: certs.iter().filter(|c| c.expired).count(),
+            imported: certs.iter().filter(|c| c.imported).count(),
+            will_not_renew: certs.iter().filter(|c| c.will_not_renew).count(),
+            errors: self.errors.len(),
+            duration_ms,
+        };
+    }
+
+    /// True when some account or region could not be scanned completely.
+    pub fn is_incomplete(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}

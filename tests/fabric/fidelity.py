@@ -1,0 +1,449 @@
+"""The fidelity layer: a WSGI middleware in front of moto that adds the AWS behaviours moto
+does not model (SPEC section 4), so a test cannot pass only because moto is lenient.
+
+What it adds, each switched by the scenario:
+- ACM ListCertificates as AWS answers it: default key-type filter (RSA_1024/RSA_2048 only),
+  default key-pair-origin filter (ACME hidden), MaxItems validation, and real pagination
+  with a server-side page cap; summaries carry the fields AWS returns, nothing more.
+- ACM DescribeCertificate with the renewal state moto cannot produce: RenewalEligibility as
+  AWS computes it, RenewalSummary, CertificateKeyPairOrigin, ManagedBy.
+- Organizations ListAccounts / ListAccountsForParent without the retired `Status`, at most
+  20 per page, and an empty page while more remain.
+- STS AssumeRole trust: a role that does not exist, or a wrong ExternalId, is a 403
+  AccessDenied (moto lets anyone assume anything).
+- EC2 DescribeRegions per account: opt-in regions only where the account opted in, and only
+  the caller's partition (moto returns every partition's regions).
+- Per-(account, region, operation) throttling with real ThrottlingException bodies, and
+  latency.
+- A log of every API call (service, operation, account, region) for the tests to assert on.
+"""
+
+import base64
+import io
+import json
+import re
+import threading
+import time
+import urllib.parse
+import uuid
+import xml.sax.saxutils
+
+from moto.acm.models import acm_backends
+from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+from moto.iam.models import get_account_id_from
+from moto.organizations.models import organizations_backends
+
+DEFAULT_KEY_TYPES = ["RSA_1024", "RSA_2048"]
+DEFAULT_ORIGINS = ["AWS_MANAGED", "CUSTOMER_PROVIDED"]
+CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/aws4_request")
+SUMMARY_FIELDS = [
+    "CertificateArn",
+    "DomainName",
+    "Status",
+    "Type",
+    "KeyAlgorithm",
+    "KeyUsages",
+    "ExtendedKeyUsages",
+    "InUse",
+    "Exported",
+    "RenewalEligibility",
+    "NotBefore",
+    "NotAfter",
+    "CreatedAt",
+    "IssuedAt",
+    "ImportedAt",
+    "ManagedBy",
+    "CertificateKeyPairOrigin",
+]
+
+
+class Extras:
+    """What the scenario says about a certificate beyond what moto stores."""
+
+    def __init__(self):
+        self.by_arn = {}
+        self.lock = threading.Lock()
+
+    def set(self, arn, extra):
+        with self.lock:
+            self.by_arn[arn] = extra
+
+    def get(self, arn):
+        with self.lock:
+            return dict(self.by_arn.get(arn, {}))
+
+
+class TokenBucket:
+    def __init__(self, rate):
+        self.rate = float(rate)
+        self.tokens = float(rate)
+        self.updated = time.monotonic()
+
+    def take(self):
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Request:
+    """One parsed AWS request: who, where, what."""
+
+    def __init__(self, environ, body):
+        self.environ = environ
+        self.body = body
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        match = CREDENTIAL_RE.search(auth)
+        self.access_key, self.region, self.service = (
+            match.groups() if match else (None, "us-east-1", None)
+        )
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        self.json = None
+        self.form = {}
+        if target:
+            self.operation = target.split(".")[-1]
+            self.json = json.loads(body or b"{}")
+        else:
+            self.form = dict(urllib.parse.parse_qsl(body.decode()))
+            query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+            self.form = {**query, **self.form}
+            self.operation = self.form.get("Action")
+        self.account = get_account_id_from(self.access_key) if self.access_key else None
+
+    @property
+    def partition(self):
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        if self.region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+
+def json_response(status, payload, error_type=None):
+    headers = [("Content-Type", "application/x-amz-json-1.1")]
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
+    return status, headers, json.dumps(payload).encode()
+
+
+def xml_response(status, text):
+    return status, [("Content-Type", "text/xml")], text.encode()
+
+
+def query_error(code, message, status="403 Forbidden"):
+    esc = xml.sax.saxutils.escape
+    return xml_response(
+        status,
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{esc(code)}</Code><Message>{esc(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>",
+    )
+
+
+def encode_token(offset, **extra):
+    return base64.b64encode(json.dumps({"o": offset, **extra}).encode()).decode()
+
+
+def decode_token(token):
+    try:
+        return json.loads(base64.b64decode(token))
+    except Exception:
+        return None
+
+
+class FidelityLayer:
+    def __init__(self, inner, scenario, extras, calls_log=None):
+        self.inner = inner
+        self.scenario = scenario
+        self.extras = extras
+        self.calls_log = calls_log
+        self.log_lock = threading.Lock()
+        self.buckets = {}
+        self.bucket_lock = threading.Lock()
+        self.recording = False
+        self.trust = {}  # account id -> {"role": name or None, "external_id": str}
+        self.opt_in = {}  # account id -> set of opted-in regions
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        request = Request(environ, body)
+        status, headers, payload = self.handle(request)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(status, headers)
+        return [payload]
+
+    def forward(self, request, body=None):
+        environ = dict(request.environ)
+        if body is not None:
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        else:
+            environ["wsgi.input"] = io.BytesIO(request.body)
+        captured = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda data: None
+
+        chunks = self.inner(environ, start_response)
+        try:
+            payload = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return captured["status"], captured["headers"], payload
+
+    def record(self, request, outcome):
+        if not self.recording or not self.calls_log or not request.service:
+            return
+        line = json.dumps(
+            {
+                "service": request.service,
+                "operation": request.operation,
+                "account": request.account,
+                "region": request.region,
+                "outcome": outcome,
+            }
+        )
+        with self.log_lock:
+            with open(self.calls_log, "a") as f:
+                f.write(line + "\n")
+
+    def throttled(self, request):
+        rates = self.scenario.get("throttle") or {}
+        rate = rates.get(request.operation)
+        if not rate:
+            return False
+        key = (request.account, request.region, request.operation)
+        with self.bucket_lock:
+            bucket = self.buckets.setdefault(key, TokenBucket(rate))
+            return not bucket.take()
+
+    def handle(self, request):
+        latency = self.scenario.get("latency_ms", 0)
+        if latency and request.service:
+            time.sleep(latency / 1000.0)
+        if self.throttled(request):
+            self.record(request, "ThrottlingException")
+            if request.json is not None:
+                return json_response(
+                    "400 Bad Request",
+                    {"__type": "ThrottlingException", "message": "Rate exceeded"},
+                    "ThrottlingException",
+                )
+            return query_error("Throttling", "Rate exceeded", "400 Bad Request")
+        handler = getattr(self, f"on_{request.service}_{request.operation}", None)
+        response = handler(request) if handler else self.forward(request)
+        outcome = "ok" if response[0].startswith("2") else f"http-{response[0][:3]}"
+        self.record(request, outcome)
+        return response
+
+    # -- STS ------------------------------------------------------------------------------
+
+    def on_sts_AssumeRole(self, request):
+        arn = request.form.get("RoleArn", "")
+        match = re.match(r"arn:[\w-]+:iam::(\d{12}):role/(.+)$", arn)
+        denied = (
+            f"User: arn:aws:iam::{request.account}:user/certaudit is not authorized to "
+            f"perform: sts:AssumeRole on resource: {arn}"
+        )
+        if not match:
+            return query_error("ValidationError", f"{arn} is not a valid role ARN", "400 Bad Request")
+        account, role = match.groups()
+        trust = self.trust.get(account)
+        if trust is None or trust["role"] != role:
+            return query_error("AccessDenied", denied)
+        if trust["external_id"] != request.form.get("ExternalId"):
+            return query_error("AccessDenied", denied)
+        return self.forward(request)
+
+    # -- EC2 ------------------------------------------------------------------------------
+
+    def on_ec2_DescribeRegions(self, request):
+        all_regions = request.form.get("AllRegions", "false").lower() == "true"
+        opted = self.opt_in.get(request.account, set())
+        items = []
+        for region in RegionsAndZonesBackend.regions:
+            if self.partition_of(region.name) != request.partition:
+                continue
+            status = region.opt_in_status
+            if status == "not-opted-in" and region.name in opted:
+                status = "opted-in"
+            if status == "not-opted-in" and not all_regions:
+                continue
+            items.append(
+                f"<item><regionName>{region.name}</regionName>"
+                f"<regionEndpoint>{region.endpoint}</regionEndpoint>"
+                f"<optInStatus>{status}</optInStatus></item>"
+            )
+        return xml_response(
+            "200 OK",
+            '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+            f"<requestId>{uuid.uuid4()}</requestId><regionInfo>{''.join(items)}</regionInfo>"
+            "</DescribeRegionsResponse>",
+        )
+
+    @staticmethod
+    def partition_of(region):
+        if region.startswith("cn-"):
+            return "aws-cn"
+        if region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+    # -- Organizations --------------------------------------------------------------------
+
+    def org_accounts(self, request):
+        backend = organizations_backends[request.account][request.partition]
+        if backend.org is None:
+            return None
+        return sorted(backend.accounts, key=lambda a: a.create_time)
+
+    def paged_accounts(self, request, accounts):
+        max_results = request.json.get("MaxResults", 20)
+        if not 1 <= max_results <= 20:
+            return json_response(
+                "400 Bad Request",
+                {
+                    "__type": "InvalidInputException",
+                    "Reason": "INVALID_INPUT",
+                    "Message": "MaxResults must be between 1 and 20",
+                },
+                "InvalidInputException",
+            )
+        page = min(max_results, self.scenario.get("org_page_size", 20))
+        token = request.json.get("NextToken")
+        state = decode_token(token) if token else {"o": 0}
+        if state is None:
+            return json_response(
+                "400 Bad Request",
+                {"__type": "InvalidInputException", "Message": "Invalid NextToken"},
+                "InvalidInputException",
+            )
+        offset = state["o"]
+        # AWS may answer an empty page while more remain; serve one after the first page.
+        if self.scenario.get("org_empty_page", True) and offset == page and not state.get("e"):
+            return json_response("200 OK", {"Accounts": [], "NextToken": encode_token(offset, e=1)})
+        chunk = accounts[offset : offset + page]
+        out = []
+        for account in chunk:
+            described = account.describe()
+            described.pop("Status", None)  # retired 2026-09-09
+            out.append(described)
+        body = {"Accounts": out}
+        if offset + page < len(accounts):
+            body["NextToken"] = encode_token(offset + page, e=state.get("e", 0))
+        return json_response("200 OK", body)
+
+    def on_organizations_ListAccounts(self, request):
+        accounts = self.org_accounts(request)
+        if accounts is None:
+            return self.forward(request)
+        return self.paged_accounts(request, accounts)
+
+    def on_organizations_ListAccountsForParent(self, request):
+        accounts = self.org_accounts(request)
+        if accounts is None:
+            return self.forward(request)
+        parent = request.json.get("ParentId")
+        return self.paged_accounts(request, [a for a in accounts if a.parent_id == parent])
+
+    # -- ACM ------------------------------------------------------------------------------
+
+    def renewal_view(self, arn, described):
+        """Patch a moto DescribeCertificate body with what AWS would say."""
+        extra = self.extras.get(arn)
+        cert = described
+        cert["CertificateKeyPairOrigin"] = extra.get(
+            "origin", "CUSTOMER_PROVIDED" if cert["Type"] == "IMPORTED" else "AWS_MANAGED"
+        )
+        if extra.get("managed_by"):
+            cert["ManagedBy"] = extra["managed_by"]
+        if extra.get("status"):
+            cert["Status"] = extra["status"]
+        in_use = bool(cert.get("InUseBy"))
+        exported = bool(extra.get("exported"))
+        eligible = cert["Type"] != "IMPORTED" and (in_use or exported)
+        cert["RenewalEligibility"] = extra.get(
+            "renewal_eligibility", "ELIGIBLE" if eligible else "INELIGIBLE"
+        )
+        if extra.get("renewal_status"):
+            summary = {
+                "RenewalStatus": extra["renewal_status"],
+                "DomainValidationOptions": cert.get("DomainValidationOptions", []),
+                "UpdatedAt": time.time() - 3600,
+            }
+            if extra.get("renewal_status_reason"):
+                summary["RenewalStatusReason"] = extra["renewal_status_reason"]
+            cert["RenewalSummary"] = summary
+        cert["_Exported"] = exported
+        return cert
+
+    def on_acm_DescribeCertificate(self, request):
+        status, headers, payload = self.forward(request)
+        if not status.startswith("2"):
+            return status, headers, payload
+        body = json.loads(payload)
+        cert = self.renewal_view(body["Certificate"]["CertificateArn"], body["Certificate"])
+        cert.pop("_Exported")
+        return json_response("200 OK", body)
+
+    def on_acm_ListCertificates(self, request):
+        params = request.json
+        max_items = params.get("MaxItems", 1000)
+        if not isinstance(max_items, int) or not 1 <= max_items <= 1000:
+            return json_response(
+                "400 Bad Request",
+                {
+                    "__type": "ValidationException",
+                    "message": "1 validation error detected: Value at 'maxItems' failed "
+                    "to satisfy constraint: Member must have value between 1 and 1000",
+                },
+                "ValidationException",
+            )
+        includes = params.get("Includes") or {}
+        key_types = includes.get("keyTypes") or DEFAULT_KEY_TYPES
+        origins = params.get("CertificateKeyPairOrigins") or DEFAULT_ORIGINS
+        statuses = params.get("CertificateStatuses") or []
+        backend = acm_backends[request.account][request.region]
+        matched = []
+        for bundle in list(backend._certificates.values()):
+            bundle.check()
+            cert = self.renewal_view(bundle.arn, bundle.describe()["Certificate"])
+            if cert["KeyAlgorithm"] not in key_types:
+                continue
+            if cert["CertificateKeyPairOrigin"] not in origins:
+                continue
+            if statuses and cert["Status"] not in statuses:
+                continue
+            if "managedBy" in includes and cert.get("ManagedBy") != includes["managedBy"]:
+                continue
+            summary = {k: cert[k] for k in SUMMARY_FIELDS if k in cert}
+            sans = cert.get("SubjectAlternativeNames", [])
+            summary["SubjectAlternativeNameSummaries"] = sans[:100]
+            summary["HasAdditionalSubjectAlternativeNames"] = len(sans) > 100
+            summary["InUse"] = bool(bundle.in_use_by)
+            summary["Exported"] = cert["_Exported"]
+            matched.append(summary)
+        page = min(max_items, self.scenario.get("acm_page_size", 1000))
+        token = params.get("NextToken")
+        offset = (decode_token(token) or {}).get("o") if token else 0
+        if offset is None:
+            return json_response(
+                "400 Bad Request",
+                {"__type": "InvalidArgsException", "message": "Invalid NextToken"},
+                "InvalidArgsException",
+            )
+        body = {"CertificateSummaryList": matched[offset : offset + page]}
+        if offset + page < len(matched):
+            body["NextToken"] = encode_token(offset + page)
+        return json_response("200 OK", body)
