@@ -303,10 +303,32 @@ class FidelityLayer:
     # -- Organizations --------------------------------------------------------------------
 
     def org_accounts(self, request):
+        """The organization's accounts, or the error AWS answers a caller that may not list
+        them (moto answers an empty list instead)."""
         backend = organizations_backends[request.account][request.partition]
-        if backend.org is None:
-            return None
-        return sorted(backend.accounts, key=lambda a: a.create_time)
+        if backend.org is not None:
+            return sorted(backend.accounts, key=lambda a: a.create_time)
+        member = any(
+            any(a.id == request.account for a in other[request.partition].accounts)
+            for other in list(organizations_backends.values())
+        )
+        if member:
+            return json_response(
+                "400 Bad Request",
+                {
+                    "__type": "AccessDeniedException",
+                    "Message": "You don't have permissions to access this resource.",
+                },
+                "AccessDeniedException",
+            )
+        return json_response(
+            "400 Bad Request",
+            {
+                "__type": "AWSOrganizationsNotInUseException",
+                "Message": "Your account is not a member of an organization.",
+            },
+            "AWSOrganizationsNotInUseException",
+        )
 
     def paged_accounts(self, request, accounts):
         max_results = request.json.get("MaxResults", 20)
@@ -346,14 +368,14 @@ class FidelityLayer:
 
     def on_organizations_ListAccounts(self, request):
         accounts = self.org_accounts(request)
-        if accounts is None:
-            return self.forward(request)
+        if not isinstance(accounts, list):
+            return accounts
         return self.paged_accounts(request, accounts)
 
     def on_organizations_ListAccountsForParent(self, request):
         accounts = self.org_accounts(request)
-        if accounts is None:
-            return self.forward(request)
+        if not isinstance(accounts, list):
+            return accounts
         parent = request.json.get("ParentId")
         return self.paged_accounts(request, [a for a in accounts if a.parent_id == parent])
 

@@ -1,0 +1,504 @@
+//! Integration tests: the real certaudit binary and the real AWS SDK against moto server
+//! behind the fidelity layer (SPEC §4). Each test seeds its own organization.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{account_entry, arns, cert, certificate, with, Fabric};
+
+fn acm(label: &str, domain: &str, extra: Value) -> Value {
+    with(cert(label, domain), extra)
+}
+
+#[test]
+fn ecdsa_and_rsa_3072_4096_certificates_are_found() {
+    let keys = [
+        "EC_prime256v1",
+        "EC_secp384r1",
+        "EC_secp521r1",
+        "RSA_3072",
+        "RSA_4096",
+        "RSA_2048",
+    ];
+    let certs: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            acm(
+                k,
+                &format!("{}.example.com", k.to_lowercase().replace('_', "-")),
+                json!({"key": k}),
+            )
+        })
+        .collect();
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": certs}]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(code, 0, "{report}");
+    for key in keys {
+        let c = certificate(&report, &fabric.arn(key));
+        assert_eq!(c["key_algorithm"], key);
+    }
+    assert_eq!(report["summary"]["certificates"], keys.len());
+}
+
+#[test]
+fn acme_origin_certificate_is_found() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        acm("acme", "acme.example.com", json!({"type": "AMAZON_ISSUED", "origin": "ACME",
+            "in_use_by": ["arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/1"]})),
+    ]}]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(code, 0, "{report}");
+    let c = certificate(&report, &fabric.arn("acme"));
+    assert_eq!(c["key_pair_origin"], "ACME");
+    assert_eq!(c["auto_renews"], true);
+}
+
+#[test]
+fn region_with_more_certificates_than_one_page_is_listed_completely() {
+    let fabric = Fabric::start(json!({
+        "acm_page_size": 3,
+        "accounts": [{"name": "busy", "certificates": [
+            {"domain": "busy.example.com", "count": 10, "region": "eu-west-1"}
+        ]}]
+    }));
+    let (code, report) = fabric.scan_json(&["--regions", "eu-west-1"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["summary"]["certificates"], 10);
+    let busy = fabric.account("busy");
+    let pages: Vec<Value> = fabric
+        .calls_of("ListCertificates")
+        .into_iter()
+        .filter(|c| c["account"] == busy)
+        .collect();
+    assert_eq!(
+        pages.len(),
+        4,
+        "10 certificates at 3 per page take 4 pages: {pages:?}"
+    );
+}
+
+#[test]
+fn suspended_account_is_skipped_not_an_error() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "live", "certificates": [cert("live", "live.example.com")]},
+        {"name": "gone", "state": "SUSPENDED", "certificates": [cert("gone", "gone.example.com")]},
+    ]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(code, 0, "{report}");
+    let gone = account_entry(&report, &fabric.account("gone"));
+    assert_eq!(gone["state"], "skipped");
+    assert!(gone["reason"].as_str().unwrap().contains("SUSPENDED"));
+    assert_eq!(report["summary"]["accounts_skipped"], 1);
+    assert_eq!(report["summary"]["errors"], 0);
+    assert_eq!(arns(&report), vec![fabric.arn("live")]);
+    let assumed: Vec<Value> = fabric.calls_of("AssumeRole");
+    assert!(assumed
+        .iter()
+        .all(|c| c["account"] != fabric.account("gone")));
+}
+
+#[test]
+fn missing_role_and_wrong_external_id_are_errors_and_other_accounts_complete() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "good", "certificates": [cert("good", "good.example.com")]},
+        {"name": "norole", "role": "missing", "certificates": [cert("x1", "x1.example.com")]},
+        {"name": "otherid", "external_id": "someone-elses-id", "certificates": [cert("x2", "x2.example.com")]},
+        {"name": "good2", "certificates": [cert("good2", "good2.example.com")]},
+    ]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(code, 3, "incomplete scan exits 3");
+    assert_eq!(arns(&report), {
+        let mut v = vec![fabric.arn("good"), fabric.arn("good2")];
+        v.sort();
+        v
+    });
+    for name in ["norole", "otherid"] {
+        let id = fabric.account(name);
+        assert_eq!(account_entry(&report, &id)["state"], "failed");
+        let error = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["account_id"] == id)
+            .unwrap();
+        assert_eq!(error["stage"], "assume_role");
+        assert_eq!(error["code"], "AccessDenied");
+        assert!(error["region"].is_null());
+    }
+    assert_eq!(report["summary"]["accounts_failed"], 2);
+    assert_eq!(
+        report["summary"]["accounts_scanned"], 3,
+        "two good accounts and the management account"
+    );
+
+    let (code, _) = fabric.scan_json(&["--regions", "us-east-1", "--allow-partial"]);
+    assert_eq!(code, 0, "--allow-partial turns 3 into 0");
+}
+
+#[test]
+fn opt_in_region_is_scanned_only_where_enabled() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "hk", "opt_in_regions": ["ap-east-1"],
+         "certificates": [acm("hk", "hk.example.com", json!({"region": "ap-east-1"}))]},
+        {"name": "plain", "certificates": [cert("plain", "plain.example.com")]},
+    ]}));
+    let (code, report) = fabric.scan_json(&[]);
+    assert_eq!(code, 0, "{report}");
+    let hk = fabric.account("hk");
+    assert_eq!(
+        certificate(&report, &fabric.arn("hk"))["region"],
+        "ap-east-1"
+    );
+    let ap_east: Vec<Value> = fabric
+        .calls_of("ListCertificates")
+        .into_iter()
+        .filter(|c| c["region"] == "ap-east-1")
+        .collect();
+    assert!(!ap_east.is_empty());
+    assert!(
+        ap_east.iter().all(|c| c["account"] == hk),
+        "ap-east-1 called only in the account that opted in"
+    );
+    let regions = |id: &str| {
+        account_entry(&report, id)["regions"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(regions(&hk), regions(&fabric.account("plain")) + 1);
+
+    // Asked for explicitly, a region an account has not enabled is noted, not called.
+    let (code, report) = fabric.scan_json(&["--regions", "ap-east-1,us-east-1"]);
+    assert_eq!(code, 0, "{report}");
+    let plain = account_entry(&report, &fabric.account("plain"));
+    assert_eq!(plain["regions_not_enabled"], json!(["ap-east-1"]));
+    assert_eq!(plain["regions"], json!(["us-east-1"]));
+}
+
+#[test]
+fn management_account_is_scanned_with_the_callers_credentials() {
+    let fabric = Fabric::start(json!({
+        "management": {"name": "mgmt", "certificates": [cert("mgmt", "mgmt.example.com")]},
+        "accounts": [{"name": "member", "certificates": [cert("member", "member.example.com")]}]
+    }));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(code, 0, "{report}");
+    let management = fabric.account("mgmt");
+    assert_eq!(report["caller_account_id"], management);
+    assert_eq!(
+        certificate(&report, &fabric.arn("mgmt"))["account_id"],
+        management
+    );
+    assert_eq!(account_entry(&report, &management)["state"], "scanned");
+    let assumed = fabric.calls_of("AssumeRole");
+    assert_eq!(
+        assumed.len(),
+        1,
+        "only the member account's role is assumed: {assumed:?}"
+    );
+    certificate(&report, &fabric.arn("member"));
+}
+
+#[test]
+fn forty_five_days_is_expiring_and_forty_six_is_not() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        acm("d45", "d45.example.com", json!({"days_left": 45.5})),
+        acm("d46", "d46.example.com", json!({"days_left": 46.5})),
+    ]}]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--fail-on", "expiring"]);
+    let d45 = certificate(&report, &fabric.arn("d45"));
+    let d46 = certificate(&report, &fabric.arn("d46"));
+    assert_eq!(
+        (d45["days_to_expiry"].as_i64(), d45["expiring"].as_bool()),
+        (Some(45), Some(true))
+    );
+    assert_eq!(
+        (d46["days_to_expiry"].as_i64(), d46["expiring"].as_bool()),
+        (Some(46), Some(false))
+    );
+    assert_eq!(code, 4, "--fail-on expiring matched");
+
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--expiring-days",
+        "44",
+        "--fail-on",
+        "expiring",
+    ]);
+    assert_eq!(report["summary"]["expiring"], 0);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn expired_certificate_is_reported_expired_and_expiring() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        acm("old", "old.example.com", json!({"days_left": -3, "key": "RSA_4096"})),
+        cert("fresh", "fresh.example.com"),
+    ]}]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--fail-on", "expired"]);
+    assert_eq!(code, 4);
+    let old = certificate(&report, &fabric.arn("old"));
+    assert_eq!(old["expired"], true);
+    assert_eq!(old["expiring"], true);
+    assert_eq!(old["status"], "EXPIRED");
+    assert!(old["days_to_expiry"].as_i64().unwrap() < 0);
+    assert_eq!(
+        report["certificates"][0]["arn"],
+        fabric.arn("old"),
+        "expired sorts first"
+    );
+    assert_eq!(report["summary"]["expired"], 1);
+}
+
+#[test]
+fn unused_acm_issued_certificate_is_listed_as_will_not_renew() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        acm("unused", "unused.example.com", json!({"type": "AMAZON_ISSUED"})),
+        acm("used", "used.example.com", json!({"type": "AMAZON_ISSUED",
+            "in_use_by": ["arn:aws:cloudfront::1:distribution/E1"]})),
+        acm("failed", "failed.example.com", json!({"type": "AMAZON_ISSUED", "days_left": 20,
+            "in_use_by": ["arn:aws:cloudfront::1:distribution/E2"],
+            "renewal_status": "FAILED", "renewal_status_reason": "CAA_ERROR"})),
+    ]}]}));
+    let (code, report) =
+        fabric.scan_json(&["--regions", "us-east-1", "--fail-on", "will-not-renew"]);
+    assert_eq!(code, 4);
+    let unused = certificate(&report, &fabric.arn("unused"));
+    assert_eq!(unused["renewal_eligibility"], "INELIGIBLE");
+    assert_eq!(unused["in_use"], false);
+    assert_eq!(unused["will_not_renew"], true);
+    assert_eq!(unused["auto_renews"], false);
+    let used = certificate(&report, &fabric.arn("used"));
+    assert_eq!(
+        (
+            used["will_not_renew"].as_bool(),
+            used["auto_renews"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    assert_eq!(
+        used["in_use_by"],
+        json!(["arn:aws:cloudfront::1:distribution/E1"])
+    );
+    let failed = certificate(&report, &fabric.arn("failed"));
+    assert_eq!(failed["renewal_status"], "FAILED");
+    assert_eq!(failed["renewal_status_reason"], "CAA_ERROR");
+    assert_eq!(failed["will_not_renew"], true);
+
+    let out = fabric
+        .certaudit()
+        .args(["scan", "--regions", "us-east-1", "--list", "will-not-renew"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("Will not renew (2)"), "{table}");
+    assert!(
+        table.contains("not in use: ineligible for renewal"),
+        "{table}"
+    );
+    assert!(table.contains("renewal FAILED: CAA_ERROR"), "{table}");
+}
+
+#[test]
+fn organizations_pages_without_status_are_all_followed() {
+    let accounts: Vec<Value> = (0..25)
+        .map(|i| json!({"name": format!("acct-{i:02}")}))
+        .collect();
+    let fabric =
+        Fabric::start(json!({"org_page_size": 4, "org_empty_page": true, "accounts": accounts}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        report["summary"]["accounts_targeted"], 26,
+        "25 members and the management account"
+    );
+    assert_eq!(report["summary"]["accounts_scanned"], 26);
+    let pages = fabric.calls_of("ListAccounts");
+    assert!(
+        pages.len() >= 8,
+        "26 accounts at 4 per page plus an empty page: {}",
+        pages.len()
+    );
+}
+
+#[test]
+fn explicit_accounts_bypass_organizations() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "a", "certificates": [cert("a", "a.example.com")]},
+        {"name": "b", "certificates": [cert("b", "b.example.com")]},
+    ]}));
+    let file = fabric.dir.path().join("accounts.csv");
+    std::fs::write(
+        &file,
+        format!("id,name\n# only a\n{},alpha\n", fabric.account("a")),
+    )
+    .unwrap();
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--accounts-file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(arns(&report), vec![fabric.arn("a")]);
+    assert_eq!(
+        certificate(&report, &fabric.arn("a"))["account_name"],
+        "alpha"
+    );
+    assert!(fabric
+        .calls()
+        .iter()
+        .all(|c| c["service"] != "organizations"));
+
+    let (code, report) =
+        fabric.scan_json(&["--regions", "us-east-1", "--accounts", &fabric.account("b")]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(arns(&report), vec![fabric.arn("b")]);
+}
+
+#[test]
+fn ou_filter_walks_nested_units_and_exclude_skips() {
+    let fabric = Fabric::start(json!({
+        "organizational_units": ["Workloads", "Workloads/Prod", "Sandbox"],
+        "accounts": [
+            {"name": "prod", "ou": "Workloads/Prod", "certificates": [cert("prod", "prod.example.com")]},
+            {"name": "shared", "ou": "Workloads", "certificates": [cert("shared", "shared.example.com")]},
+            {"name": "sandbox", "ou": "Sandbox", "certificates": [cert("sandbox", "sandbox.example.com")]},
+        ]
+    }));
+    let workloads = fabric.ou("Workloads");
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--ou", &workloads]);
+    assert_eq!(code, 0, "{report}");
+    let mut expected = vec![fabric.arn("prod"), fabric.arn("shared")];
+    expected.sort();
+    assert_eq!(
+        arns(&report),
+        expected,
+        "nested OU accounts included, others not"
+    );
+
+    let (_, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--ou",
+        &workloads,
+        "--exclude",
+        &fabric.account("prod"),
+    ]);
+    assert_eq!(arns(&report), vec![fabric.arn("shared")]);
+    let prod = account_entry(&report, &fabric.account("prod"));
+    assert_eq!(prod["state"], "skipped");
+    assert_eq!(prod["reason"], "excluded by --exclude");
+}
+
+#[test]
+fn summary_detail_makes_no_per_certificate_calls() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        acm("t", "t.example.com", json!({"tags": {"team": "web"}})),
+    ]}]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--detail", "summary"]);
+    assert_eq!(code, 0, "{report}");
+    let c = certificate(&report, &fabric.arn("t"));
+    assert!(c["issuer"].is_null() && c["serial"].is_null());
+    assert_eq!(c["type"], "IMPORTED");
+    assert!(c["not_after"].is_string());
+    assert!(fabric.calls_of("DescribeCertificate").is_empty());
+    assert!(fabric.calls_of("ListTagsForCertificate").is_empty());
+
+    let (_, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    let c = certificate(&report, &fabric.arn("t"));
+    assert_eq!(c["tags"], json!({"team": "web"}));
+    assert_eq!(c["issuer"], "certaudit demo external CA");
+}
+
+#[test]
+fn report_dir_always_gets_every_file() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "app", "certificates": [acm("soon", "soon.example.com", json!({"days_left": 10}))]},
+        {"name": "norole", "role": "missing"},
+    ]}));
+    let dir = fabric.dir.path().join("artifacts");
+    let out = fabric
+        .certaudit()
+        .args([
+            "scan",
+            "--regions",
+            "us-east-1",
+            "-o",
+            "ndjson",
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "one certificate per line, nothing else: {stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AccessDenied"),
+        "errors go to stderr"
+    );
+    for name in [
+        "report.json",
+        "inventory.csv",
+        "expiring.csv",
+        "imported.csv",
+        "will_not_renew.csv",
+        "errors.csv",
+    ] {
+        assert!(dir.join(name).exists(), "{name} missing");
+    }
+    let expiring = std::fs::read_to_string(dir.join("expiring.csv")).unwrap();
+    assert_eq!(
+        expiring.lines().count(),
+        2,
+        "header and one row: {expiring}"
+    );
+    let will_not_renew = std::fs::read_to_string(dir.join("will_not_renew.csv")).unwrap();
+    assert!(
+        will_not_renew.starts_with("arn,account_id,"),
+        "header even when empty"
+    );
+    let errors = std::fs::read_to_string(dir.join("errors.csv")).unwrap();
+    assert!(errors.contains("assume_role,AccessDenied"), "{errors}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 1);
+}
+
+#[test]
+fn unwritable_report_dir_is_fatal_before_any_aws_call() {
+    let fabric = Fabric::start(json!({"accounts": []}));
+    let blocker = fabric.dir.path().join("a-file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let out = fabric
+        .certaudit()
+        .args([
+            "scan",
+            "--report-dir",
+            blocker.join("sub").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--report-dir"));
+    assert!(fabric.calls().is_empty(), "no AWS call was made");
+}
+
+#[test]
+fn organizations_unavailable_is_fatal_and_suggests_accounts() {
+    let fabric = Fabric::start(json!({"organization": false}));
+    let out = fabric.certaudit().args(["scan"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a member of an AWS Organization"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--accounts"), "{stderr}");
+}

@@ -1,0 +1,203 @@
+//! Test support: start the fabric (moto server behind the fidelity layer, `tests/fabric/`)
+//! on a free loopback port, seeded from a scenario, and run the real certaudit binary
+//! against it through AWS_ENDPOINT_URL. If the fabric cannot start, the test fails and says why.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+pub const EXTERNAL_ID: &str = "certaudit-test-external-id";
+pub const ROLE_NAME: &str = "CertAuditReadOnly";
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Fabric {
+    child: Child,
+    _stdin: ChildStdin,
+    pub endpoint: String,
+    pub state: Value,
+    calls_log: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Fabric {
+    pub fn start(scenario: Value) -> Fabric {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let python = root.join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "the moto test fabric is not installed ({} is missing): run `make test`, which \
+             creates .venv from tests/fabric/requirements.txt",
+            python.display()
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let scenario_path = dir.path().join("scenario.json");
+        let state_path = dir.path().join("state.json");
+        let calls_log = dir.path().join("calls.jsonl");
+        std::fs::write(&scenario_path, scenario.to_string()).unwrap();
+        std::fs::write(dir.path().join("aws-config"), "").unwrap();
+        let mut child = Command::new(&python)
+            .arg(root.join("tests/fabric/fabric.py"))
+            .arg("--scenario")
+            .arg(&scenario_path)
+            .arg("--state-out")
+            .arg(&state_path)
+            .arg("--calls-log")
+            .arg(&calls_log)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the fabric with {}: {e}", python.display()));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+        let Some(endpoint) = line.strip_prefix("READY ").map(|e| e.trim().to_string()) else {
+            let status = child.try_wait().ok().flatten();
+            let _ = child.kill();
+            panic!("the moto fabric did not start (exit status {status:?}, first line {line:?}); its stderr is above");
+        };
+        let state = serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+        let stdin = child.stdin.take().unwrap();
+        Fabric {
+            child,
+            _stdin: stdin,
+            endpoint,
+            state,
+            calls_log,
+            dir,
+        }
+    }
+
+    pub fn account(&self, name: &str) -> String {
+        self.state["accounts"][name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no account {name}"))
+            .to_string()
+    }
+
+    pub fn arn(&self, label: &str) -> String {
+        self.state["certificates"][label]
+            .as_str()
+            .unwrap_or_else(|| panic!("no certificate {label}"))
+            .to_string()
+    }
+
+    pub fn ou(&self, path: &str) -> String {
+        self.state["organizational_units"][path]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Every call the fabric answered since it was seeded.
+    pub fn calls(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.calls_log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn calls_of(&self, operation: &str) -> Vec<Value> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c["operation"] == operation)
+            .collect()
+    }
+
+    /// The certaudit binary, pointed at this fabric with the caller's test credentials.
+    pub fn certaudit(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("certaudit").unwrap();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.dir.path().join("aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.dir.path().join("aws-config"),
+            )
+            .env("CERTAUDIT_EXTERNAL_ID", EXTERNAL_ID)
+            .timeout(Duration::from_secs(300));
+        cmd
+    }
+
+    /// `certaudit scan -o json ARGS`: the exit code and the parsed report.
+    pub fn scan_json(&self, args: &[&str]) -> (i32, Value) {
+        let out = self
+            .certaudit()
+            .args(["scan", "-o", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}); stderr:\n{stderr}"));
+        (out.status.code().unwrap_or(-1), report)
+    }
+}
+
+impl Drop for Fabric {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The certificate objects of a report, by ARN.
+pub fn certificate<'a>(report: &'a Value, arn: &str) -> &'a Value {
+    report["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["arn"] == arn)
+        .unwrap_or_else(|| panic!("certificate {arn} not in the report"))
+}
+
+pub fn arns(report: &Value) -> Vec<String> {
+    let mut all: Vec<String> = report["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["arn"].as_str().unwrap().to_string())
+        .collect();
+    all.sort();
+    all
+}
+
+pub fn account_entry<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account_id"] == id)
+        .unwrap_or_else(|| panic!("account {id} not in the report"))
+}
+
+/// A certificate spec for a scenario.
+pub fn cert(label: &str, domain: &str) -> Value {
+    json!({ "label": label, "domain": domain })
+}
+
+/// Merge extra fields into a JSON object.
+pub fn with(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
