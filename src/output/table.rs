@@ -127,8 +127,11 @@ fn renewal_problem(c: &Certificate) -> String {
     }
 }
 
+/// The cells after "Days" for one certificate.
+type Columns = fn(&Certificate) -> Vec<String>;
+
 fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Table {
-    let (header, columns): (&[&str], fn(&Certificate) -> Vec<String>) = match list {
+    let (header, columns): (&[&str], Columns) = match list {
         ListChoice::WillNotRenew => (
             &["Days", "Domain", "Account", "Region", "Why", "ARN"],
             |c| {

@@ -1,0 +1,213 @@
+//! Snapshot tests: every output format of one fixed report, and `--help`, so any change in
+//! what users and scripts see shows up in review.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use certaudit::cli::{ListChoice, OutputFormat};
+use certaudit::output::{render, Rendering};
+use certaudit::report::classify::classify;
+use certaudit::report::{
+    AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tool,
+};
+
+fn generated_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+fn certificate(n: u32, account: (&str, &str), region: &str, kind: &str, days: i64) -> Certificate {
+    let arn = format!(
+        "arn:aws:acm:{region}:{}:certificate/0000000{n}-aaaa-bbbb-cccc-dddddddddddd",
+        account.0
+    );
+    let mut c = Certificate::new(&arn, account.0, Some(account.1), region);
+    c.cert_type = Some(kind.into());
+    c.status = Some(if days < 0 { "EXPIRED" } else { "ISSUED" }.into());
+    c.key_algorithm = Some("RSA_2048".into());
+    c.key_pair_origin = Some(
+        if kind == "IMPORTED" {
+            "CUSTOMER_PROVIDED"
+        } else {
+            "AWS_MANAGED"
+        }
+        .into(),
+    );
+    c.not_before = Some(generated_at() - Duration::days(300));
+    c.not_after = Some(generated_at() + Duration::days(days) + Duration::hours(6));
+    c.renewal_eligibility = Some("INELIGIBLE".into());
+    c.in_use = Some(false);
+    c
+}
+
+fn report() -> Report {
+    let prod = ("111111111111", "prod-web");
+    let dev = ("222222222222", "dev");
+    let mut www = certificate(1, prod, "us-east-1", "AMAZON_ISSUED", 200);
+    www.domain_name = Some("www.example.com".into());
+    www.subject_alternative_names = vec!["www.example.com".into(), "example.com".into()];
+    www.renewal_eligibility = Some("ELIGIBLE".into());
+    www.in_use = Some(true);
+    www.in_use_by = vec!["arn:aws:cloudfront::111111111111:distribution/E1".into()];
+    www.issuer = Some("Amazon RSA 2048 M03".into());
+    www.tags.insert("team".into(), "web".into());
+    let mut legacy = certificate(2, prod, "eu-west-1", "IMPORTED", 5);
+    legacy.domain_name = Some("legacy.example.com".into());
+    legacy.key_algorithm = Some("EC_prime256v1".into());
+    legacy.in_use = Some(true);
+    legacy.issuer = Some("DigiCert".into());
+    let mut old = certificate(3, dev, "us-east-1", "IMPORTED", -3);
+    old.domain_name = Some("old.dev.example.com".into());
+    let mut unused = certificate(4, dev, "us-east-1", "AMAZON_ISSUED", 20);
+    unused.domain_name = Some("unused.dev.example.com".into());
+    let mut failed = certificate(5, prod, "us-east-1", "AMAZON_ISSUED", 30);
+    failed.domain_name = Some("shop.example.com".into());
+    failed.renewal_eligibility = Some("ELIGIBLE".into());
+    failed.renewal_status = Some("FAILED".into());
+    failed.renewal_status_reason = Some("CAA_ERROR".into());
+    failed.in_use = Some(true);
+    let mut certificates = vec![www, legacy, old, unused, failed];
+    for c in &mut certificates {
+        classify(c, generated_at(), 45);
+    }
+    let account =
+        |id: &str, name: &str, state, reason: Option<&str>, regions: &[&str]| AccountOutcome {
+            account_id: id.into(),
+            account_name: Some(name.into()),
+            state,
+            reason: reason.map(Into::into),
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            regions_not_enabled: vec![],
+        };
+    let mut report = Report {
+        schema_version: 1,
+        tool: Tool {
+            name: "certaudit".into(),
+            version: "0.0.0-snapshot".into(),
+        },
+        generated_at: generated_at(),
+        expiring_days: 45,
+        caller_account_id: "111111111111".into(),
+        summary: Summary::default(),
+        accounts: vec![
+            account(
+                prod.0,
+                prod.1,
+                AccountState::Scanned,
+                None,
+                &["eu-west-1", "us-east-1"],
+            ),
+            account(dev.0, dev.1, AccountState::Scanned, None, &["us-east-1"]),
+            account(
+                "333333333333",
+                "sandbox",
+                AccountState::Skipped,
+                Some("account state is SUSPENDED"),
+                &[],
+            ),
+            account(
+                "444444444444",
+                "legacy",
+                AccountState::Failed,
+                Some("assume_role: AccessDenied"),
+                &[],
+            ),
+        ],
+        certificates,
+        errors: vec![ScanError {
+            account_id: Some("444444444444".into()),
+            region: None,
+            stage: Stage::AssumeRole,
+            code: "AccessDenied".into(),
+            message: "not authorized to perform: sts:AssumeRole".into(),
+        }],
+    };
+    report.sort();
+    report.tally(1234);
+    report
+}
+
+fn rendered(format: OutputFormat, list: Option<ListChoice>) -> String {
+    let mut out = Vec::new();
+    render(
+        &report(),
+        Rendering {
+            format,
+            list,
+            color: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn table_output() {
+    insta::assert_snapshot!(rendered(OutputFormat::Table, None));
+}
+
+#[test]
+fn table_output_single_list() {
+    insta::assert_snapshot!(rendered(OutputFormat::Table, Some(ListChoice::All)));
+}
+
+#[test]
+fn json_output() {
+    insta::assert_snapshot!(rendered(OutputFormat::Json, None));
+}
+
+#[test]
+fn ndjson_output_expiring() {
+    insta::assert_snapshot!(rendered(OutputFormat::Ndjson, Some(ListChoice::Expiring)));
+}
+
+#[test]
+fn csv_output() {
+    insta::assert_snapshot!(rendered(OutputFormat::Csv, None));
+}
+
+#[test]
+fn summary_counts_agree_with_the_certificates() {
+    let s = report().summary;
+    assert_eq!(
+        (
+            s.certificates,
+            s.expiring,
+            s.expired,
+            s.imported,
+            s.will_not_renew
+        ),
+        (5, 4, 1, 2, 2)
+    );
+    assert_eq!(
+        (
+            s.accounts_targeted,
+            s.accounts_scanned,
+            s.accounts_skipped,
+            s.accounts_failed
+        ),
+        (4, 2, 1, 1)
+    );
+    assert_eq!(s.regions_scanned, 3);
+}
+
+fn help(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("certaudit")
+        .unwrap()
+        .args(args)
+        .env_clear()
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_output() {
+    insta::assert_snapshot!(help(&["--help"]));
+}
+
+#[test]
+fn scan_help_output() {
+    insta::assert_snapshot!(help(&["scan", "--help"]));
+}
