@@ -1,0 +1,58 @@
+//! Bad input gets a clear error naming the problem, before any AWS call.
+
+use assert_cmd::Command;
+
+fn scan(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("certaudit")
+        .unwrap()
+        .env_clear()
+        .arg("scan")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn malformed_account_id_is_a_usage_error_naming_the_flag() {
+    let (code, stderr) = scan(&["--accounts", "12345"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("--accounts") && stderr.contains("12 digits"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn external_id_outside_the_sts_rules_is_rejected() {
+    let (code, stderr) = scan(&["--external-id", "has spaces"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("external ID"), "{stderr}");
+}
+
+#[test]
+fn unknown_output_format_lists_the_choices() {
+    let (code, stderr) = scan(&["-o", "yaml"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("table") && stderr.contains("ndjson"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_accounts_file_names_the_file() {
+    let (code, stderr) = scan(&["--accounts-file", "/nonexistent/accounts.txt"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("/nonexistent/accounts.txt"), "{stderr}");
+}
+
+#[test]
+fn accounts_and_ou_cannot_be_combined() {
+    let (code, stderr) = scan(&["--accounts", "111111111111", "--ou", "ou-ab12-cdef3456"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--ou"), "{stderr}");
+}
