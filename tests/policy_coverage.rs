@@ -1,0 +1,144 @@
+//! The IAM deliverables grant exactly what the scanner calls: the calls are recorded at the
+//! fabric during real scans and compared with the policies, so adding an AWS call without
+//! updating `iam/` (and the StackSet template) fails the build.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+use support::{cert, with, Fabric};
+
+/// Calls that need no IAM permission.
+const NEEDS_NO_PERMISSION: [&str; 1] = ["sts:GetCallerIdentity"];
+/// Hub actions for notifications, which a scan without notification flags does not call.
+const NOTIFICATION_ACTIONS: [&str; 2] = ["sns:Publish", "securityhub:BatchImportFindings"];
+
+fn read_policy(name: &str) -> Value {
+    let path = format!("{}/iam/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn actions(policy: &Value) -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        match &statement["Action"] {
+            Value::String(a) => {
+                all.insert(a.clone());
+            }
+            Value::Array(list) => all.extend(list.iter().map(|a| a.as_str().unwrap().to_string())),
+            other => panic!("unexpected Action {other}"),
+        }
+    }
+    all
+}
+
+/// `service:Operation` of each recorded call, split by whether the hub (caller) made it.
+fn observed(fabric: &Fabric) -> (BTreeSet<String>, BTreeSet<String>) {
+    let hub = fabric.state["management_account"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut by_hub, mut by_member) = (BTreeSet::new(), BTreeSet::new());
+    for call in fabric.calls() {
+        let action = format!(
+            "{}:{}",
+            call["service"].as_str().unwrap(),
+            call["operation"].as_str().unwrap()
+        );
+        if NEEDS_NO_PERMISSION.contains(&action.as_str()) {
+            continue;
+        }
+        if call["account"] == hub {
+            by_hub.insert(action);
+        } else {
+            by_member.insert(action);
+        }
+    }
+    (by_hub, by_member)
+}
+
+fn scanned_fabric() -> Fabric {
+    let certs = json!([with(
+        cert("tagged", "tagged.example.com"),
+        json!({"tags": {"team": "web"}})
+    )]);
+    let fabric = Fabric::start(json!({
+        "organizational_units": ["Workloads"],
+        "management": {"certificates": certs},
+        "accounts": [{"name": "member", "ou": "Workloads", "certificates": certs}]
+    }));
+    // Every code path that calls AWS: the whole organization, and an OU walk.
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(code, 0, "{report}");
+    let root = fabric.state["root_id"].as_str().unwrap().to_string();
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--ou", &root]);
+    assert_eq!(code, 0, "{report}");
+    fabric
+}
+
+#[test]
+fn member_role_permissions_are_exactly_the_calls_made_in_member_accounts() {
+    let fabric = scanned_fabric();
+    let (_, by_member) = observed(&fabric);
+    let granted = actions(&read_policy("member-permissions-policy.json"));
+    assert_eq!(
+        by_member, granted,
+        "iam/member-permissions-policy.json must grant exactly the member-account calls"
+    );
+
+    // The StackSet template carries the same permissions.
+    let template = std::fs::read_to_string(format!(
+        "{}/stacksets/certaudit-role.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let in_template: BTreeSet<String> = template
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .filter(|a| a.starts_with("acm:") || a.starts_with("ec2:"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        in_template, granted,
+        "stacksets/certaudit-role.yaml grants the same actions"
+    );
+}
+
+#[test]
+fn hub_policy_covers_every_hub_call_and_nothing_unused() {
+    let fabric = scanned_fabric();
+    let (by_hub, _) = observed(&fabric);
+    let granted = actions(&read_policy("hub-policy.json"));
+    let missing: Vec<_> = by_hub.difference(&granted).collect();
+    assert!(missing.is_empty(), "iam/hub-policy.json lacks {missing:?}");
+    let unused: Vec<_> = granted
+        .difference(&by_hub)
+        .filter(|a| !NOTIFICATION_ACTIONS.contains(&a.as_str()))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "iam/hub-policy.json grants {unused:?}, which the scan never calls"
+    );
+}
+
+#[test]
+fn member_trust_policy_requires_the_hub_and_the_external_id() {
+    let trust = read_policy("member-trust-policy.json");
+    let statement = &trust["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Action"], "sts:AssumeRole");
+    assert_eq!(
+        statement["Principal"]["AWS"],
+        "arn:aws:iam::HUB_ACCOUNT_ID:root"
+    );
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["sts:ExternalId"],
+        "EXTERNAL_ID"
+    );
+    assert_eq!(
+        trust["Statement"].as_array().unwrap().len(),
+        1,
+        "no other way in"
+    );
+}
