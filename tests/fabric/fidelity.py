@@ -115,11 +115,15 @@ class Request:
 
     @property
     def partition(self):
-        if self.region.startswith("cn-"):
-            return "aws-cn"
-        if self.region.startswith("us-gov-"):
-            return "aws-us-gov"
-        return "aws"
+        return partition_of(self.region)
+
+
+def partition_of(region):
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
 def json_response(status, payload, error_type=None):
@@ -273,7 +277,7 @@ class FidelityLayer:
         opted = self.opt_in.get(request.account, set())
         items = []
         for region in RegionsAndZonesBackend.regions:
-            if self.partition_of(region.name) != request.partition:
+            if partition_of(region.name) != request.partition:
                 continue
             status = region.opt_in_status
             if status == "not-opted-in" and region.name in opted:
@@ -291,14 +295,6 @@ class FidelityLayer:
             f"<requestId>{uuid.uuid4()}</requestId><regionInfo>{''.join(items)}</regionInfo>"
             "</DescribeRegionsResponse>",
         )
-
-    @staticmethod
-    def partition_of(region):
-        if region.startswith("cn-"):
-            return "aws-cn"
-        if region.startswith("us-gov-"):
-            return "aws-us-gov"
-        return "aws"
 
     # -- Organizations --------------------------------------------------------------------
 
