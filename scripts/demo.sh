@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Start the test fabric (moto behind the fidelity layer) seeded with the demo organization,
-# then run a real scan against it. Extra arguments go to `certaudit scan`.
+# then run a real scan against it. Extra arguments go to `certaudit scan`; with `doctor` first,
+# `certaudit doctor` runs instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+subcommand=scan
+if [ "${1:-}" = doctor ]; then subcommand=doctor; shift; fi
 
 work=$(mktemp -d)
 fabric_pid=
@@ -27,7 +30,7 @@ done
 endpoint=$(awk '/^READY /{print $2}' "$work/ready")
 [ -n "$endpoint" ] || { echo "error: the demo fabric did not start in 60 s" >&2; exit 1; }
 seeded=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate_count"])' "$work/state.json")
-echo "Demo organization ready at $endpoint with $seeded certificates. Scanning:" >&2
+echo "Demo organization ready at $endpoint with $seeded certificates. Running certaudit $subcommand:" >&2
 echo >&2
 
 set +e
@@ -35,7 +38,7 @@ AWS_ENDPOINT_URL="$endpoint" \
 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 \
 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 CERTAUDIT_EXTERNAL_ID=certaudit-demo-external-id \
-  target/debug/certaudit scan "$@"
+  target/debug/certaudit "$subcommand" "$@"
 code=$?
 set -e
 echo >&2

@@ -27,52 +27,34 @@ pub struct Cli {
 pub enum Command {
     /// Scan every targeted account and enabled region and report on every certificate.
     Scan(Box<ScanArgs>),
+    /// Check access before an audit: AssumeRole into every targeted account and one cheap
+    /// read per enabled region, with the AWS error and the likely fix for what fails.
+    Doctor(Box<DoctorArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value_t = DoctorFormat::Table, help_heading = "Report")]
+    pub output: DoctorFormat,
+
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Scan these account IDs instead of listing the organization (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id,
-          conflicts_with = "accounts_file", help_heading = "Accounts")]
-    pub accounts: Vec<String>,
-
-    /// Scan the account IDs in this file: one per line, `#` comments, or a CSV with `id,name`.
-    #[arg(long, value_name = "PATH", help_heading = "Accounts")]
-    pub accounts_file: Option<PathBuf>,
-
-    /// Keep only accounts under these organizational units (or roots), recursively.
-    #[arg(long, value_delimiter = ',', value_name = "OU,...", value_parser = parse_ou_id,
-          conflicts_with_all = ["accounts", "accounts_file"], help_heading = "Accounts")]
-    pub ou: Vec<String>,
-
-    /// Never scan these account IDs (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id,
-          help_heading = "Accounts")]
-    pub exclude: Vec<String>,
-
-    /// Role to assume in every account but the caller's own.
-    #[arg(long, env = "CERTAUDIT_ROLE_NAME", default_value = "CertAuditReadOnly",
-          value_parser = parse_role_name, help_heading = "Access")]
-    pub role_name: String,
-
-    /// ExternalId the member accounts' role trust policy requires.
-    #[arg(long, env = "CERTAUDIT_EXTERNAL_ID", value_parser = parse_external_id,
-          hide_env_values = true, help_heading = "Access")]
-    pub external_id: Option<String>,
-
-    /// Named profile for the caller's credentials.
-    #[arg(long, env = "AWS_PROFILE", help_heading = "Access")]
-    pub profile: Option<String>,
-
-    /// Region for the caller's own calls (STS, Organizations, DescribeRegions).
-    #[arg(long, value_parser = parse_region, help_heading = "Access")]
-    pub region: Option<String>,
-
-    /// Scan only these regions (comma-separated); a region an account has not enabled is
-    /// skipped for that account with a note.
-    #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_region,
-          help_heading = "Scan")]
-    pub regions: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     /// `full` describes every certificate (issuer, serial, in-use-by, renewal status, tags);
     /// `summary` uses the list call alone: far fewer calls, those fields are null.
@@ -127,6 +109,59 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Report")]
     pub allow_partial: bool,
 
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
+
+/// Which accounts and regions, and how to get into them: shared by `scan` and `doctor`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Only these account IDs, instead of listing the organization (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id,
+          conflicts_with = "accounts_file", help_heading = "Accounts")]
+    pub accounts: Vec<String>,
+
+    /// Only the account IDs in this file: one per line, `#` comments, or a CSV with `id,name`.
+    #[arg(long, value_name = "PATH", help_heading = "Accounts")]
+    pub accounts_file: Option<PathBuf>,
+
+    /// Keep only accounts under these organizational units (or roots), recursively.
+    #[arg(long, value_delimiter = ',', value_name = "OU,...", value_parser = parse_ou_id,
+          conflicts_with_all = ["accounts", "accounts_file"], help_heading = "Accounts")]
+    pub ou: Vec<String>,
+
+    /// Leave out these account IDs (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id,
+          help_heading = "Accounts")]
+    pub exclude: Vec<String>,
+
+    /// Role to assume in every account but the caller's own.
+    #[arg(long, env = "CERTAUDIT_ROLE_NAME", default_value = "CertAuditReadOnly",
+          value_parser = parse_role_name, help_heading = "Access")]
+    pub role_name: String,
+
+    /// ExternalId the member accounts' role trust policy requires.
+    #[arg(long, env = "CERTAUDIT_EXTERNAL_ID", value_parser = parse_external_id,
+          hide_env_values = true, help_heading = "Access")]
+    pub external_id: Option<String>,
+
+    /// Named profile for the caller's credentials.
+    #[arg(long, env = "AWS_PROFILE", help_heading = "Access")]
+    pub profile: Option<String>,
+
+    /// Region for the caller's own calls (STS, Organizations, DescribeRegions).
+    #[arg(long, value_parser = parse_region, help_heading = "Access")]
+    pub region: Option<String>,
+
+    /// Only these regions (comma-separated); a region an account has not enabled is skipped
+    /// for that account with a note.
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_region,
+          help_heading = "Regions")]
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoggingArgs {
     /// Print progress and logs: -v info, -vv debug.
     #[arg(short, long, action = clap::ArgAction::Count, help_heading = "Logging")]
     pub verbose: u8,

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod cli;
+pub mod doctor;
 pub mod outcome;
 pub mod output;
 pub mod plan;

@@ -7,22 +7,23 @@ use anyhow::Result;
 use clap::Parser;
 
 use certaudit::access::Caller;
-use certaudit::cli::{Cli, Command, OutputFormat, ScanArgs};
+use certaudit::cli::{Cli, Command, DoctorArgs, DoctorFormat, OutputFormat, ScanArgs};
 use certaudit::output::{self, Rendering};
-use certaudit::plan::ScanPlan;
+use certaudit::plan::{ScanPlan, Targets};
 use certaudit::report::{Report, Stage};
-use certaudit::{accounts, outcome, scan};
+use certaudit::{accounts, doctor, outcome, scan};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Scan(args) => scan_command(&args),
+        Command::Doctor(args) => doctor_command(&args),
     };
     ExitCode::from(code)
 }
 
 fn scan_command(args: &ScanArgs) -> u8 {
-    init_logging(args.verbose, args.quiet);
+    init_logging(args.logging.verbose, args.logging.quiet);
     let plan = match ScanPlan::from_args(args) {
         Ok(plan) => plan,
         Err(e) => {
@@ -44,12 +45,12 @@ fn scan_command(args: &ScanArgs) -> u8 {
             return outcome::FATAL;
         }
     };
-    finish(&plan, &report, args.quiet)
+    finish(&plan, &report, args.logging.quiet)
 }
 
 async fn scan_org(plan: &ScanPlan) -> Result<Report> {
-    let caller = Caller::identify(plan).await?;
-    let targets = accounts::resolve(plan, &caller).await?;
+    let caller = Caller::identify(&plan.target).await?;
+    let targets = accounts::resolve(&plan.target, &caller).await?;
     tracing::info!(accounts = targets.len(), caller = %caller.account_id, "scanning");
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -57,6 +58,53 @@ async fn scan_org(plan: &ScanPlan) -> Result<Report> {
         }
     };
     Ok(scan::run(plan, &caller, targets, interrupt).await)
+}
+
+fn doctor_command(args: &DoctorArgs) -> u8 {
+    init_logging(args.logging.verbose, args.logging.quiet);
+    let targets = match Targets::from_args(&args.target) {
+        Ok(targets) => targets,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return outcome::USAGE;
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let diagnosis = runtime.block_on(async {
+        let caller = Caller::identify(&targets).await?;
+        let accounts = accounts::resolve(&targets, &caller).await?;
+        anyhow::Ok(doctor::run(&targets, &caller, accounts).await)
+    });
+    let diagnosis = match diagnosis {
+        Ok(diagnosis) => diagnosis,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return outcome::FATAL;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match args.output {
+        DoctorFormat::Table => output::write_diagnosis_table(&diagnosis, &mut out),
+        DoctorFormat::Json => output::write_diagnosis_json(&diagnosis, &mut out),
+    }
+    .and_then(|()| Ok(out.flush()?));
+    if let Err(e) = written {
+        if !is_closed_pipe(&e) {
+            eprintln!("error: cannot write to stdout: {e:#}");
+            return outcome::FATAL;
+        }
+    }
+    if diagnosis.failed() {
+        outcome::INCOMPLETE
+    } else {
+        outcome::OK
+    }
+}
+
+fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Write every output, then decide the exit code. The report is written whatever happened.
@@ -78,10 +126,7 @@ fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = output::render(report, rendering, &mut out).and_then(|()| Ok(out.flush()?));
     if let Err(e) = written {
-        let closed_pipe = e
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
-        if !closed_pipe {
+        if !is_closed_pipe(&e) {
             eprintln!("error: cannot write the report to stdout: {e:#}");
             fatal = true;
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{
-    parse_account_id, Detail, Finding, ListChoice, OutputFormat, RateScope, ScanArgs,
+    parse_account_id, Detail, Finding, ListChoice, OutputFormat, RateScope, ScanArgs, TargetArgs,
 };
 
 /// An account named on the command line or in a file, before anything is known of it.
@@ -27,8 +27,9 @@ pub enum AccountSource {
     Explicit(Vec<NamedAccount>),
 }
 
+/// Which accounts and regions, and how to get into them: what `scan` and `doctor` share.
 #[derive(Debug, Clone)]
-pub struct ScanPlan {
+pub struct Targets {
     pub accounts: AccountSource,
     pub exclude: BTreeSet<String>,
     pub regions: Option<Vec<String>>,
@@ -36,21 +37,10 @@ pub struct ScanPlan {
     pub external_id: Option<String>,
     pub profile: Option<String>,
     pub region: Option<String>,
-    pub detail: Detail,
-    pub tags: bool,
-    pub rate: NonZeroU32,
-    pub rate_scope: RateScope,
-    pub max_accounts: usize,
-    pub expiring_days: i64,
-    pub output: OutputFormat,
-    pub list: Option<ListChoice>,
-    pub report_dir: Option<PathBuf>,
-    pub fail_on: BTreeSet<Finding>,
-    pub allow_partial: bool,
 }
 
-impl ScanPlan {
-    pub fn from_args(args: &ScanArgs) -> Result<ScanPlan> {
+impl Targets {
+    pub fn from_args(args: &TargetArgs) -> Result<Targets> {
         let accounts = if let Some(path) = &args.accounts_file {
             AccountSource::Explicit(read_accounts_file(path)?)
         } else if !args.accounts.is_empty() {
@@ -68,7 +58,7 @@ impl ScanPlan {
             let set: BTreeSet<String> = args.regions.iter().cloned().collect();
             set.into_iter().collect()
         });
-        Ok(ScanPlan {
+        Ok(Targets {
             accounts,
             exclude: args.exclude.iter().cloned().collect(),
             regions,
@@ -76,6 +66,30 @@ impl ScanPlan {
             external_id: args.external_id.clone(),
             profile: args.profile.clone(),
             region: args.region.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanPlan {
+    pub target: Targets,
+    pub detail: Detail,
+    pub tags: bool,
+    pub rate: NonZeroU32,
+    pub rate_scope: RateScope,
+    pub max_accounts: usize,
+    pub expiring_days: i64,
+    pub output: OutputFormat,
+    pub list: Option<ListChoice>,
+    pub report_dir: Option<PathBuf>,
+    pub fail_on: BTreeSet<Finding>,
+    pub allow_partial: bool,
+}
+
+impl ScanPlan {
+    pub fn from_args(args: &ScanArgs) -> Result<ScanPlan> {
+        Ok(ScanPlan {
+            target: Targets::from_args(&args.target)?,
             detail: args.detail,
             tags: !args.no_tags && args.detail == Detail::Full,
             rate: args.rate,

@@ -1,5 +1,5 @@
 //! The IAM deliverables grant exactly what the scanner calls: the calls are recorded at the
-//! fabric during real scans and compared with the policies, so adding an AWS call without
+//! fabric during real scans (and a `doctor` run) and compared with the policies, so adding an AWS call without
 //! updating `iam/` (and the StackSet template) fails the build.
 
 mod support;
@@ -74,6 +74,9 @@ fn scanned_fabric() -> Fabric {
     let root = fabric.state["root_id"].as_str().unwrap().to_string();
     let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--ou", &root]);
     assert_eq!(code, 0, "{report}");
+    // doctor's calls are held to the same policies.
+    let doctor = fabric.certaudit().arg("doctor").output().unwrap();
+    assert_eq!(doctor.status.code(), Some(0), "{doctor:?}");
     fabric
 }
 

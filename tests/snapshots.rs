@@ -211,3 +211,8 @@ fn help_output() {
 fn scan_help_output() {
     insta::assert_snapshot!(help(&["scan", "--help"]));
 }
+
+#[test]
+fn doctor_help_output() {
+    insta::assert_snapshot!(help(&["doctor", "--help"]));
+}

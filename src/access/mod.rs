@@ -15,7 +15,7 @@ use aws_sdk_acm::config::IdentityCache;
 pub use assumed_role::AssumedRole;
 use aws_error::AwsFailure;
 
-use crate::plan::ScanPlan;
+use crate::plan::Targets;
 
 /// Region used for the caller's own calls when none is configured.
 const FALLBACK_REGION: &str = "us-east-1";
@@ -33,7 +33,7 @@ pub struct Caller {
 
 impl Caller {
     /// Load the caller's credentials and ask STS who they are.
-    pub async fn identify(plan: &ScanPlan) -> Result<Caller> {
+    pub async fn identify(plan: &Targets) -> Result<Caller> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
         if let Some(profile) = &plan.profile {
@@ -85,7 +85,7 @@ impl Caller {
     pub async fn open_account(
         &self,
         account_id: &str,
-        plan: &ScanPlan,
+        plan: &Targets,
     ) -> Result<AccountAccess, AwsFailure> {
         if account_id == self.account_id {
             return Ok(AccountAccess {

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
-use crate::plan::{AccountSource, ScanPlan};
+use crate::plan::{AccountSource, Targets};
 
 /// One account the scan targets, and whether it will be skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct AccountTarget {
 
 /// List the target accounts. Organizations being unavailable without an explicit list is
 /// fatal: there is nothing to scan.
-pub async fn resolve(plan: &ScanPlan, caller: &Caller) -> Result<Vec<AccountTarget>> {
+pub async fn resolve(plan: &Targets, caller: &Caller) -> Result<Vec<AccountTarget>> {
     let mut targets = match &plan.accounts {
         AccountSource::Explicit(named) => named
             .iter()

@@ -1,8 +1,10 @@
-//! Renderings of one `Report`: table, JSON, NDJSON, CSV, and the `--report-dir` artifacts.
+//! Renderings of one `Report`: table, JSON, NDJSON, CSV, and the `--report-dir` artifacts;
+//! and of `doctor`'s `Diagnosis`.
 //! Each format lives in its own file and only turns the report into bytes.
 
 mod artifacts;
 mod csv;
+mod doctor;
 mod json;
 mod table;
 
@@ -11,6 +13,7 @@ use std::io::Write;
 use anyhow::Result;
 
 pub use artifacts::{check_report_dir, write_artifacts};
+pub use doctor::{write_json as write_diagnosis_json, write_table as write_diagnosis_table};
 
 use crate::cli::{ListChoice, OutputFormat};
 use crate::report::{Certificate, Report};

@@ -132,14 +132,15 @@ async fn scan_account(
     if let Some(reason) = &target.skip {
         return AccountScan::ended(target, AccountState::Skipped, Some(reason.clone()));
     }
-    let access = match caller.open_account(&target.id, plan).await {
+    let access = match caller.open_account(&target.id, &plan.target).await {
         Ok(access) => access,
         Err(failure) => return AccountScan::failed(target, Stage::AssumeRole, failure),
     };
-    let choice = match regions::choose(&access, plan.regions.as_deref(), &caller.partition).await {
-        Ok(choice) => choice,
-        Err(failure) => return AccountScan::failed(target, Stage::DescribeRegions, failure),
-    };
+    let choice =
+        match regions::choose(&access, plan.target.regions.as_deref(), &caller.partition).await {
+            Ok(choice) => choice,
+            Err(failure) => return AccountScan::failed(target, Stage::DescribeRegions, failure),
+        };
     let depth = Depth {
         describe: plan.detail == Detail::Full,
         tags: plan.tags,

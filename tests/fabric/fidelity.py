@@ -13,6 +13,8 @@ What it adds, each switched by the scenario:
   AccessDenied (moto lets anyone assume anything).
 - EC2 DescribeRegions per account: opt-in regions only where the account opted in, and only
   the caller's partition (moto returns every partition's regions).
+- A role whose permissions lack some calls (`denied`): AccessDeniedException /
+  UnauthorizedOperation with the message AWS writes.
 - Per-(account, region, operation) throttling with real ThrottlingException bodies, and
   latency.
 - A log of every API call (service, operation, account, region) for the tests to assert on.
@@ -170,6 +172,7 @@ class FidelityLayer:
         self.recording = False
         self.trust = {}  # account id -> {"role": name or None, "external_id": str}
         self.opt_in = {}  # account id -> set of opted-in regions
+        self.denied = {}  # account id -> operations its role may not call
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -245,11 +248,28 @@ class FidelityLayer:
                     "ThrottlingException",
                 )
             return query_error("Throttling", "Rate exceeded", "400 Bad Request")
-        handler = getattr(self, f"on_{request.service}_{request.operation}", None)
-        response = handler(request) if handler else self.forward(request)
+        if request.operation in self.denied.get(request.account, ()):
+            response = self.deny(request)
+        else:
+            handler = getattr(self, f"on_{request.service}_{request.operation}", None)
+            response = handler(request) if handler else self.forward(request)
         outcome = "ok" if response[0].startswith("2") else f"http-{response[0][:3]}"
         self.record(request, outcome)
         return response
+
+    def deny(self, request):
+        message = (
+            f"User: arn:aws:sts::{request.account}:assumed-role/certaudit is not authorized to "
+            f"perform: {request.service}:{request.operation} because no identity-based policy "
+            "allows the action"
+        )
+        if request.json is not None:
+            return json_response(
+                "400 Bad Request",
+                {"__type": "AccessDeniedException", "message": message},
+                "AccessDeniedException",
+            )
+        return query_error("UnauthorizedOperation", message)
 
     # -- STS ------------------------------------------------------------------------------
 

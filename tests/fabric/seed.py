@@ -174,6 +174,7 @@ def seed(scenario, layer, extras):
             "external_id": spec.get("external_id", external_id),
         }
         layer.opt_in[account_id] = set(spec.get("opt_in_regions", []))
+        layer.denied[account_id] = set(spec.get("denied", []))
 
     layer.opt_in[MANAGEMENT_ACCOUNT] = set(management.get("opt_in_regions", []))
     owners = [(MANAGEMENT_ACCOUNT, management.get("certificates", []))]

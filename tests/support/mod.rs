@@ -139,16 +139,7 @@ impl Fabric {
 
     /// `certaudit scan -o json ARGS`: the exit code and the parsed report.
     pub fn scan_json(&self, args: &[&str]) -> (i32, Value) {
-        let out = self
-            .certaudit()
-            .args(["scan", "-o", "json"])
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let report = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}); stderr:\n{stderr}"));
-        (out.status.code().unwrap_or(-1), report)
+        json_run(self.certaudit().args(["scan", "-o", "json"]).args(args))
     }
 }
 
@@ -157,6 +148,15 @@ impl Drop for Fabric {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Run a certaudit command that prints one JSON document: its exit code and the document.
+pub fn json_run(cmd: &mut assert_cmd::Command) -> (i32, Value) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let document = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}); stderr:\n{stderr}"));
+    (out.status.code().unwrap_or(-1), document)
 }
 
 /// The certificate objects of a report, by ARN.

@@ -1,0 +1,156 @@
+//! `doctor`'s renderings: a table with one row per account (what works, what does not), then
+//! each problem with its AWS error and likely fix; or the whole diagnosis as JSON.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::table::new_table;
+use crate::doctor::{Check, CheckKind, Diagnosis, Verdict};
+
+pub fn write_json(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, diagnosis)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+pub fn write_table(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
+    let s = &diagnosis.summary;
+    let external_id = if diagnosis.external_id_given {
+        "ExternalId given"
+    } else {
+        "no ExternalId"
+    };
+    writeln!(
+        out,
+        "{} accounts checked: {} ok, {} failed, {} skipped (role {}, {external_id}){}",
+        s.accounts_targeted,
+        s.accounts_ok,
+        s.accounts_failed,
+        s.accounts_skipped,
+        diagnosis.role_name,
+        if s.checks_failed > 0 {
+            " — a scan now would be INCOMPLETE"
+        } else {
+            ""
+        },
+    )?;
+    let mut table = new_table(&[
+        "Account",
+        "Name",
+        "Access",
+        "Regions",
+        "ACM reads",
+        "Result",
+    ]);
+    for checks in by_account(&diagnosis.checks) {
+        table.add_row(account_row(checks));
+    }
+    writeln!(out, "\n{table}")?;
+    let failed: Vec<&Check> = diagnosis
+        .checks
+        .iter()
+        .filter(|c| c.result == Verdict::Failed)
+        .collect();
+    writeln!(out, "\nProblems ({})", failed.len())?;
+    if failed.is_empty() {
+        writeln!(out, "  none")?;
+    }
+    for c in failed {
+        let place = match &c.region {
+            Some(region) => format!("{} {region}", account_label(c)),
+            None => account_label(c),
+        };
+        writeln!(
+            out,
+            "  {place} {}: {}: {}",
+            c.check.as_str(),
+            c.code.as_deref().unwrap_or("-"),
+            c.message.as_deref().unwrap_or("-")
+        )?;
+        writeln!(out, "    fix: {}", c.fix.as_deref().unwrap_or("-"))?;
+    }
+    Ok(())
+}
+
+fn account_label(c: &Check) -> String {
+    match &c.account_name {
+        Some(name) => format!("{} ({name})", c.account_id),
+        None => c.account_id.clone(),
+    }
+}
+
+/// The checks, one slice per account (they come sorted by account).
+fn by_account(checks: &[Check]) -> impl Iterator<Item = &[Check]> {
+    checks.chunk_by(|a, b| a.account_id == b.account_id)
+}
+
+fn account_row(checks: &[Check]) -> Vec<String> {
+    let first = &checks[0];
+    let find = |kind: CheckKind| checks.iter().find(|c| c.check == kind);
+    let verdict = |c: &Check| match c.result {
+        Verdict::Failed => format!("FAILED {}", c.code.as_deref().unwrap_or("")),
+        other => other.as_str().to_string(),
+    };
+    let access = match (
+        find(CheckKind::AssumeRole),
+        find(CheckKind::CallerCredentials),
+    ) {
+        (Some(c), _) => verdict(c),
+        (None, Some(c)) if c.result == Verdict::Ok => "own credentials".into(),
+        (None, Some(c)) => verdict(c),
+        (None, None) => "-".into(),
+    };
+    let not_enabled: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.result == Verdict::NotEnabled)
+        .filter_map(|c| c.region.as_deref())
+        .collect();
+    let regions = match find(CheckKind::DescribeRegions) {
+        Some(c) if c.result == Verdict::Ok => {
+            let scanned = checks
+                .iter()
+                .filter(|c| c.check == CheckKind::ListCertificates)
+                .count();
+            if not_enabled.is_empty() {
+                format!("{scanned} enabled")
+            } else {
+                format!("{scanned} enabled, not: {}", not_enabled.join(" "))
+            }
+        }
+        Some(c) => verdict(c),
+        None => "-".into(),
+    };
+    let reads: Vec<&Check> = checks
+        .iter()
+        .filter(|c| c.check == CheckKind::ListCertificates)
+        .collect();
+    let reads_ok = reads.iter().filter(|c| c.result == Verdict::Ok).count();
+    let acm = if reads.is_empty() {
+        "-".into()
+    } else if reads_ok == reads.len() {
+        format!("{reads_ok}/{} ok", reads.len())
+    } else {
+        let failed: Vec<&str> = reads
+            .iter()
+            .filter(|c| c.result == Verdict::Failed)
+            .filter_map(|c| c.region.as_deref())
+            .collect();
+        format!("{reads_ok}/{} ok, FAILED {}", reads.len(), failed.join(" "))
+    };
+    let result = if let Some(skip) = find(CheckKind::Account) {
+        format!("skipped: {}", skip.message.as_deref().unwrap_or(""))
+    } else if checks.iter().any(|c| c.result == Verdict::Failed) {
+        "FAILED".into()
+    } else {
+        "ok".into()
+    };
+    vec![
+        first.account_id.clone(),
+        first.account_name.clone().unwrap_or_else(|| "-".into()),
+        access,
+        regions,
+        acm,
+        result,
+    ]
+}
