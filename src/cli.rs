@@ -109,6 +109,20 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Report")]
     pub allow_partial: bool,
 
+    /// Publish one summary of every expiring, expired and will-not-renew certificate to this
+    /// SNS topic (split into numbered parts over 256 KiB).
+    #[arg(long, value_name = "ARN", value_parser = parse_sns_topic_arn, help_heading = "Notify")]
+    pub sns_topic_arn: Option<String>,
+
+    /// Publish the SNS summary even when nothing needs attention.
+    #[arg(long, requires = "sns_topic_arn", help_heading = "Notify")]
+    pub notify_always: bool,
+
+    /// Import one Security Hub finding per certificate needing attention, from every account and
+    /// region, into the caller's account in this region; archive findings that no longer apply.
+    #[arg(long, value_name = "REGION", value_parser = parse_region, help_heading = "Notify")]
+    pub security_hub_region: Option<String>,
+
     #[command(flatten)]
     pub logging: LoggingArgs,
 }
@@ -205,6 +219,27 @@ pub enum Finding {
     Expired,
     Imported,
     WillNotRenew,
+}
+
+/// An SNS topic ARN: `arn:PARTITION:sns:REGION:ACCOUNT:NAME`.
+pub fn parse_sns_topic_arn(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "sns"
+        && parse_region(parts[3]).is_ok()
+        && parse_account_id(parts[4]).is_ok()
+        && (1..=256).contains(&parts[5].len())
+        && iam_chars(parts[5].trim_end_matches(".fifo"), b"-");
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "'{value}' is not an SNS topic ARN: expected arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME"
+        ))
+    }
 }
 
 /// A 12-digit AWS account ID.
@@ -310,6 +345,14 @@ mod tests {
         assert!(parse_ou_id("ou-ab12-cdef3456").is_ok());
         assert!(parse_ou_id("r-ab12").is_ok());
         assert!(parse_ou_id("prod").is_err());
+    }
+
+    #[test]
+    fn sns_topic_arns_are_checked() {
+        assert!(parse_sns_topic_arn("arn:aws:sns:us-east-1:123456789012:certaudit-alerts").is_ok());
+        assert!(parse_sns_topic_arn("arn:aws:sns:us-east-1:123456789012:alerts.fifo").is_ok());
+        assert!(parse_sns_topic_arn("arn:aws:sqs:us-east-1:123456789012:alerts").is_err());
+        assert!(parse_sns_topic_arn("certaudit-alerts").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod cli;
 pub mod doctor;
+pub mod notify;
 pub mod outcome;
 pub mod output;
 pub mod plan;

@@ -11,15 +11,23 @@ use certaudit::cli::{Cli, Command, DoctorArgs, DoctorFormat, OutputFormat, ScanA
 use certaudit::output::{self, Rendering};
 use certaudit::plan::{ScanPlan, Targets};
 use certaudit::report::{Report, Stage};
-use certaudit::{accounts, doctor, outcome, scan};
+use certaudit::{accounts, doctor, notify, outcome, scan};
+
+/// The work runs on a thread with a large stack: decoding Security Hub's finding type (hundreds
+/// of nested optional structures) needs more than the main thread's 8 MiB in debug builds.
+const STACK_BYTES: usize = 64 * 1024 * 1024;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match cli.command {
-        Command::Scan(args) => scan_command(&args),
-        Command::Doctor(args) => doctor_command(&args),
-    };
-    ExitCode::from(code)
+    let work = std::thread::Builder::new()
+        .name("certaudit".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || match cli.command {
+            Command::Scan(args) => scan_command(&args),
+            Command::Doctor(args) => doctor_command(&args),
+        })
+        .expect("cannot start the worker thread");
+    ExitCode::from(work.join().unwrap_or(outcome::FATAL))
 }
 
 fn scan_command(args: &ScanArgs) -> u8 {
@@ -57,7 +65,12 @@ async fn scan_org(plan: &ScanPlan) -> Result<Report> {
             std::future::pending::<()>().await;
         }
     };
-    Ok(scan::run(plan, &caller, targets, interrupt).await)
+    let mut report = scan::run(plan, &caller, targets, interrupt).await;
+    let interrupted = report.errors.iter().any(|e| e.stage == Stage::Interrupted);
+    if plan.notify.any() && !interrupted {
+        notify::send(&plan.notify, &caller, &mut report).await;
+    }
+    Ok(report)
 }
 
 fn doctor_command(args: &DoctorArgs) -> u8 {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::notify::Notify;
+
 use crate::cli::{
     parse_account_id, Detail, Finding, ListChoice, OutputFormat, RateScope, ScanArgs, TargetArgs,
 };
@@ -84,6 +86,7 @@ pub struct ScanPlan {
     pub report_dir: Option<PathBuf>,
     pub fail_on: BTreeSet<Finding>,
     pub allow_partial: bool,
+    pub notify: Notify,
 }
 
 impl ScanPlan {
@@ -101,6 +104,11 @@ impl ScanPlan {
             report_dir: args.report_dir.clone(),
             fail_on: args.fail_on.iter().copied().collect(),
             allow_partial: args.allow_partial,
+            notify: Notify {
+                sns_topic_arn: args.sns_topic_arn.clone(),
+                always: args.notify_always,
+                security_hub_region: args.security_hub_region.clone(),
+            },
         })
     }
 }

@@ -47,3 +47,73 @@ async fn default_list_filters_hide_ecdsa_large_rsa_and_acme_as_aws_does() {
         "MaxItems above 1000 is refused as AWS refuses it"
     );
 }
+
+#[tokio::test]
+async fn sns_limits_are_enforced_in_bytes_and_subjects_as_aws_does() {
+    let fabric = Fabric::start(json!({"accounts": []}));
+    let sns = aws_sdk_sns::Client::new(&fabric.sdk_config());
+    let topic = sns.create_topic().name("t").send().await.unwrap();
+    let topic = topic.topic_arn().unwrap();
+    // 100,000 three-byte characters: under moto's character count, over AWS's 256 KiB.
+    let wide = "€".repeat(100_000);
+    let too_long = sns.publish().topic_arn(topic).message(wide).send().await;
+    assert!(
+        too_long.is_err(),
+        "a message over 256 KiB in bytes is refused"
+    );
+    for subject in ["two\nlines", "café", &"x".repeat(100)] {
+        let refused = sns
+            .publish()
+            .topic_arn(topic)
+            .subject(subject)
+            .message("m")
+            .send()
+            .await;
+        assert!(refused.is_err(), "subject {subject:?} is refused");
+    }
+    let fine = sns.publish().topic_arn(topic).subject("ok").message("m");
+    assert!(fine.send().await.is_ok());
+}
+
+#[tokio::test]
+async fn security_hub_takes_only_the_callers_own_findings_and_batches_of_100() {
+    use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
+    let fabric = Fabric::start(json!({"accounts": []}));
+    let hub = aws_sdk_securityhub::Client::new(&fabric.sdk_config());
+    let caller = fabric.state["management_account"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let finding = |id: &str, account: &str| {
+        AwsSecurityFinding::builder()
+            .schema_version("2018-10-08")
+            .id(id)
+            .product_arn(format!(
+                "arn:aws:securityhub:us-east-1:{caller}:product/{caller}/default"
+            ))
+            .generator_id("test")
+            .aws_account_id(account)
+            .types("Software and Configuration Checks")
+            .created_at("2026-11-25T00:00:00Z")
+            .updated_at("2026-11-25T00:00:00Z")
+            .severity(Severity::builder().label(SeverityLabel::Low).build())
+            .title("t")
+            .description("d")
+            .resources(Resource::builder().r#type("Other").id("r").build())
+            .build()
+    };
+    let out = hub
+        .batch_import_findings()
+        .findings(finding("mine", &caller))
+        .findings(finding("theirs", "111111111111"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.failed_count(), Some(1));
+    assert_eq!(out.failed_findings()[0].id(), Some("theirs"));
+    let mut too_many = hub.batch_import_findings();
+    for i in 0..101 {
+        too_many = too_many.findings(finding(&format!("f{i}"), &caller));
+    }
+    assert!(too_many.send().await.is_err(), "101 findings in one call");
+}

@@ -88,6 +88,10 @@ pub enum Stage {
     DescribeCertificate,
     ListTags,
     Interrupted,
+    /// Publishing the SNS summary.
+    Sns,
+    /// Importing Security Hub findings.
+    SecurityHub,
 }
 
 impl Stage {
@@ -100,6 +104,8 @@ impl Stage {
             Stage::DescribeCertificate => "describe_certificate",
             Stage::ListTags => "list_tags",
             Stage::Interrupted => "interrupted",
+            Stage::Sns => "sns",
+            Stage::SecurityHub => "security_hub",
         }
     }
 }

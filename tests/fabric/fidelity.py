@@ -15,6 +15,13 @@ What it adds, each switched by the scenario:
   the caller's partition (moto returns every partition's regions).
 - A role whose permissions lack some calls (`denied`): AccessDeniedException /
   UnauthorizedOperation with the message AWS writes.
+- SNS Publish as AWS validates it: the 256 KiB limit in bytes (moto counts characters), and
+  a Subject that must be ASCII, without line breaks, under 100 characters.
+- Security Hub as AWS behaves: an account without Security Hub enabled is refused;
+  BatchImportFindings takes at most 100 findings, checks ASFF's required fields, and only
+  accepts the caller's own account and default product (moto accepts anything); findings for
+  chosen resources can be made to fail (`security_hub.reject`); GetFindings applies its
+  string Filters (moto ignores them) and pages by MaxResults.
 - Per-(account, region, operation) throttling with real ThrottlingException bodies, and
   latency.
 - A log of every API call (service, operation, account, region) for the tests to assert on.
@@ -34,6 +41,7 @@ from moto.acm.models import acm_backends
 from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 from moto.iam.models import get_account_id_from
 from moto.organizations.models import organizations_backends
+from moto.securityhub.models import securityhub_backends
 
 DEFAULT_KEY_TYPES = ["RSA_1024", "RSA_2048"]
 DEFAULT_ORIGINS = ["AWS_MANAGED", "CUSTOMER_PROVIDED"]
@@ -57,6 +65,27 @@ SUMMARY_FIELDS = [
     "ManagedBy",
     "CertificateKeyPairOrigin",
 ]
+
+
+# REST-JSON operations the layer handles, by (service, path).
+REST_OPERATIONS = {
+    ("securityhub", "/findings/import"): "BatchImportFindings",
+    ("securityhub", "/findings"): "GetFindings",
+}
+# What BatchImportFindings requires of every finding (ASFF).
+ASFF_REQUIRED = [
+    "SchemaVersion",
+    "Id",
+    "ProductArn",
+    "GeneratorId",
+    "AwsAccountId",
+    "CreatedAt",
+    "UpdatedAt",
+    "Title",
+    "Description",
+    "Resources",
+]
+SNS_MAX_BYTES = 256 * 1024
 
 
 class Extras:
@@ -105,7 +134,11 @@ class Request:
         target = environ.get("HTTP_X_AMZ_TARGET")
         self.json = None
         self.form = {}
-        if target:
+        rest = REST_OPERATIONS.get((self.service, environ.get("PATH_INFO", "")))
+        if rest:
+            self.operation = rest
+            self.json = json.loads(body or b"{}")
+        elif target:
             self.operation = target.split(".")[-1]
             self.json = json.loads(body or b"{}")
         else:
@@ -147,6 +180,37 @@ def query_error(code, message, status="403 Forbidden"):
         f"<Code>{esc(code)}</Code><Message>{esc(message)}</Message></Error>"
         f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>",
     )
+
+
+def rest_json(status, payload):
+    return status, [("Content-Type", "application/json")], json.dumps(payload).encode()
+
+
+def rest_error(status, code, message):
+    return (
+        status,
+        [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)],
+        json.dumps({"__type": code, "Message": message}).encode(),
+    )
+
+
+def matches_filters(finding, filters):
+    """GetFindings' string filters on top-level fields: EQUALS / NOT_EQUALS / PREFIX, values of
+    one field ORed, fields ANDed (as Security Hub combines them)."""
+    for field, conditions in filters.items():
+        value = finding.get(field)
+        if not isinstance(value, str):
+            return False
+        positive = [c for c in conditions if c.get("Comparison") in ("EQUALS", "PREFIX")]
+        negative = [c for c in conditions if c.get("Comparison") == "NOT_EQUALS"]
+        if any(value == c["Value"] for c in negative):
+            return False
+        if positive and not any(
+            value == c["Value"] if c["Comparison"] == "EQUALS" else value.startswith(c["Value"])
+            for c in positive
+        ):
+            return False
+    return True
 
 
 def encode_token(offset, **extra):
@@ -270,6 +334,110 @@ class FidelityLayer:
                 "AccessDeniedException",
             )
         return query_error("UnauthorizedOperation", message)
+
+    # -- SNS ------------------------------------------------------------------------------
+
+    def on_sns_Publish(self, request):
+        message = request.form.get("Message", "")
+        subject = request.form.get("Subject")
+        if len(message.encode("utf-8")) > SNS_MAX_BYTES:
+            return query_error(
+                "InvalidParameter", "Invalid parameter: Message too long", "400 Bad Request"
+            )
+        if subject is not None and (
+            not subject.isascii()
+            or any(ch in subject for ch in "\r\n")
+            or not 1 <= len(subject) < 100
+        ):
+            return query_error(
+                "InvalidParameter",
+                "Invalid parameter: Subject must be ASCII text that begins with a letter, "
+                "number, or punctuation mark; must not include line breaks or control "
+                "characters; and must be less than 100 characters long.",
+                "400 Bad Request",
+            )
+        return self.forward(request)
+
+    # -- Security Hub -----------------------------------------------------------------------
+
+    def security_hub_refusal(self, request):
+        if (self.scenario.get("security_hub") or {}).get("enabled", True):
+            return None
+        return rest_error(
+            "401 Unauthorized",
+            "InvalidAccessException",
+            f"Account {request.account} is not subscribed to AWS Security Hub",
+        )
+
+    def on_securityhub_BatchImportFindings(self, request):
+        refused = self.security_hub_refusal(request)
+        if refused:
+            return refused
+        findings = request.json.get("Findings", [])
+        if not 1 <= len(findings) <= 100:
+            return rest_error(
+                "400 Bad Request",
+                "InvalidInputException",
+                "Findings must contain between 1 and 100 findings",
+            )
+        product = (
+            f"arn:{request.partition}:securityhub:{request.region}:{request.account}:"
+            f"product/{request.account}/default"
+        )
+        rejected = set((self.scenario.get("security_hub") or {}).get("reject_arns", []))
+        accepted, failed = [], []
+        for finding in findings:
+            problem = None
+            missing = [k for k in ASFF_REQUIRED if not finding.get(k)]
+            resources = finding.get("Resources") or [{}]
+            if missing:
+                problem = ("InvalidInput", f"Finding is missing {', '.join(missing)}")
+            elif not finding.get("Severity") or not finding.get("Types"):
+                problem = ("InvalidInput", "Finding must have Severity and Types")
+            elif finding["AwsAccountId"] != request.account:
+                problem = (
+                    "AccessDeniedException",
+                    f"AwsAccountId {finding['AwsAccountId']} is not the importing account",
+                )
+            elif finding["ProductArn"] != product:
+                problem = ("AccessDeniedException", f"Not authorized to import into {finding['ProductArn']}")
+            elif len(finding["Title"]) > 256 or len(finding["Description"]) > 1024:
+                problem = ("InvalidInput", "Title or Description too long")
+            elif resources[0].get("Id") in rejected:
+                problem = ("InvalidInput", "Finding rejected by the test scenario")
+            if problem:
+                failed.append(
+                    {"Id": finding.get("Id", ""), "ErrorCode": problem[0], "ErrorMessage": problem[1]}
+                )
+            else:
+                accepted.append(finding)
+        if accepted:
+            body = json.dumps({"Findings": accepted}).encode()
+            self.forward(request, body)
+        return rest_json(
+            "200 OK",
+            {"FailedCount": len(failed), "SuccessCount": len(accepted), "FailedFindings": failed},
+        )
+
+    def on_securityhub_GetFindings(self, request):
+        refused = self.security_hub_refusal(request)
+        if refused:
+            return refused
+        max_results = request.json.get("MaxResults", 100)
+        if not 1 <= max_results <= 100:
+            return rest_error(
+                "400 Bad Request", "InvalidInputException", "MaxResults must be between 1 and 100"
+            )
+        backend = securityhub_backends[request.account][request.region]
+        filters = request.json.get("Filters") or {}
+        found = [f.as_dict() for f in backend.findings if matches_filters(f.as_dict(), filters)]
+        token = decode_token(request.json.get("NextToken")) if request.json.get("NextToken") else {"o": 0}
+        start = token["o"] if token else 0
+        page = found[start : start + max_results]
+        out = {"Findings": page}
+        if start + max_results < len(found):
+            out["NextToken"] = encode_token(start + max_results)
+        return rest_json("200 OK", out)
 
     # -- STS ------------------------------------------------------------------------------
 

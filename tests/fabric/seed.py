@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 from moto.acm.models import acm_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.organizations.models import organizations_backends
+from moto.sns.models import sns_backends
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
 CURVES = {
@@ -184,4 +185,10 @@ def seed(scenario, layer, extras):
             arn = seed_certificate(account_id, spec, extras, now)
             state["certificates"][spec.get("label", arn)] = arn
     state["certificate_count"] = sum(1 for _ in state["certificates"])
+    state["sns_topics"] = {
+        name: sns_backends[MANAGEMENT_ACCOUNT]["us-east-1"].create_topic(name).arn
+        for name in scenario.get("sns_topics", [])
+    }
+    hub = scenario.get("security_hub") or {}
+    hub["reject_arns"] = [state["certificates"][label] for label in hub.get("reject", [])]
     return state

@@ -116,6 +116,21 @@ impl Fabric {
             .collect()
     }
 
+    /// SDK configuration for the test's own calls (setting up a topic, reading findings), as
+    /// the management account.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        let credentials =
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+            )
+            .build()
+    }
+
     /// The certaudit binary, pointed at this fabric with the caller's test credentials.
     pub fn certaudit(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("certaudit").unwrap();

@@ -1,0 +1,408 @@
+//! Consolidated Security Hub findings: one ASFF finding per certificate that needs attention,
+//! every account and region imported into the caller's account in one region. The finding Id
+//! is derived from the certificate ARN, so a re-run updates rather than duplicates; a finding
+//! whose certificate no longer qualifies is re-imported ARCHIVED, but only when the scan
+//! covered that certificate's account and region completely.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_config::Region;
+use aws_sdk_securityhub::types::{
+    AwsCertificateManagerCertificateDetails, AwsSecurityFinding, AwsSecurityFindingFilters,
+    Partition, Recommendation, RecordState, Remediation, Resource, ResourceDetails, Severity,
+    SeverityLabel, StringFilter, StringFilterComparison,
+};
+use chrono::SecondsFormat;
+
+use super::{attention, console_url, days_left, why, Urgency};
+use crate::access::aws_error::AwsFailure;
+use crate::access::Caller;
+use crate::report::{AccountState, Certificate, Report, ScanError, Stage};
+
+pub const GENERATOR_ID: &str = "certaudit";
+/// BatchImportFindings takes at most 100 findings per call.
+const BATCH: usize = 100;
+const FINDING_TYPE: &str = "Software and Configuration Checks/AWS Security Best Practices";
+const ACCOUNT_FIELD: &str = "certaudit/AccountId";
+const TITLE_MAX: usize = 256;
+const DESCRIPTION_MAX: usize = 1024;
+
+/// What every finding of one import shares.
+pub struct Context<'a> {
+    pub caller: &'a str,
+    pub partition: &'a str,
+    pub hub_region: &'a str,
+    /// RFC 3339, the time of this import.
+    pub now: String,
+}
+
+impl Context<'_> {
+    pub fn product_arn(&self) -> String {
+        format!(
+            "arn:{}:securityhub:{}:{}:product/{}/default",
+            self.partition, self.hub_region, self.caller, self.caller
+        )
+    }
+}
+
+pub fn finding_id(certificate_arn: &str) -> String {
+    format!("certaudit/{certificate_arn}")
+}
+
+pub fn severity(c: &Certificate) -> SeverityLabel {
+    match Urgency::of(c) {
+        Urgency::Expired | Urgency::Within7 => SeverityLabel::Critical,
+        Urgency::Within15 => SeverityLabel::High,
+        Urgency::Within30 => SeverityLabel::Medium,
+        Urgency::Expiring | Urgency::Later => SeverityLabel::Low,
+    }
+}
+
+fn clip(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut clipped: String = text.chars().take(max - 1).collect();
+    clipped.push('…');
+    clipped
+}
+
+fn partition_of(arn: &str) -> Partition {
+    match arn.split(':').nth(1) {
+        Some("aws-cn") => Partition::AwsCn,
+        Some("aws-us-gov") => Partition::AwsUsGov,
+        _ => Partition::Aws,
+    }
+}
+
+/// The ASFF finding for one certificate that needs attention.
+pub fn finding(c: &Certificate, ctx: &Context, created_at: Option<&str>) -> AwsSecurityFinding {
+    let domain = c.domain_name.as_deref().unwrap_or("(no domain)");
+    let account = match &c.account_name {
+        Some(name) => format!("{name} ({})", c.account_id),
+        None => c.account_id.clone(),
+    };
+    let title = match c.days_to_expiry {
+        Some(d) if c.expired || d < 0 => format!("ACM certificate for {domain} has expired"),
+        Some(d) if c.expiring => format!("ACM certificate for {domain} expires in {d} days"),
+        _ => format!("ACM certificate for {domain} will not renew"),
+    };
+    let why = match why(c) {
+        w if w.is_empty() => String::new(),
+        w => format!(" {w}."),
+    };
+    let description = format!(
+        "{days}.{why} Account {account}, region {region}, type {kind}, not after {not_after}.",
+        days = days_left(c),
+        region = c.region,
+        kind = c.cert_type.as_deref().unwrap_or("unknown"),
+        not_after = c
+            .not_after
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .unwrap_or_else(|| "unknown".into()),
+    );
+    let recommendation = if c.imported {
+        "Obtain a renewed certificate from its issuer and re-import it into ACM (same ARN)"
+    } else if c.in_use == Some(false) {
+        "Attach the certificate to a resource so ACM can renew it, or delete it if unused"
+    } else {
+        "Complete the certificate's domain validation so ACM can renew it, or replace it"
+    };
+    let mut details = AwsCertificateManagerCertificateDetails::builder()
+        .set_domain_name(c.domain_name.clone())
+        .set_subject_alternative_names(Some(c.subject_alternative_names.clone()))
+        .set_type(c.cert_type.clone())
+        .set_status(c.status.clone())
+        .set_key_algorithm(c.key_algorithm.clone())
+        .set_issuer(c.issuer.clone())
+        .set_serial(c.serial.clone())
+        .set_renewal_eligibility(c.renewal_eligibility.clone())
+        .set_in_use_by(Some(c.in_use_by.clone()));
+    if let Some(t) = c.not_after {
+        details = details.not_after(t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    }
+    if let Some(t) = c.not_before {
+        details = details.not_before(t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    }
+    let mut resource_details = ResourceDetails::builder()
+        .aws_certificate_manager_certificate(details.build())
+        .other("AccountId", c.account_id.clone());
+    if let Some(name) = &c.account_name {
+        resource_details = resource_details.other("AccountName", name.clone());
+    }
+    let resource = Resource::builder()
+        .r#type("AwsCertificateManagerCertificate")
+        .id(c.arn.clone())
+        .partition(partition_of(&c.arn))
+        .region(c.region.clone())
+        .details(resource_details.build())
+        .build();
+    let mut product_fields = vec![
+        (ACCOUNT_FIELD, c.account_id.clone()),
+        ("certaudit/Region", c.region.clone()),
+    ];
+    if let Some(d) = c.days_to_expiry {
+        product_fields.push(("certaudit/DaysToExpiry", d.to_string()));
+    }
+    let mut builder = AwsSecurityFinding::builder()
+        .schema_version("2018-10-08")
+        .id(finding_id(&c.arn))
+        .product_arn(ctx.product_arn())
+        .generator_id(GENERATOR_ID)
+        .aws_account_id(ctx.caller)
+        .types(FINDING_TYPE)
+        .created_at(created_at.unwrap_or(&ctx.now))
+        .updated_at(ctx.now.clone())
+        .severity(Severity::builder().label(severity(c)).build())
+        .title(clip(title, TITLE_MAX))
+        .description(clip(description, DESCRIPTION_MAX))
+        .remediation(
+            Remediation::builder()
+                .recommendation(
+                    Recommendation::builder()
+                        .text(recommendation)
+                        .url(console_url(c))
+                        .build(),
+                )
+                .build(),
+        )
+        .source_url(console_url(c))
+        .resources(resource)
+        .record_state(RecordState::Active);
+    for (k, v) in product_fields {
+        builder = builder.product_fields(k, v);
+    }
+    builder.build()
+}
+
+/// Where a certificate lives, as far as archiving is concerned.
+fn place_of(f: &AwsSecurityFinding) -> Option<(String, String)> {
+    let account = f.product_fields()?.get(ACCOUNT_FIELD)?.clone();
+    let region = f.resources().first()?.region()?.to_string();
+    Some((account, region))
+}
+
+/// Account-regions the scan covered completely: a certificate missing from these is gone.
+fn covered(report: &Report) -> BTreeSet<(String, String)> {
+    let failed: BTreeSet<(Option<&str>, Option<&str>)> = report
+        .errors
+        .iter()
+        .map(|e| (e.account_id.as_deref(), e.region.as_deref()))
+        .collect();
+    report
+        .accounts
+        .iter()
+        .filter(|a| a.state == AccountState::Scanned)
+        .filter(|a| !failed.contains(&(Some(a.account_id.as_str()), None)))
+        .flat_map(|a| {
+            a.regions
+                .iter()
+                .map(move |r| (a.account_id.clone(), r.clone()))
+        })
+        .filter(|(a, r)| !failed.contains(&(Some(a.as_str()), Some(r.as_str()))))
+        .collect()
+}
+
+/// The findings to import: one ACTIVE per certificate that needs attention (keeping the
+/// existing finding's CreatedAt), one ARCHIVED per existing active finding whose certificate no
+/// longer qualifies in a covered account-region.
+pub fn plan(
+    report: &Report,
+    ctx: &Context,
+    existing: &[AwsSecurityFinding],
+) -> Vec<AwsSecurityFinding> {
+    let existing: BTreeMap<&str, &AwsSecurityFinding> = existing
+        .iter()
+        .filter(|f| f.generator_id() == Some(GENERATOR_ID))
+        .filter(|f| f.record_state() != Some(&RecordState::Archived))
+        .filter_map(|f| Some((f.id()?, f)))
+        .collect();
+    let mut findings: Vec<AwsSecurityFinding> = attention(report)
+        .into_iter()
+        .map(|c| {
+            let created = existing
+                .get(finding_id(&c.arn).as_str())
+                .and_then(|f| f.created_at());
+            finding(c, ctx, created)
+        })
+        .collect();
+    let active: BTreeSet<String> = findings.iter().filter_map(|f| f.id.clone()).collect();
+    let covered = covered(report);
+    for (id, old) in existing {
+        if active.contains(id) || !place_of(old).is_some_and(|p| covered.contains(&p)) {
+            continue;
+        }
+        let mut archived = old.clone();
+        archived.record_state = Some(RecordState::Archived);
+        archived.updated_at = Some(ctx.now.clone());
+        findings.push(archived);
+    }
+    findings
+}
+
+fn hub_error(caller: &Caller, region: &str, code: &str, message: String) -> ScanError {
+    ScanError {
+        account_id: Some(caller.account_id.clone()),
+        region: Some(region.to_string()),
+        stage: Stage::SecurityHub,
+        code: code.to_string(),
+        message,
+    }
+}
+
+/// Import the report's findings (and archive the stale ones). Returns what failed.
+pub async fn import(caller: &Caller, region: &str, report: &Report) -> Vec<ScanError> {
+    let config = aws_sdk_securityhub::config::Builder::from(&caller.config)
+        .region(Region::new(region.to_string()))
+        .build();
+    let client = aws_sdk_securityhub::Client::from_conf(config);
+    let ctx = Context {
+        caller: &caller.account_id,
+        partition: &caller.partition,
+        hub_region: region,
+        now: chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+    };
+    let existing = match active_findings(&client, &ctx).await {
+        Ok(existing) => existing,
+        Err(failure) => {
+            let message = format!(
+                "cannot read certaudit's existing findings (nothing imported): {}{}",
+                failure.message,
+                enable_hint(&failure.code, region)
+            );
+            return vec![hub_error(caller, region, &failure.code, message)];
+        }
+    };
+    let findings = plan(report, &ctx, &existing);
+    let mut errors = Vec::new();
+    let mut imported = 0;
+    for batch in findings.chunks(BATCH) {
+        let sent = client
+            .batch_import_findings()
+            .set_findings(Some(batch.to_vec()))
+            .send()
+            .await;
+        match sent {
+            Ok(out) => {
+                imported += batch.len() - out.failed_findings().len();
+                for failed in out.failed_findings() {
+                    let message = format!(
+                        "finding {} was not imported: {}",
+                        failed.id().unwrap_or("?"),
+                        failed.error_message().unwrap_or("no message")
+                    );
+                    let code = failed.error_code().unwrap_or("FailedFinding");
+                    errors.push(hub_error(caller, region, code, message));
+                }
+            }
+            Err(e) => {
+                let failure = AwsFailure::from_sdk(&e);
+                let message = format!(
+                    "{} findings were not imported: {}{}",
+                    batch.len(),
+                    failure.message,
+                    enable_hint(&failure.code, region)
+                );
+                errors.push(hub_error(caller, region, &failure.code, message));
+            }
+        }
+    }
+    tracing::info!(
+        region,
+        imported,
+        failed = errors.len(),
+        "Security Hub findings imported"
+    );
+    errors
+}
+
+fn enable_hint(code: &str, region: &str) -> String {
+    if code == "InvalidAccessException" {
+        format!(" (enable Security Hub in {region}, or pick its region with --security-hub-region)")
+    } else {
+        String::new()
+    }
+}
+
+/// certaudit's active findings in the caller's default product.
+async fn active_findings(
+    client: &aws_sdk_securityhub::Client,
+    ctx: &Context<'_>,
+) -> Result<Vec<AwsSecurityFinding>, AwsFailure> {
+    let equals = |value: String| {
+        StringFilter::builder()
+            .value(value)
+            .comparison(StringFilterComparison::Equals)
+            .build()
+    };
+    let filters = AwsSecurityFindingFilters::builder()
+        .product_arn(equals(ctx.product_arn()))
+        .generator_id(equals(GENERATOR_ID.into()))
+        .record_state(equals("ACTIVE".into()))
+        .build();
+    let mut pages = client
+        .get_findings()
+        .filters(filters)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsFailure::from_sdk(&e))?;
+        all.extend(page.findings().iter().cloned());
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::tests::cert;
+
+    fn ctx() -> Context<'static> {
+        Context {
+            caller: "123456789012",
+            partition: "aws",
+            hub_region: "us-east-1",
+            now: "2026-11-25T00:00:00.000Z".into(),
+        }
+    }
+
+    #[test]
+    fn severity_follows_days_left() {
+        let labels: Vec<SeverityLabel> = [-3, 7, 8, 15, 16, 30, 31]
+            .into_iter()
+            .map(|d| severity(&cert(d)))
+            .collect();
+        use SeverityLabel::*;
+        assert_eq!(
+            labels,
+            [Critical, Critical, High, High, Medium, Medium, Low]
+        );
+    }
+
+    #[test]
+    fn finding_is_asff_for_the_callers_default_product() {
+        let c = cert(5);
+        let f = finding(&c, &ctx(), None);
+        assert_eq!(f.id(), Some(finding_id(&c.arn).as_str()));
+        assert_eq!(
+            f.product_arn(),
+            Some("arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default")
+        );
+        assert_eq!(
+            f.aws_account_id(),
+            Some("123456789012"),
+            "the caller, not the owner"
+        );
+        let resource = &f.resources()[0];
+        assert_eq!(resource.r#type(), Some("AwsCertificateManagerCertificate"));
+        assert_eq!(resource.id(), Some(c.arn.as_str()));
+        assert_eq!(resource.region(), Some("eu-west-1"));
+        let other = resource.details().unwrap().other().unwrap();
+        assert_eq!(other["AccountId"], "111111111111");
+        let again = finding(&c, &ctx(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(again.id(), f.id(), "deterministic Id");
+        assert_eq!(again.created_at(), Some("2026-01-01T00:00:00Z"));
+    }
+}

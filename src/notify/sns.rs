@@ -1,0 +1,329 @@
+//! The SNS summary: one plain-text message per scan listing every certificate that needs
+//! attention, grouped by urgency, readable in an email client. A body over SNS's 256 KiB is
+//! split into numbered parts at certificate boundaries, never truncated.
+
+use aws_config::Region;
+
+use super::{attention, console_url, days_left, why, Urgency};
+use crate::access::aws_error::AwsFailure;
+use crate::access::Caller;
+use crate::report::{Certificate, Report};
+
+/// SNS's largest message, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Room kept in every part for its "Part i of n" line.
+const PART_LINE_RESERVE: usize = 64;
+/// Errors listed in each message's header; the rest are counted (the report has them all).
+const ERRORS_LISTED: usize = 20;
+/// SNS subjects: ASCII, no line breaks, under 100 characters.
+const MAX_SUBJECT_CHARS: usize = 99;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub subject: String,
+    pub body: String,
+}
+
+/// The messages to publish for a report: none when nothing needs attention and the scan was
+/// complete (unless `always`).
+pub fn compose(report: &Report, always: bool) -> Vec<Message> {
+    let certificates = attention(report);
+    if certificates.is_empty() && !report.is_incomplete() && !always {
+        return Vec::new();
+    }
+    let header = header(report, &certificates);
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = header.clone();
+    let budget = MAX_MESSAGE_BYTES - PART_LINE_RESERVE;
+    let mut group: Option<Urgency> = None;
+    for c in &certificates {
+        let urgency = Urgency::of(c);
+        let entry = entry(c);
+        let heading = |continued: bool| {
+            let count = certificates
+                .iter()
+                .filter(|o| Urgency::of(o) == urgency)
+                .count();
+            let more = if continued { ", continued" } else { "" };
+            format!("\n{} ({count}{more})\n", group_title(urgency, report))
+        };
+        let mut addition = String::new();
+        if group != Some(urgency) {
+            addition.push_str(&heading(false));
+        }
+        addition.push_str(&entry);
+        if current.len() + addition.len() > budget && current.len() > header.len() {
+            parts.push(std::mem::replace(&mut current, header.clone()));
+            addition = heading(group == Some(urgency)) + &entry;
+        }
+        current.push_str(&addition);
+        group = Some(urgency);
+    }
+    if certificates.is_empty() {
+        current.push_str("\nNo certificate needs attention.\n");
+    }
+    parts.push(current);
+    let total = parts.len();
+    let base = subject(report, &certificates);
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            if total == 1 {
+                Message {
+                    subject: base.clone(),
+                    body,
+                }
+            } else {
+                Message {
+                    subject: clip_subject(&format!("{base} (part {} of {total})", i + 1)),
+                    body: format!("Part {} of {total}.\n{body}", i + 1),
+                }
+            }
+        })
+        .collect()
+}
+
+fn count(certificates: &[&Certificate], keep: impl Fn(&Certificate) -> bool) -> usize {
+    certificates.iter().filter(|c| keep(c)).count()
+}
+
+fn subject(report: &Report, certificates: &[&Certificate]) -> String {
+    let expired = count(certificates, |c| c.expired);
+    let expiring = count(certificates, |c| c.expiring && !c.expired);
+    let will_not_renew = count(certificates, |c| c.will_not_renew);
+    let mut subject = if certificates.is_empty() {
+        "certaudit: no certificate needs attention".to_string()
+    } else {
+        format!(
+            "certaudit: {expired} expired, {expiring} expiring, {will_not_renew} will not renew"
+        )
+    };
+    if report.is_incomplete() {
+        subject.push_str(" - scan INCOMPLETE");
+    }
+    clip_subject(&subject)
+}
+
+/// ASCII, one line, under 100 characters.
+fn clip_subject(subject: &str) -> String {
+    subject
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .take(MAX_SUBJECT_CHARS)
+        .collect()
+}
+
+fn header(report: &Report, certificates: &[&Certificate]) -> String {
+    let s = &report.summary;
+    let mut text = format!(
+        "certaudit found {} certificate(s) that need attention: {} expired, {} expiring within {} \
+         days, {} will not renew.\n\
+         Scan of {} account(s) ({} scanned, {} failed, {} skipped; {} regions; {} certificates) \
+         by account {} at {}.\n",
+        certificates.len(),
+        count(certificates, |c| c.expired),
+        count(certificates, |c| c.expiring && !c.expired),
+        report.expiring_days,
+        count(certificates, |c| c.will_not_renew),
+        s.accounts_targeted,
+        s.accounts_scanned,
+        s.accounts_failed,
+        s.accounts_skipped,
+        s.regions_scanned,
+        s.certificates,
+        report.caller_account_id,
+        report.generated_at.format("%Y-%m-%d %H:%M UTC"),
+    );
+    if report.is_incomplete() {
+        text.push_str(&format!(
+            "WARNING: the scan was INCOMPLETE ({} error(s)); certificates in these places are not \
+             listed:\n",
+            report.errors.len()
+        ));
+        for e in report.errors.iter().take(ERRORS_LISTED) {
+            let place = [e.account_id.as_deref(), e.region.as_deref()];
+            let place: Vec<&str> = place.into_iter().flatten().collect();
+            text.push_str(&format!(
+                "  - {} {}: {} {}\n",
+                place.join(" "),
+                e.stage.as_str(),
+                e.code,
+                e.message
+            ));
+        }
+        if report.errors.len() > ERRORS_LISTED {
+            text.push_str(&format!(
+                "  - and {} more: see the report's errors\n",
+                report.errors.len() - ERRORS_LISTED
+            ));
+        }
+    }
+    text
+}
+
+fn group_title(urgency: Urgency, report: &Report) -> String {
+    match urgency {
+        Urgency::Expired => "EXPIRED".into(),
+        Urgency::Within7 => "EXPIRING WITHIN 7 DAYS".into(),
+        Urgency::Within15 => "EXPIRING WITHIN 15 DAYS".into(),
+        Urgency::Within30 => "EXPIRING WITHIN 30 DAYS".into(),
+        Urgency::Expiring => format!("EXPIRING WITHIN {} DAYS", report.expiring_days),
+        Urgency::Later => "WILL NOT RENEW".into(),
+    }
+}
+
+fn entry(c: &Certificate) -> String {
+    let account = match &c.account_name {
+        Some(name) => format!("{name} ({})", c.account_id),
+        None => c.account_id.clone(),
+    };
+    let why = why(c);
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!("  Why: {why}\n")
+    };
+    format!(
+        "\n* {domain} - {days} - {kind}\n  Account: {account}   Region: {region}\n{why}  \
+         ARN: {arn}\n  Console: {console}\n",
+        domain = c.domain_name.as_deref().unwrap_or("(no domain)"),
+        days = days_left(c),
+        kind = c.cert_type.as_deref().unwrap_or("unknown type"),
+        region = c.region,
+        arn = c.arn,
+        console = console_url(c),
+    )
+}
+
+/// Publish the report's summary to the topic, every part of it.
+pub async fn publish(
+    caller: &Caller,
+    topic_arn: &str,
+    report: &Report,
+    always: bool,
+) -> Result<(), AwsFailure> {
+    let messages = compose(report, always);
+    if messages.is_empty() {
+        tracing::info!(topic = topic_arn, "nothing needs attention: no SNS message");
+        return Ok(());
+    }
+    let region = topic_arn.split(':').nth(3).unwrap_or_default().to_string();
+    let config = aws_sdk_sns::config::Builder::from(&caller.config)
+        .region(Region::new(region))
+        .build();
+    let client = aws_sdk_sns::Client::from_conf(config);
+    let fifo = topic_arn.ends_with(".fifo");
+    let total = messages.len();
+    for (i, message) in messages.into_iter().enumerate() {
+        let mut request = client
+            .publish()
+            .topic_arn(topic_arn)
+            .subject(message.subject)
+            .message(message.body);
+        if fifo {
+            let id = format!("certaudit-{}-{i}", report.generated_at.timestamp_millis());
+            request = request
+                .message_group_id("certaudit")
+                .message_deduplication_id(id);
+        }
+        request.send().await.map_err(|e| {
+            let failure = AwsFailure::from_sdk(&e);
+            AwsFailure::new(
+                &failure.code,
+                format!(
+                    "SNS Publish to {topic_arn} failed at part {} of {total}: {}",
+                    i + 1,
+                    failure.message
+                ),
+            )
+        })?;
+    }
+    tracing::info!(topic = topic_arn, parts = total, "SNS summary published");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::tests::cert;
+    use crate::report::{Summary, Tool};
+
+    fn report(certificates: Vec<Certificate>) -> Report {
+        let mut report = Report {
+            schema_version: 1,
+            tool: Tool::default(),
+            generated_at: chrono::Utc::now(),
+            expiring_days: 45,
+            caller_account_id: "123456789012".into(),
+            summary: Summary::default(),
+            accounts: Vec::new(),
+            certificates,
+            errors: Vec::new(),
+        };
+        report.tally(0);
+        report
+    }
+
+    #[test]
+    fn nothing_to_report_sends_nothing_unless_always() {
+        let quiet = report(vec![cert(300)]);
+        assert!(compose(&quiet, false).is_empty());
+        let always = compose(&quiet, true);
+        assert_eq!(always.len(), 1);
+        assert_eq!(
+            always[0].subject,
+            "certaudit: no certificate needs attention"
+        );
+    }
+
+    #[test]
+    fn groups_come_most_urgent_first() {
+        let body = &compose(&report(vec![cert(20), cert(-2), cert(5)]), false)[0].body;
+        let at = |t: &str| {
+            body.find(t)
+                .unwrap_or_else(|| panic!("{t} missing:\n{body}"))
+        };
+        assert!(at("EXPIRED (1)") < at("EXPIRING WITHIN 7 DAYS (1)"));
+        assert!(at("EXPIRING WITHIN 7 DAYS (1)") < at("EXPIRING WITHIN 30 DAYS (1)"));
+        assert!(
+            body.contains("EXPIRED 1 day ago"),
+            "days_to_expiry -2: one whole day"
+        );
+    }
+
+    #[test]
+    fn a_large_body_is_split_into_parts_and_nothing_is_lost() {
+        let many: Vec<Certificate> = (0..2000)
+            .map(|i| {
+                let mut c = cert(i % 40);
+                c.arn = format!("arn:aws:acm:eu-west-1:111111111111:certificate/{i:08}");
+                c
+            })
+            .collect();
+        let messages = compose(&report(many), false);
+        assert!(messages.len() > 1, "2000 entries exceed 256 KiB");
+        for (i, m) in messages.iter().enumerate() {
+            assert!(
+                m.body.len() <= MAX_MESSAGE_BYTES,
+                "part {i} is {} bytes",
+                m.body.len()
+            );
+            assert!(m.subject.len() < 100 && m.subject.is_ascii() && !m.subject.contains('\n'));
+            assert!(m
+                .subject
+                .ends_with(&format!("(part {} of {})", i + 1, messages.len())));
+        }
+        let all: String = messages.iter().map(|m| m.body.as_str()).collect();
+        for i in 0..2000 {
+            let arn = format!("certificate/{i:08}\n");
+            assert_eq!(all.matches(&arn).count(), 1, "{arn} listed exactly once");
+        }
+    }
+}
