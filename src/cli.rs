@@ -167,6 +167,12 @@ pub struct TargetArgs {
     #[arg(long, value_parser = parse_region, help_heading = "Access")]
     pub region: Option<String>,
 
+    /// Give up on one AWS call (its retries included) after this many seconds: a region that
+    /// hangs becomes that region's error and the rest goes on.
+    #[arg(long, default_value = "60", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600), help_heading = "Access")]
+    pub timeout: u64,
+
     /// Only these regions (comma-separated); a region an account has not enabled is skipped
     /// for that account with a note.
     #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_region,

@@ -10,5 +10,6 @@ pub mod notify;
 pub mod outcome;
 pub mod output;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod scan;

@@ -10,6 +10,7 @@ use certaudit::access::Caller;
 use certaudit::cli::{Cli, Command, DoctorArgs, DoctorFormat, OutputFormat, ScanArgs};
 use certaudit::output::{self, Rendering};
 use certaudit::plan::{ScanPlan, Targets};
+use certaudit::progress::Progress;
 use certaudit::report::{Report, Stage};
 use certaudit::{accounts, doctor, notify, outcome, scan};
 
@@ -46,7 +47,10 @@ fn scan_command(args: &ScanArgs) -> u8 {
         }
     }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let report = match runtime.block_on(scan_org(&plan)) {
+    let report = match runtime.block_on(scan_org(
+        &plan,
+        args.logging.verbose == 0 && !args.logging.quiet,
+    )) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -56,7 +60,7 @@ fn scan_command(args: &ScanArgs) -> u8 {
     finish(&plan, &report, args.logging.quiet)
 }
 
-async fn scan_org(plan: &ScanPlan) -> Result<Report> {
+async fn scan_org(plan: &ScanPlan, show_progress: bool) -> Result<Report> {
     let caller = Caller::identify(&plan.target).await?;
     let targets = accounts::resolve(&plan.target, &caller).await?;
     tracing::info!(accounts = targets.len(), caller = %caller.account_id, "scanning");
@@ -65,7 +69,8 @@ async fn scan_org(plan: &ScanPlan) -> Result<Report> {
             std::future::pending::<()>().await;
         }
     };
-    let mut report = scan::run(plan, &caller, targets, interrupt).await;
+    let progress = Progress::new(targets.len(), show_progress);
+    let mut report = scan::run(plan, &caller, targets, &progress, interrupt).await;
     let interrupted = report.errors.iter().any(|e| e.stage == Stage::Interrupted);
     if plan.notify.any() && !interrupted {
         notify::send(&plan.notify, &caller, &mut report).await;

@@ -39,6 +39,8 @@ pub struct Targets {
     pub external_id: Option<String>,
     pub profile: Option<String>,
     pub region: Option<String>,
+    /// Per AWS call, retries included.
+    pub timeout: std::time::Duration,
 }
 
 impl Targets {
@@ -68,6 +70,7 @@ impl Targets {
             external_id: args.external_id.clone(),
             profile: args.profile.clone(),
             region: args.region.clone(),
+            timeout: std::time::Duration::from_secs(args.timeout),
         })
     }
 }

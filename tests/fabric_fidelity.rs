@@ -117,3 +117,52 @@ async fn security_hub_takes_only_the_callers_own_findings_and_batches_of_100() {
     }
     assert!(too_many.send().await.is_err(), "101 findings in one call");
 }
+
+#[tokio::test]
+async fn short_sessions_expire_and_are_refused_afterwards() {
+    let fabric = Fabric::start(json!({
+        "session_seconds": 1,
+        "accounts": [{"name": "a"}],
+    }));
+    let sts = aws_sdk_sts::Client::new(&fabric.sdk_config());
+    let role = format!(
+        "arn:aws:iam::{}:role/{}",
+        fabric.account("a"),
+        support::ROLE_NAME
+    );
+    let out = sts
+        .assume_role()
+        .role_arn(role)
+        .role_session_name("t")
+        .external_id(support::EXTERNAL_ID)
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    let left = c.expiration().secs()
+        - aws_smithy_types::DateTime::from(std::time::SystemTime::now()).secs();
+    assert!(left <= 1, "Expiration says {left} s");
+    let config = aws_sdk_acm::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&fabric.endpoint)
+        .credentials_provider(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "test",
+        ))
+        .build();
+    let acm = aws_sdk_acm::Client::from_conf(config);
+    assert!(
+        acm.list_certificates().send().await.is_ok(),
+        "fresh credentials work"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let err = acm.list_certificates().send().await.unwrap_err();
+    assert_eq!(
+        aws_sdk_acm::error::ProvideErrorMetadata::code(&err),
+        Some("ExpiredTokenException")
+    );
+}

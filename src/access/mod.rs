@@ -10,6 +10,7 @@ use anyhow::{anyhow, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_acm::config::retry::{RetryConfig, RetryPartition};
+use aws_sdk_acm::config::timeout::TimeoutConfig;
 use aws_sdk_acm::config::IdentityCache;
 
 pub use assumed_role::AssumedRole;
@@ -21,6 +22,8 @@ use crate::plan::Targets;
 const FALLBACK_REGION: &str = "us-east-1";
 /// Attempts per call, first included; throttling is retried with exponential backoff.
 const MAX_ATTEMPTS: u32 = 8;
+/// Opening a connection; a refused or black-holed endpoint fails fast and is retried.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who runs the scan.
 #[derive(Debug, Clone)]
@@ -35,7 +38,13 @@ impl Caller {
     /// Load the caller's credentials and ask STS who they are.
     pub async fn identify(plan: &Targets) -> Result<Caller> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(plan.timeout)
+                    .connect_timeout(CONNECT_TIMEOUT.min(plan.timeout))
+                    .build(),
+            );
         if let Some(profile) = &plan.profile {
             loader = loader.profile_name(profile);
         }

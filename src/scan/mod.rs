@@ -16,6 +16,7 @@ use crate::access::Caller;
 use crate::accounts::AccountTarget;
 use crate::cli::Detail;
 use crate::plan::ScanPlan;
+use crate::progress::Progress;
 use crate::report::classify::classify;
 use crate::report::{
     AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tool,
@@ -66,6 +67,7 @@ pub async fn run(
     plan: &ScanPlan,
     caller: &Caller,
     targets: Vec<AccountTarget>,
+    progress: &Progress,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Report {
     let started = Instant::now();
@@ -93,6 +95,7 @@ pub async fn run(
                 Some(scan) => {
                     pending.retain(|t| t.id != scan.outcome.account_id);
                     tracing::info!(account = %scan.outcome.account_id, certificates = scan.certificates.len(), "account done");
+                    progress.account_done(scan.certificates.len(), scan.errors.len());
                     report.accounts.push(scan.outcome);
                     report.certificates.extend(scan.certificates);
                     report.errors.extend(scan.errors);
@@ -115,6 +118,7 @@ pub async fn run(
             }
         }
     }
+    progress.finish();
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
     }

@@ -49,6 +49,8 @@ def main():
     server = make_server(
         "127.0.0.1", args.port, layer, threaded=True, request_handler=QuietHandler
     )
+    # A connection the fidelity layer resets on purpose is not an error worth a traceback.
+    server.handle_error = lambda request, client_address: None
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     state = seed(scenario, layer, extras)

@@ -22,15 +22,22 @@ What it adds, each switched by the scenario:
   accepts the caller's own account and default product (moto accepts anything); findings for
   chosen resources can be made to fail (`security_hub.reject`); GetFindings applies its
   string Filters (moto ignores them) and pages by MaxResults.
+- Faults (`faults`): a seeded share of calls answered 500 / 503 or dropped with a TCP reset;
+  a region whose calls hang (`hang`); AssumeRole sessions that expire after `session_seconds`,
+  with ExpiredToken answers for calls signed with them afterwards.
 - Per-(account, region, operation) throttling with real ThrottlingException bodies, and
   latency.
 - A log of every API call (service, operation, account, region) for the tests to assert on.
 """
 
 import base64
+import datetime
 import io
 import json
+import random
 import re
+import socket
+import struct
 import threading
 import time
 import urllib.parse
@@ -66,6 +73,9 @@ SUMMARY_FIELDS = [
     "CertificateKeyPairOrigin",
 ]
 
+
+ACM_OPERATIONS = ["ListCertificates", "DescribeCertificate", "ListTagsForCertificate"]
+RESET = object()  # handle()'s answer for "drop the connection"
 
 # REST-JSON operations the layer handles, by (service, path).
 REST_OPERATIONS = {
@@ -237,6 +247,8 @@ class FidelityLayer:
         self.trust = {}  # account id -> {"role": name or None, "external_id": str}
         self.opt_in = {}  # account id -> set of opted-in regions
         self.denied = {}  # account id -> operations its role may not call
+        self.session_expiry = {}  # assumed-role access key -> epoch seconds it expires
+        self.random = random.Random(scenario.get("seed", 1))
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -245,7 +257,16 @@ class FidelityLayer:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         request = Request(environ, body)
-        status, headers, payload = self.handle(request)
+        response = self.handle(request)
+        if response is RESET:
+            # Drop the connection with a TCP RST, as a load balancer or NAT gateway may.
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+            start_response("500 Internal Server Error", [("Content-Length", "0")])
+            return [b""]
+        status, headers, payload = response
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(payload))))
         start_response(status, headers)
@@ -299,10 +320,66 @@ class FidelityLayer:
             bucket = self.buckets.setdefault(key, TokenBucket(rate))
             return not bucket.take()
 
+    def fault(self, request):
+        """A scenario's `faults`: {"rate": 0.2, "kinds": ["500", "503", "reset"],
+        "operations": [...]} fails that share of those calls at random (seeded)."""
+        faults = self.scenario.get("faults")
+        if not faults or request.operation not in faults.get("operations", ACM_OPERATIONS):
+            return None
+        with self.bucket_lock:
+            if self.random.random() >= faults.get("rate", 0.2):
+                return None
+            kind = self.random.choice(faults.get("kinds", ["500", "503", "reset"]))
+        self.record(request, f"fault-{kind}")
+        if kind == "reset":
+            return RESET
+        code, status = (
+            ("InternalFailure", "500 Internal Server Error")
+            if kind == "500"
+            else ("ServiceUnavailable", "503 Service Unavailable")
+        )
+        if request.json is not None:
+            return json_response(status, {"__type": code, "message": "injected fault"}, code)
+        return query_error(code, "injected fault", status)
+
+    def hangs(self, request):
+        """A scenario's `hang`: {"region": ..., "operations": [...], "seconds": 600} never
+        answers those calls in time."""
+        hang = self.scenario.get("hang")
+        return (
+            hang is not None
+            and request.region == hang.get("region")
+            and request.operation in hang.get("operations", ACM_OPERATIONS)
+        )
+
+    def expired(self, request):
+        expiry = self.session_expiry.get(request.access_key)
+        return expiry is not None and time.time() > expiry
+
     def handle(self, request):
         latency = self.scenario.get("latency_ms", 0)
         if latency and request.service:
             time.sleep(latency / 1000.0)
+        if self.hangs(request):
+            self.record(request, "hang")
+            time.sleep(self.scenario["hang"].get("seconds", 600))
+        if self.expired(request):
+            self.record(request, "ExpiredToken")
+            if request.json is not None:
+                return json_response(
+                    "400 Bad Request",
+                    {
+                        "__type": "ExpiredTokenException",
+                        "message": "The security token included in the request is expired",
+                    },
+                    "ExpiredTokenException",
+                )
+            return query_error(
+                "ExpiredToken", "The security token included in the request is expired"
+            )
+        fault = self.fault(request)
+        if fault is not None:
+            return fault
         if self.throttled(request):
             self.record(request, "ThrottlingException")
             if request.json is not None:
@@ -456,7 +533,22 @@ class FidelityLayer:
             return query_error("AccessDenied", denied)
         if trust["external_id"] != request.form.get("ExternalId"):
             return query_error("AccessDenied", denied)
-        return self.forward(request)
+        response = self.forward(request)
+        seconds = self.scenario.get("session_seconds")
+        if seconds and response[0].startswith("2"):
+            # Short-lived sessions: credentials that expire mid-scan, then are refused.
+            text = response[2].decode()
+            key = re.search(r"<AccessKeyId>([^<]+)</AccessKeyId>", text).group(1)
+            until = time.time() + seconds
+            self.session_expiry[key] = until
+            stamp = datetime.datetime.fromtimestamp(until, datetime.timezone.utc)
+            text = re.sub(
+                r"<Expiration>[^<]+</Expiration>",
+                f"<Expiration>{stamp.strftime('%Y-%m-%dT%H:%M:%SZ')}</Expiration>",
+                text,
+            )
+            response = (response[0], response[1], text.encode())
+        return response
 
     # -- EC2 ------------------------------------------------------------------------------
 

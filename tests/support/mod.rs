@@ -133,7 +133,14 @@ impl Fabric {
 
     /// The certaudit binary, pointed at this fabric with the caller's test credentials.
     pub fn certaudit(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("certaudit").unwrap();
+        let mut cmd = assert_cmd::Command::from_std(self.certaudit_process());
+        cmd.timeout(Duration::from_secs(300));
+        cmd
+    }
+
+    /// The same, as a plain process (to signal it while it runs).
+    pub fn certaudit_process(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("certaudit"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
@@ -147,8 +154,7 @@ impl Fabric {
                 "AWS_SHARED_CREDENTIALS_FILE",
                 self.dir.path().join("aws-config"),
             )
-            .env("CERTAUDIT_EXTERNAL_ID", EXTERNAL_ID)
-            .timeout(Duration::from_secs(300));
+            .env("CERTAUDIT_EXTERNAL_ID", EXTERNAL_ID);
         cmd
     }
 
