@@ -4,7 +4,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv lint-access fmt clippy clean
+.PHONY: demo test bench venv lint-access fmt clippy clean
 
 ## demo: build, start the fabric with the demo organization, and scan it end to end.
 demo: $(STAMP)
@@ -14,6 +14,12 @@ demo: $(STAMP)
 ## test: everything CI runs — fmt, clippy, unit, snapshot and integration tests.
 test: $(STAMP) fmt clippy lint-access
 	cargo test --all-targets
+
+## bench: the scale benchmark (release build): small (checked against moto), 70 and 500
+## accounts, full and summary detail; prints wall time against the rate-quota floor, peak RSS,
+## throttling and failures, and fails if a target is missed. Takes about 6 minutes.
+bench: $(STAMP)
+	cargo bench --bench scale
 
 ## venv: the pinned Python environment for the moto test fabric.
 venv: $(STAMP)

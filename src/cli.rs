@@ -74,8 +74,9 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = RateScope::AccountRegion, help_heading = "Scan")]
     pub rate_scope: RateScope,
 
-    /// Accounts scanned at once.
-    #[arg(long, default_value = "16", value_name = "N", help_heading = "Scan")]
+    /// Accounts opened and listed at once (their certificates are then described largest
+    /// account-region first, each at --rate).
+    #[arg(long, default_value = "128", value_name = "N", help_heading = "Scan")]
     pub max_accounts: NonZeroU32,
 
     /// A certificate with this many days or fewer left is expiring.

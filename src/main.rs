@@ -11,7 +11,7 @@ use certaudit::cli::{Cli, Command, DoctorArgs, DoctorFormat, OutputFormat, ScanA
 use certaudit::output::{self, Rendering};
 use certaudit::plan::{ScanPlan, Targets};
 use certaudit::progress::Progress;
-use certaudit::report::{Report, Stage};
+use certaudit::report::{Report, ScanError, Stage};
 use certaudit::{accounts, doctor, notify, outcome, scan};
 
 /// The work runs on a thread with a large stack: decoding Security Hub's finding type (hundreds
@@ -62,15 +62,50 @@ fn scan_command(args: &ScanArgs) -> u8 {
 
 async fn scan_org(plan: &ScanPlan, show_progress: bool) -> Result<Report> {
     let caller = Caller::identify(&plan.target).await?;
-    let targets = accounts::resolve(&plan.target, &caller).await?;
-    tracing::info!(accounts = targets.len(), caller = %caller.account_id, "scanning");
+    tracing::info!(caller = %caller.account_id, "scanning");
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    let progress = Progress::new(targets.len(), show_progress);
-    let mut report = scan::run(plan, &caller, targets, &progress, interrupt).await;
+    // The organization is listed while the first accounts are scanned.
+    let (sender, targets) = futures::channel::mpsc::unbounded();
+    let caller_ref = &caller;
+    let listing = async move {
+        // Owned here, so the scan's stream of accounts ends when the listing does.
+        let sender = sender;
+        accounts::resolve_each(&plan.target, caller_ref, &mut |target| {
+            let _ = sender.unbounded_send(target);
+        })
+        .await
+    };
+    let progress = Progress::new(show_progress);
+    let scanning = scan::run(plan, &caller, targets, &progress, interrupt);
+    tokio::pin!(listing, scanning);
+    let mut listed = None;
+    let mut report = loop {
+        tokio::select! {
+            result = &mut listing, if listed.is_none() => listed = Some(result),
+            report = &mut scanning => break report,
+        }
+    };
+    match listed {
+        // Nothing was scanned: there is no report to give.
+        Some(Err((e, 0))) => return Err(e),
+        // Some accounts were scanned before the listing failed: report them, incomplete.
+        Some(Err((e, _))) => {
+            report.errors.push(ScanError {
+                account_id: None,
+                region: None,
+                stage: Stage::Organizations,
+                code: "organizations".into(),
+                message: format!("{e:#}; accounts after the failure were not scanned"),
+            });
+            let duration = report.summary.duration_ms;
+            report.tally(duration);
+        }
+        _ => {}
+    }
     let interrupted = report.errors.iter().any(|e| e.stage == Stage::Interrupted);
     if plan.notify.any() && !interrupted {
         notify::send(&plan.notify, &caller, &mut report).await;

@@ -14,13 +14,13 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(accounts: usize, shown: bool) -> Progress {
+    pub fn new(shown: bool) -> Progress {
         let target = if shown {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
         };
-        let bar = ProgressBar::with_draw_target(Some(accounts as u64), target);
+        let bar = ProgressBar::with_draw_target(Some(0), target);
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} {elapsed:>4} accounts {pos}/{len} {wide_bar} {msg}",
@@ -34,6 +34,11 @@ impl Progress {
             certificates: AtomicUsize::new(0),
             errors: AtomicUsize::new(0),
         }
+    }
+
+    /// One more account to scan (the organization is listed while the scan runs).
+    pub fn account_found(&self) {
+        self.bar.inc_length(1);
     }
 
     pub fn account_done(&self, certificates: usize, errors: usize) {

@@ -38,6 +38,7 @@ impl Caller {
     /// Load the caller's credentials and ask STS who they are.
     pub async fn identify(plan: &Targets) -> Result<Caller> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(shared_http_client())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
             .timeout_config(
                 TimeoutConfig::builder()
@@ -119,6 +120,25 @@ impl Caller {
             config,
         })
     }
+}
+
+/// One HTTPS client (one TLS configuration, one connection pool) for every service client of
+/// the scan. Left to the SDK, each of the thousands of per-account-region clients would build
+/// its own, root certificates included: hundreds of kilobytes each. Same stack as the SDK's
+/// default: hyper 1, rustls with aws-lc, proxy settings from the environment.
+fn shared_http_client() -> aws_sdk_acm::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// An open door into one account.

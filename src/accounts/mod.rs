@@ -4,7 +4,7 @@
 
 mod organizations;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
@@ -22,34 +22,55 @@ pub struct AccountTarget {
 /// List the target accounts. Organizations being unavailable without an explicit list is
 /// fatal: there is nothing to scan.
 pub async fn resolve(plan: &Targets, caller: &Caller) -> Result<Vec<AccountTarget>> {
-    let mut targets = match &plan.accounts {
-        AccountSource::Explicit(named) => named
-            .iter()
-            .map(|a| AccountTarget {
+    let mut all = Vec::new();
+    resolve_each(plan, caller, &mut |target| all.push(target))
+        .await
+        .map_err(|(e, _)| e)?;
+    Ok(all)
+}
+
+/// List the target accounts, handing each to `found` as its page arrives, so a scan starts on
+/// the first page while later ones load. On failure, also says how many were handed over.
+pub async fn resolve_each(
+    plan: &Targets,
+    caller: &Caller,
+    found: &mut dyn FnMut(AccountTarget),
+) -> Result<usize, (anyhow::Error, usize)> {
+    let mut count = 0;
+    let mut each = |mut target: AccountTarget| {
+        if plan.exclude.contains(&target.id) {
+            target.skip = Some("excluded by --exclude".into());
+        }
+        count += 1;
+        found(target);
+    };
+    match &plan.accounts {
+        AccountSource::Explicit(named) => named.iter().for_each(|a| {
+            each(AccountTarget {
                 id: a.id.clone(),
                 name: a.name.clone(),
                 skip: None,
             })
-            .collect(),
+        }),
         AccountSource::Organization { ous } => {
             let client = aws_sdk_organizations::Client::new(&caller.config);
             let listed = if ous.is_empty() {
-                organizations::list_all(&client).await
+                organizations::list_all(&client, &mut each).await
             } else {
-                organizations::list_under(&client, ous).await
+                organizations::list_under(&client, ous, &mut each).await
             };
-            listed.map_err(|f| organizations_unavailable(&f, caller))?
-        }
-    };
-    for target in &mut targets {
-        if plan.exclude.contains(&target.id) {
-            target.skip = Some("excluded by --exclude".into());
+            if let Err(failure) = listed {
+                return Err((organizations_unavailable(&failure, caller), count));
+            }
         }
     }
-    if targets.is_empty() {
-        bail!("no accounts to scan: the organization (or the OUs given) holds no accounts");
+    if count == 0 {
+        let none = anyhow::anyhow!(
+            "no accounts to scan: the organization (or the OUs given) holds no accounts"
+        );
+        return Err((none, 0));
     }
-    Ok(targets)
+    Ok(count)
 }
 
 fn organizations_unavailable(failure: &AwsFailure, caller: &Caller) -> anyhow::Error {

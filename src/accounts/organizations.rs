@@ -24,26 +24,30 @@ fn target(account: &Account) -> AccountTarget {
     }
 }
 
-pub async fn list_all(client: &Client) -> Result<Vec<AccountTarget>, AwsFailure> {
+/// Every account of the organization, handed to `found` page by page.
+pub async fn list_all(
+    client: &Client,
+    found: &mut dyn FnMut(AccountTarget),
+) -> Result<(), AwsFailure> {
     let mut pages = client
         .list_accounts()
         .max_results(PAGE_SIZE)
         .into_paginator()
         .send();
-    let mut targets = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsFailure::from_sdk(&e))?;
-        targets.extend(page.accounts().iter().map(target));
+        page.accounts().iter().map(target).for_each(&mut *found);
     }
-    Ok(targets)
+    Ok(())
 }
 
-/// Every account under these OUs or roots, at any depth, each once.
+/// Every account under these OUs or roots, at any depth, each once, handed to `found` page by
+/// page.
 pub async fn list_under(
     client: &Client,
     parents: &[String],
-) -> Result<Vec<AccountTarget>, AwsFailure> {
-    let mut targets = Vec::new();
+    found: &mut dyn FnMut(AccountTarget),
+) -> Result<(), AwsFailure> {
     let mut seen_accounts = BTreeSet::new();
     let mut seen_ous = BTreeSet::new();
     let mut stack: Vec<String> = parents.to_vec();
@@ -60,7 +64,9 @@ pub async fn list_under(
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsFailure::from_sdk(&e))?;
             let fresh = page.accounts().iter().map(target);
-            targets.extend(fresh.filter(|t| seen_accounts.insert(t.id.clone())));
+            fresh
+                .filter(|t| seen_accounts.insert(t.id.clone()))
+                .for_each(&mut *found);
         }
         let mut pages = client
             .list_organizational_units_for_parent()
@@ -77,5 +83,5 @@ pub async fn list_under(
             );
         }
     }
-    Ok(targets)
+    Ok(())
 }

@@ -17,7 +17,7 @@ use chrono::SecondsFormat;
 use super::{attention, console_url, days_left, why, Urgency};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
-use crate::report::{AccountState, Certificate, Report, ScanError, Stage};
+use crate::report::{AccountState, Certificate, CompactString, Report, ScanError, Stage};
 
 pub const GENERATOR_ID: &str = "certaudit";
 /// BatchImportFindings takes at most 100 findings per call.
@@ -75,12 +75,16 @@ fn partition_of(arn: &str) -> Partition {
     }
 }
 
+fn owned(v: &Option<CompactString>) -> Option<String> {
+    v.as_deref().map(str::to_string)
+}
+
 /// The ASFF finding for one certificate that needs attention.
 pub fn finding(c: &Certificate, ctx: &Context, created_at: Option<&str>) -> AwsSecurityFinding {
     let domain = c.domain_name.as_deref().unwrap_or("(no domain)");
     let account = match &c.account_name {
         Some(name) => format!("{name} ({})", c.account_id),
-        None => c.account_id.clone(),
+        None => c.account_id.to_string(),
     };
     let title = match c.days_to_expiry {
         Some(d) if c.expired || d < 0 => format!("ACM certificate for {domain} has expired"),
@@ -111,12 +115,12 @@ pub fn finding(c: &Certificate, ctx: &Context, created_at: Option<&str>) -> AwsS
     let mut details = AwsCertificateManagerCertificateDetails::builder()
         .set_domain_name(c.domain_name.clone())
         .set_subject_alternative_names(Some(c.subject_alternative_names.clone()))
-        .set_type(c.cert_type.clone())
-        .set_status(c.status.clone())
-        .set_key_algorithm(c.key_algorithm.clone())
+        .set_type(owned(&c.cert_type))
+        .set_status(owned(&c.status))
+        .set_key_algorithm(owned(&c.key_algorithm))
         .set_issuer(c.issuer.clone())
         .set_serial(c.serial.clone())
-        .set_renewal_eligibility(c.renewal_eligibility.clone())
+        .set_renewal_eligibility(owned(&c.renewal_eligibility))
         .set_in_use_by(Some(c.in_use_by.clone()));
     if let Some(t) = c.not_after {
         details = details.not_after(t.to_rfc3339_opts(SecondsFormat::Secs, true));
@@ -134,12 +138,12 @@ pub fn finding(c: &Certificate, ctx: &Context, created_at: Option<&str>) -> AwsS
         .r#type("AwsCertificateManagerCertificate")
         .id(c.arn.clone())
         .partition(partition_of(&c.arn))
-        .region(c.region.clone())
+        .region(c.region.to_string())
         .details(resource_details.build())
         .build();
     let mut product_fields = vec![
-        (ACCOUNT_FIELD, c.account_id.clone()),
-        ("certaudit/Region", c.region.clone()),
+        (ACCOUNT_FIELD, c.account_id.to_string()),
+        ("certaudit/Region", c.region.to_string()),
     ];
     if let Some(d) = c.days_to_expiry {
         product_fields.push(("certaudit/DaysToExpiry", d.to_string()));

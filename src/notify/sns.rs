@@ -182,7 +182,7 @@ fn group_title(urgency: Urgency, report: &Report) -> String {
 fn entry(c: &Certificate) -> String {
     let account = match &c.account_name {
         Some(name) => format!("{name} ({})", c.account_id),
-        None => c.account_id.clone(),
+        None => c.account_id.to_string(),
     };
     let why = why(c);
     let why = if why.is_empty() {

@@ -51,9 +51,9 @@ fn row(c: &Certificate) -> Vec<String> {
     let tags: Vec<String> = c.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
     vec![
         c.arn.clone(),
-        c.account_id.clone(),
+        c.account_id.to_string(),
         opt(&c.account_name),
-        c.region.clone(),
+        c.region.to_string(),
         opt(&c.domain_name),
         c.subject_alternative_names.join(";"),
         opt(&c.cert_type),

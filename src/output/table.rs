@@ -91,7 +91,7 @@ pub(super) fn new_table(header: &[&str]) -> Table {
 fn account_label(c: &Certificate) -> String {
     match &c.account_name {
         Some(name) => format!("{name} ({})", c.account_id),
-        None => c.account_id.clone(),
+        None => c.account_id.to_string(),
     }
 }
 
@@ -111,8 +111,10 @@ fn days_cell(c: &Certificate, color: bool) -> Cell {
     }
 }
 
-fn text(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "-".into())
+fn text<S: AsRef<str>>(v: &Option<S>) -> String {
+    v.as_ref()
+        .map(|s| s.as_ref().to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 /// Why an ACM-issued certificate will not renew, in words.
@@ -138,7 +140,7 @@ fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Ta
                 vec![
                     text(&c.domain_name),
                     account_label(c),
-                    c.region.clone(),
+                    c.region.to_string(),
                     renewal_problem(c),
                     c.arn.clone(),
                 ]
@@ -156,7 +158,7 @@ fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Ta
                 vec![
                     text(&c.domain_name),
                     account_label(c),
-                    c.region.clone(),
+                    c.region.to_string(),
                     text(&c.key_algorithm),
                     in_use.into(),
                     text(&c.issuer),
@@ -172,7 +174,7 @@ fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Ta
                 vec![
                     text(&c.domain_name),
                     account_label(c),
-                    c.region.clone(),
+                    c.region.to_string(),
                     text(&c.cert_type),
                     text(&c.status),
                     text(&c.key_algorithm),

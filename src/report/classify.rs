@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Certificate;
+use super::{Certificate, CompactString};
 
 /// Renewal states that mean a human must act.
 const RENEWAL_NEEDS_ACTION: [&str; 2] = ["FAILED", "PENDING_VALIDATION"];
@@ -16,7 +16,7 @@ pub fn days_to_expiry(not_after: DateTime<Utc>, generated_at: DateTime<Utc>) -> 
 /// Fill in every derived field of `cert` from its AWS facts.
 pub fn classify(cert: &mut Certificate, generated_at: DateTime<Utc>, expiring_days: i64) {
     cert.days_to_expiry = cert.not_after.map(|t| days_to_expiry(t, generated_at));
-    let is = |field: &Option<String>, value: &str| field.as_deref() == Some(value);
+    let is = |field: &Option<CompactString>, value: &str| field.as_deref() == Some(value);
     cert.expired = cert.days_to_expiry.is_some_and(|d| d < 0) || is(&cert.status, "EXPIRED");
     cert.expiring = cert.expired || cert.days_to_expiry.is_some_and(|d| d <= expiring_days);
     cert.imported = is(&cert.cert_type, "IMPORTED");

@@ -1,6 +1,7 @@
 //! One account-region: list every certificate (every key type, every key-pair origin
-//! including ACME, every status, every page), then describe each and read its tags.
-//! A certificate that was listed is always reported, even if describing it fails.
+//! including ACME, every status, every page), then — as a separate job the engine schedules —
+//! describe each and read its tags. A certificate that was listed is always reported, even if
+//! describing it fails.
 
 use aws_sdk_acm::types::{
     CertificateDetail, CertificateKeyPairOrigin, CertificateSummary, Filters, KeyAlgorithm,
@@ -8,16 +9,17 @@ use aws_sdk_acm::types::{
 use aws_smithy_types::DateTime as AwsDateTime;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::limiter::{CallLimiter, Operation};
 use crate::access::aws_error::AwsFailure;
 use crate::access::AccountAccess;
-use crate::report::{Certificate, ScanError, Stage};
+use crate::report::{Certificate, CompactString, ScanError, Stage};
 
 /// ACM's largest page.
 const MAX_ITEMS: i32 = 1000;
-/// Describe calls in flight per region; the limiter, not this, sets the pace.
-const DESCRIBES_IN_FLIGHT: usize = 16;
 
 /// What to read per certificate.
 #[derive(Debug, Clone, Copy)]
@@ -26,51 +28,113 @@ pub struct Depth {
     pub tags: bool,
 }
 
-#[derive(Debug, Default)]
-pub struct RegionScan {
-    pub certificates: Vec<Certificate>,
-    pub errors: Vec<ScanError>,
-}
-
-pub struct RegionTarget<'a> {
-    pub access: &'a AccountAccess,
-    pub account_name: Option<&'a str>,
-    pub region: &'a str,
+/// What every region's calls share: the pace per account-region and the cap on calls in
+/// flight across the whole scan.
+pub struct Shared<'a> {
     pub limiter: &'a CallLimiter,
+    pub calls: &'a Semaphore,
+    /// Describe (and tag) calls in flight per account-region: enough to keep `--rate` going
+    /// at a second of latency, no more (each waiting call holds memory).
+    pub in_flight: usize,
 }
 
-impl RegionTarget<'_> {
-    fn error(&self, stage: Stage, failure: AwsFailure) -> ScanError {
+/// One account-region.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub account_id: String,
+    pub account_name: Option<String>,
+    pub region: String,
+}
+
+impl Place {
+    pub fn error(&self, stage: Stage, failure: AwsFailure) -> ScanError {
         ScanError {
-            account_id: Some(self.access.account_id.clone()),
-            region: Some(self.region.to_string()),
+            account_id: Some(self.account_id.clone()),
+            region: Some(self.region.clone()),
             stage,
             code: failure.code,
             message: failure.message,
         }
     }
 
-    async fn pace(&self, operation: Operation) {
-        self.limiter
-            .until_ready(&self.access.account_id, self.region, operation)
+    /// Wait for this account-region's turn, then for a free call slot.
+    async fn pace<'s>(&self, shared: &'s Shared<'_>, operation: Operation) -> SemaphorePermit<'s> {
+        shared
+            .limiter
+            .until_ready(&self.account_id, &self.region, operation)
             .await;
+        shared
+            .calls
+            .acquire()
+            .await
+            .expect("the call semaphore is never closed")
     }
 }
 
-pub async fn scan_region(target: &RegionTarget<'_>, depth: Depth) -> RegionScan {
-    let client = target.access.acm(target.region);
+/// A listed account-region whose certificates (made from their list entries) remain to be
+/// described. It holds the account's access, not a client: thousands of jobs may wait.
+pub struct RegionJob {
+    pub place: Place,
+    pub access: Arc<AccountAccess>,
+    pub certificates: Vec<Certificate>,
+}
+
+impl RegionJob {
+    pub fn len(&self) -> usize {
+        self.certificates.len()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct RegionScan {
+    pub certificates: Vec<Certificate>,
+    pub errors: Vec<ScanError>,
+}
+
+/// List one account-region. With `Depth::describe` the certificates come back as a job to
+/// describe; without, as certificates made from their list entries.
+pub async fn list_region(
+    access: &Arc<AccountAccess>,
+    place: Place,
+    shared: &Shared<'_>,
+    depth: Depth,
+) -> (RegionScan, Option<RegionJob>) {
     let mut scan = RegionScan::default();
-    let summaries = match list_all(target, &client).await {
+    let certificates = match list_all(&place, shared, access).await {
         Ok(all) => all,
         Err((partial, failure)) => {
             scan.errors
-                .push(target.error(Stage::ListCertificates, failure));
+                .push(place.error(Stage::ListCertificates, failure));
             partial
         }
     };
-    let mut described = stream::iter(summaries)
-        .map(|summary| read_one(target, &client, summary, depth))
-        .buffer_unordered(DESCRIBES_IN_FLIGHT);
+    if !depth.describe {
+        scan.certificates = certificates;
+        return (scan, None);
+    }
+    let job = RegionJob {
+        place,
+        access: access.clone(),
+        certificates,
+    };
+    (scan, Some(job))
+}
+
+/// Describe (and tag) every certificate of a listed account-region.
+pub async fn describe_region(job: RegionJob, shared: &Shared<'_>, depth: Depth) -> RegionScan {
+    let RegionJob {
+        place,
+        access,
+        certificates,
+    } = job;
+    let client = access.acm(&place.region);
+    let mut scan = RegionScan {
+        certificates: Vec::with_capacity(certificates.len()),
+        errors: Vec::new(),
+    };
+    let mut described = stream::iter(certificates)
+        .map(|certificate| read_one(&place, shared, &client, certificate, depth))
+        .buffer_unordered(shared.in_flight);
     while let Some((certificate, errors)) = described.next().await {
         scan.certificates.push(certificate);
         scan.errors.extend(errors);
@@ -78,71 +142,92 @@ pub async fn scan_region(target: &RegionTarget<'_>, depth: Depth) -> RegionScan 
     scan
 }
 
-type Partial = (Vec<CertificateSummary>, AwsFailure);
+type Partial = (Vec<Certificate>, AwsFailure);
 
 /// Every page, with every filter opened: the API's defaults hide all but RSA_1024/RSA_2048
 /// and hide ACME-issued certificates. Values come from the SDK's enums so none is forgotten.
 async fn list_all(
-    target: &RegionTarget<'_>,
-    client: &aws_sdk_acm::Client,
-) -> Result<Vec<CertificateSummary>, Partial> {
-    let key_types = KeyAlgorithm::values()
+    place: &Place,
+    shared: &Shared<'_>,
+    access: &AccountAccess,
+) -> Result<Vec<Certificate>, Partial> {
+    let key_types: Vec<KeyAlgorithm> = KeyAlgorithm::values()
         .iter()
         .map(|v| KeyAlgorithm::from(*v))
         .collect();
-    let origins = CertificateKeyPairOrigin::values()
+    let origins: Vec<CertificateKeyPairOrigin> = CertificateKeyPairOrigin::values()
         .iter()
         .map(|v| CertificateKeyPairOrigin::from(*v))
         .collect();
-    let mut pages = client
-        .list_certificates()
-        .includes(Filters::builder().set_key_types(Some(key_types)).build())
-        .set_certificate_key_pair_origins(Some(origins))
-        .max_items(MAX_ITEMS)
-        .into_paginator()
-        .send();
-    let mut summaries = Vec::new();
+    let mut certificates = Vec::new();
+    let mut next_token: Option<String> = None;
     loop {
-        target.pace(Operation::ListCertificates).await;
-        match pages.next().await {
-            None => return Ok(summaries),
-            Some(Ok(page)) => summaries.extend(page.certificate_summary_list().iter().cloned()),
-            Some(Err(e)) => return Err((summaries, AwsFailure::from_sdk(&e))),
+        let _slot = place.pace(shared, Operation::ListCertificates).await;
+        // By hand rather than with the paginator, and the client made only now: thousands of
+        // regions wait for a slot here, and an SDK client or call future is tens of kilobytes
+        // that only calls holding a slot should take.
+        let client = access.acm(&place.region);
+        let page = Box::pin(
+            client
+                .list_certificates()
+                .includes(
+                    Filters::builder()
+                        .set_key_types(Some(key_types.clone()))
+                        .build(),
+                )
+                .set_certificate_key_pair_origins(Some(origins.clone()))
+                .max_items(MAX_ITEMS)
+                .set_next_token(next_token.take())
+                .send(),
+        )
+        .await;
+        match page {
+            Ok(page) => {
+                certificates.extend(
+                    page.certificate_summary_list()
+                        .iter()
+                        .map(|s| from_summary(place, s)),
+                );
+                match page.next_token() {
+                    Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+                    _ => return Ok(certificates),
+                }
+            }
+            Err(e) => return Err((certificates, AwsFailure::from_sdk(&e))),
         }
     }
 }
 
 async fn read_one(
-    target: &RegionTarget<'_>,
+    place: &Place,
+    shared: &Shared<'_>,
     client: &aws_sdk_acm::Client,
-    summary: CertificateSummary,
+    mut certificate: Certificate,
     depth: Depth,
 ) -> (Certificate, Vec<ScanError>) {
-    let mut certificate = from_summary(target, &summary);
     let mut errors = Vec::new();
     if !depth.describe {
         return (certificate, errors);
     }
     let arn = certificate.arn.clone();
     let describe = async {
-        target.pace(Operation::DescribeCertificate).await;
-        client
-            .describe_certificate()
-            .certificate_arn(&arn)
-            .send()
-            .await
+        let _slot = place.pace(shared, Operation::DescribeCertificate).await;
+        // Boxed: an SDK call's future is large, and only calls holding a slot need one.
+        Box::pin(client.describe_certificate().certificate_arn(&arn).send()).await
     };
     let tags = async {
         if !depth.tags {
             return None;
         }
-        target.pace(Operation::ListTags).await;
+        let _slot = place.pace(shared, Operation::ListTags).await;
         Some(
-            client
-                .list_tags_for_certificate()
-                .certificate_arn(&arn)
-                .send()
-                .await,
+            Box::pin(
+                client
+                    .list_tags_for_certificate()
+                    .certificate_arn(&arn)
+                    .send(),
+            )
+            .await,
         )
     };
     let (described, tagged) = futures::join!(describe, tags);
@@ -152,7 +237,7 @@ async fn read_one(
                 apply_detail(&mut certificate, detail);
             }
         }
-        Err(e) => errors.push(target.error(Stage::DescribeCertificate, with_arn(&arn, &e))),
+        Err(e) => errors.push(place.error(Stage::DescribeCertificate, with_arn(&arn, &e))),
     }
     match tagged {
         Some(Ok(out)) => {
@@ -163,7 +248,7 @@ async fn read_one(
                 );
             }
         }
-        Some(Err(e)) => errors.push(target.error(Stage::ListTags, with_arn(&arn, &e))),
+        Some(Err(e)) => errors.push(place.error(Stage::ListTags, with_arn(&arn, &e))),
         None => {}
     }
     (certificate, errors)
@@ -185,26 +270,28 @@ fn time(t: Option<&AwsDateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
 
-fn from_summary(target: &RegionTarget<'_>, s: &CertificateSummary) -> Certificate {
+fn short(v: &str) -> CompactString {
+    CompactString::from(v)
+}
+
+fn from_summary(place: &Place, s: &CertificateSummary) -> Certificate {
     let mut c = Certificate::new(
         s.certificate_arn().unwrap_or_default(),
-        &target.access.account_id,
-        target.account_name,
-        target.region,
+        &place.account_id,
+        place.account_name.as_deref(),
+        &place.region,
     );
     c.domain_name = s.domain_name().map(str::to_string);
     c.subject_alternative_names = s.subject_alternative_name_summaries().to_vec();
-    c.cert_type = s.r#type().map(|v| v.as_str().to_string());
-    c.status = s.status().map(|v| v.as_str().to_string());
-    c.key_algorithm = s.key_algorithm().map(|v| v.as_str().to_string());
-    c.key_pair_origin = s
-        .certificate_key_pair_origin()
-        .map(|v| v.as_str().to_string());
+    c.cert_type = s.r#type().map(|v| short(v.as_str()));
+    c.status = s.status().map(|v| short(v.as_str()));
+    c.key_algorithm = s.key_algorithm().map(|v| short(v.as_str()));
+    c.key_pair_origin = s.certificate_key_pair_origin().map(|v| short(v.as_str()));
     c.not_before = time(s.not_before());
     c.not_after = time(s.not_after());
     c.in_use = s.in_use();
-    c.renewal_eligibility = s.renewal_eligibility().map(|v| v.as_str().to_string());
-    c.managed_by = s.managed_by().map(|v| v.as_str().to_string());
+    c.renewal_eligibility = s.renewal_eligibility().map(|v| short(v.as_str()));
+    c.managed_by = s.managed_by().map(|v| short(v.as_str()));
     c
 }
 
@@ -215,21 +302,15 @@ fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
         c.subject_alternative_names = d.subject_alternative_names().to_vec();
     }
     c.domain_name = text(d.domain_name()).or(c.domain_name.take());
-    c.cert_type = d
-        .r#type()
-        .map(|v| v.as_str().to_string())
-        .or(c.cert_type.take());
-    c.status = d
-        .status()
-        .map(|v| v.as_str().to_string())
-        .or(c.status.take());
+    c.cert_type = d.r#type().map(|v| short(v.as_str())).or(c.cert_type.take());
+    c.status = d.status().map(|v| short(v.as_str())).or(c.status.take());
     c.key_algorithm = d
         .key_algorithm()
-        .map(|v| v.as_str().to_string())
+        .map(|v| short(v.as_str()))
         .or(c.key_algorithm.take());
     c.key_pair_origin = d
         .certificate_key_pair_origin()
-        .map(|v| v.as_str().to_string())
+        .map(|v| short(v.as_str()))
         .or(c.key_pair_origin.take());
     c.issuer = text(d.issuer());
     c.serial = text(d.serial());
@@ -239,17 +320,15 @@ fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
     c.in_use = Some(!c.in_use_by.is_empty());
     c.renewal_eligibility = d
         .renewal_eligibility()
-        .map(|v| v.as_str().to_string())
+        .map(|v| short(v.as_str()))
         .or(c.renewal_eligibility.take());
     if let Some(renewal) = d.renewal_summary() {
-        c.renewal_status = Some(renewal.renewal_status().as_str().to_string());
-        c.renewal_status_reason = renewal
-            .renewal_status_reason()
-            .map(|r| r.as_str().to_string());
+        c.renewal_status = Some(short(renewal.renewal_status().as_str()));
+        c.renewal_status_reason = renewal.renewal_status_reason().map(|r| short(r.as_str()));
     }
     c.managed_by = d
         .managed_by()
-        .map(|v| v.as_str().to_string())
+        .map(|v| short(v.as_str()))
         .or(c.managed_by.take());
-    c.failure_reason = d.failure_reason().map(|v| v.as_str().to_string());
+    c.failure_reason = d.failure_reason().map(|v| short(v.as_str()));
 }

@@ -74,6 +74,9 @@ SUMMARY_FIELDS = [
 ]
 
 
+# Opt-in regions in AWS that moto lists as enabled by default: AWS enables 17 regions in a new
+# account, moto 20.
+OPT_IN_REGIONS_MOTO_MISSES = {"af-south-1", "ap-southeast-3", "eu-south-1"}
 ACM_OPERATIONS = ["ListCertificates", "DescribeCertificate", "ListTagsForCertificate"]
 RESET = object()  # handle()'s answer for "drop the connection"
 
@@ -560,6 +563,8 @@ class FidelityLayer:
             if partition_of(region.name) != request.partition:
                 continue
             status = region.opt_in_status
+            if region.name in OPT_IN_REGIONS_MOTO_MISSES:
+                status = "not-opted-in"
             if status == "not-opted-in" and region.name in opted:
                 status = "opted-in"
             if status == "not-opted-in" and not all_regions:

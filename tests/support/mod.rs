@@ -140,22 +140,7 @@ impl Fabric {
 
     /// The same, as a plain process (to signal it while it runs).
     pub fn certaudit_process(&self) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("certaudit"));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", self.dir.path().join("aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.dir.path().join("aws-config"),
-            )
-            .env("CERTAUDIT_EXTERNAL_ID", EXTERNAL_ID);
-        cmd
+        certaudit_at(&self.endpoint, self.dir.path())
     }
 
     /// `certaudit scan -o json ARGS`: the exit code and the parsed report.
@@ -169,6 +154,28 @@ impl Drop for Fabric {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The certaudit binary pointed at `endpoint` with the caller's test credentials and nothing
+/// from the environment; `home` holds an empty AWS config.
+pub fn certaudit_at(endpoint: &str, home: &std::path::Path) -> Command {
+    let config = home.join("aws-config");
+    if !config.exists() {
+        std::fs::write(&config, "").unwrap();
+    }
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("certaudit"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &config)
+        .env("CERTAUDIT_EXTERNAL_ID", EXTERNAL_ID);
+    cmd
 }
 
 /// Run a certaudit command that prints one JSON document: its exit code and the document.
