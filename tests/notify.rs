@@ -449,3 +449,26 @@ fn rejected_findings_and_a_disabled_hub_are_errors_with_the_report_kept() {
         .contains("enable Security Hub in us-east-1"));
     assert_eq!(report["certificates"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_fifo_topic_gets_a_message_group_and_deduplication_id() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
+        acm("soon", json!({"days_left": 5.5})),
+    ]}]}));
+    let sns = aws_sdk_sns::Client::new(&fabric.sdk_config());
+    let topic = runtime().block_on(async {
+        let out = sns
+            .create_topic()
+            .name("alerts.fifo")
+            .attributes("FifoTopic", "true")
+            .send()
+            .await
+            .unwrap();
+        out.topic_arn().unwrap().to_string()
+    });
+    // SNS refuses a FIFO publish without MessageGroupId (and, without content-based
+    // deduplication, without MessageDeduplicationId).
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--sns-topic-arn", &topic]);
+    assert_eq!(code, 0, "{}", report["errors"]);
+    assert!(report["errors"].as_array().unwrap().is_empty());
+}
