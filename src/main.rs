@@ -94,15 +94,13 @@ async fn scan_org(plan: &ScanPlan, show_progress: bool) -> Result<Report> {
         Some(Err((e, 0))) => return Err(e),
         // Some accounts were scanned before the listing failed: report them, incomplete.
         Some(Err((e, _))) => {
-            report.errors.push(ScanError {
+            report.add_errors([ScanError {
                 account_id: None,
                 region: None,
                 stage: Stage::Organizations,
                 code: "organizations".into(),
                 message: format!("{e:#}; accounts after the failure were not scanned"),
-            });
-            let duration = report.summary.duration_ms;
-            report.tally(duration);
+            }]);
         }
         _ => {}
     }
@@ -186,11 +184,9 @@ fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
     }
     if plan.output != OutputFormat::Table && !quiet {
         for e in &report.errors {
-            let place = [e.account_id.as_deref(), e.region.as_deref()];
-            let place: Vec<&str> = place.into_iter().flatten().collect();
             eprintln!(
                 "certaudit: error [{}] {} {}: {}",
-                place.join(" "),
+                e.place(),
                 e.stage.as_str(),
                 e.code,
                 e.message

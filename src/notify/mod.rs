@@ -144,10 +144,7 @@ pub async fn send(notify: &Notify, caller: &Caller, report: &mut Report) {
         errors.extend(security_hub::import(caller, region, report).await);
     }
     if !errors.is_empty() {
-        report.errors.extend(errors);
-        let duration = report.summary.duration_ms;
-        report.sort();
-        report.tally(duration);
+        report.add_errors(errors);
     }
 }
 

@@ -82,10 +82,7 @@ fn owned(v: &Option<CompactString>) -> Option<String> {
 /// The ASFF finding for one certificate that needs attention.
 pub fn finding(c: &Certificate, ctx: &Context, created_at: Option<&str>) -> AwsSecurityFinding {
     let domain = c.domain_name.as_deref().unwrap_or("(no domain)");
-    let account = match &c.account_name {
-        Some(name) => format!("{name} ({})", c.account_id),
-        None => c.account_id.to_string(),
-    };
+    let account = c.account_label();
     let title = match c.days_to_expiry {
         Some(d) if c.expired || d < 0 => format!("ACM certificate for {domain} has expired"),
         Some(d) if c.expiring => format!("ACM certificate for {domain} expires in {d} days"),

@@ -148,11 +148,9 @@ fn header(report: &Report, certificates: &[&Certificate]) -> String {
             report.errors.len()
         ));
         for e in report.errors.iter().take(ERRORS_LISTED) {
-            let place = [e.account_id.as_deref(), e.region.as_deref()];
-            let place: Vec<&str> = place.into_iter().flatten().collect();
             text.push_str(&format!(
                 "  - {} {}: {} {}\n",
-                place.join(" "),
+                e.place(),
                 e.stage.as_str(),
                 e.code,
                 e.message
@@ -180,10 +178,7 @@ fn group_title(urgency: Urgency, report: &Report) -> String {
 }
 
 fn entry(c: &Certificate) -> String {
-    let account = match &c.account_name {
-        Some(name) => format!("{name} ({})", c.account_id),
-        None => c.account_id.to_string(),
-    };
+    let account = c.account_label();
     let why = why(c);
     let why = if why.is_empty() {
         String::new()

@@ -88,13 +88,6 @@ pub(super) fn new_table(header: &[&str]) -> Table {
     table
 }
 
-fn account_label(c: &Certificate) -> String {
-    match &c.account_name {
-        Some(name) => format!("{name} ({})", c.account_id),
-        None => c.account_id.to_string(),
-    }
-}
-
 fn days_cell(c: &Certificate, color: bool) -> Cell {
     let text = c
         .days_to_expiry
@@ -139,7 +132,7 @@ fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Ta
             |c| {
                 vec![
                     text(&c.domain_name),
-                    account_label(c),
+                    c.account_label(),
                     c.region.to_string(),
                     renewal_problem(c),
                     c.arn.clone(),
@@ -157,7 +150,7 @@ fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Ta
                     .unwrap_or("-");
                 vec![
                     text(&c.domain_name),
-                    account_label(c),
+                    c.account_label(),
                     c.region.to_string(),
                     text(&c.key_algorithm),
                     in_use.into(),
@@ -173,7 +166,7 @@ fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Ta
             |c| {
                 vec![
                     text(&c.domain_name),
-                    account_label(c),
+                    c.account_label(),
                     c.region.to_string(),
                     text(&c.cert_type),
                     text(&c.status),

@@ -120,6 +120,14 @@ pub struct ScanError {
     pub message: String,
 }
 
+impl ScanError {
+    /// Where it happened: "account region", either part absent when unknown.
+    pub fn place(&self) -> String {
+        let parts = [self.account_id.as_deref(), self.region.as_deref()];
+        parts.into_iter().flatten().collect::<Vec<_>>().join(" ")
+    }
+}
+
 /// One certificate as the report shows it (SPEC §2). Absent values are null, never omitted.
 /// Short values (IDs, regions, ACM's enumerations) are `CompactString`s, stored inline without
 /// a heap allocation: a 100,000-certificate report is mostly these.
@@ -189,6 +197,14 @@ impl Serialize for Tags {
 }
 
 impl Certificate {
+    /// "name (id)", or the ID alone when the account has no known name.
+    pub fn account_label(&self) -> String {
+        match &self.account_name {
+            Some(name) => format!("{name} ({})", self.account_id),
+            None => self.account_id.to_string(),
+        }
+    }
+
     /// A certificate with only its identity known; the scanner fills in what AWS says and
     /// `classify` derives the rest.
     pub fn new(arn: &str, account_id: &str, account_name: Option<&str>, region: &str) -> Self {
@@ -236,9 +252,21 @@ impl Report {
         });
         self.accounts
             .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        self.sort_errors();
+    }
+
+    fn sort_errors(&mut self) {
         self.errors.sort_by(|a, b| {
             (&a.account_id, &a.region, a.stage).cmp(&(&b.account_id, &b.region, b.stage))
         });
+    }
+
+    /// Errors found after the scan (notifications, a failed organization listing): added in
+    /// order and counted in the summary, whose duration stays the scan's.
+    pub fn add_errors(&mut self, errors: impl IntoIterator<Item = ScanError>) {
+        self.errors.extend(errors);
+        self.sort_errors();
+        self.tally(self.summary.duration_ms);
     }
 
     /// Recount the summary from the report's own contents, so it can never disagree with them.

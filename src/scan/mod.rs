@@ -206,9 +206,11 @@ pub async fn run(
             }
             () = &mut interrupt => {
                 // What is done is kept; what is not is listed as failed, with its partial finds.
+                let finished: HashSet<String> =
+                    report.accounts.iter().map(|a| a.account_id.clone()).collect();
                 let mut unfinished = 0;
                 for target in received.borrow().iter() {
-                    if found.finished.contains(&target.id) {
+                    if finished.contains(&target.id) {
                         continue;
                     }
                     unfinished += 1;
@@ -247,7 +249,6 @@ pub async fn run(
 /// doubling); once the total is known, they go into one vector of exactly that size.
 #[derive(Default)]
 struct Found {
-    finished: HashSet<String>,
     certificates: Vec<Vec<Certificate>>,
     all: Option<Vec<Certificate>>,
 }
@@ -256,7 +257,6 @@ impl Found {
     fn finish(&mut self, report: &mut Report, scan: AccountScan, progress: &Progress) {
         tracing::info!(account = %scan.outcome.account_id, certificates = scan.certificates.len(), "account done");
         progress.account_done(scan.certificates.len(), scan.errors.len());
-        self.finished.insert(scan.outcome.account_id.clone());
         report.accounts.push(scan.outcome);
         match &mut self.all {
             Some(all) => all.extend(scan.certificates),
