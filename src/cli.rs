@@ -76,7 +76,7 @@ pub struct ScanArgs {
 
     /// Accounts opened and listed at once (their certificates are then described largest
     /// account-region first, each at --rate).
-    #[arg(long, default_value = "128", value_name = "N", help_heading = "Scan")]
+    #[arg(long, default_value = "16", value_name = "N", help_heading = "Scan")]
     pub max_accounts: NonZeroU32,
 
     /// A certificate with this many days or fewer left is expiring.
