@@ -20,7 +20,8 @@ impl Progress {
         } else {
             ProgressDrawTarget::hidden()
         };
-        let bar = ProgressBar::with_draw_target(Some(0), target);
+        // No length until the first account is listed: a length of 0 would draw a full bar.
+        let bar = ProgressBar::with_draw_target(None, target);
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} {elapsed:>4} accounts {pos}/{len} {wide_bar} {msg}",
@@ -38,7 +39,7 @@ impl Progress {
 
     /// One more account to scan (the organization is listed while the scan runs).
     pub fn account_found(&self) {
-        self.bar.inc_length(1);
+        self.bar.set_length(self.bar.length().unwrap_or(0) + 1);
     }
 
     pub fn account_done(&self, certificates: usize, errors: usize) {

@@ -78,6 +78,37 @@ fn a_throttling_storm_loses_nothing_and_surfaces_no_error() {
 }
 
 #[test]
+fn rate_scope_account_paces_an_accounts_regions_as_one_budget() {
+    // DescribeCertificate allows 6/s per account, whatever the region: a quota the account's
+    // regions share. Two regions at --rate 4 each make 8/s against it; one budget of 4/s fits.
+    let fabric = Fabric::start(json!({
+        "throttle": {"DescribeCertificate": 6},
+        "throttle_scope": "account",
+        "accounts": [{"name": "a", "certificates": certificates("a", 24)}],
+    }));
+    let args = [&TWO_REGIONS[..], &["--rate", "4", "--no-tags"]].concat();
+    let throttled = || outcomes(&fabric, "ThrottlingException");
+
+    let (code, report) = fabric.scan_json(&[&args[..], &["--rate-scope", "account"]].concat());
+    assert_eq!(code, 0, "{}", report["errors"]);
+    assert_eq!(arns(&report), expected_arns(&fabric, &[("a", 24)]));
+    assert_eq!(
+        throttled(),
+        0,
+        "one budget of 4/s per account stays under a shared quota of 6/s"
+    );
+
+    let (code, report) =
+        fabric.scan_json(&[&args[..], &["--rate-scope", "account-region"]].concat());
+    assert_eq!(code, 0, "throttled calls are retried: {}", report["errors"]);
+    assert_eq!(arns(&report), expected_arns(&fabric, &[("a", 24)]));
+    assert!(
+        throttled() > 0,
+        "a budget per region (2 x 4/s) overruns the shared quota, so the scope made the difference"
+    );
+}
+
+#[test]
 fn intermittent_5xx_and_connection_resets_are_retried() {
     let fabric = Fabric::start(json!({
         "faults": {"rate": 0.25, "kinds": ["500", "503", "reset"]},

@@ -25,8 +25,9 @@ What it adds, each switched by the scenario:
 - Faults (`faults`): a seeded share of calls answered 500 / 503 or dropped with a TCP reset;
   a region whose calls hang (`hang`); AssumeRole sessions that expire after `session_seconds`,
   with ExpiredToken answers for calls signed with them afterwards.
-- Per-(account, region, operation) throttling with real ThrottlingException bodies, and
-  latency.
+- Per-(account, region, operation) throttling with real ThrottlingException bodies
+  (`throttle`), or per (account, operation) with `throttle_scope: "account"` -- a quota that
+  the account's regions share, as when other tools spend it -- and latency.
 - A log of every API call (service, operation, account, region) for the tests to assert on.
 """
 
@@ -318,7 +319,8 @@ class FidelityLayer:
         rate = rates.get(request.operation)
         if not rate:
             return False
-        key = (request.account, request.region, request.operation)
+        region = None if self.scenario.get("throttle_scope") == "account" else request.region
+        key = (request.account, region, request.operation)
         with self.bucket_lock:
             bucket = self.buckets.setdefault(key, TokenBucket(rate))
             return not bucket.take()

@@ -1,0 +1,218 @@
+//! certaudit on a terminal (SPEC §2): the table coloured by urgency when stdout is a TTY and
+//! not with NO_COLOR; the progress bar when stderr is a TTY and not with --quiet; the data on
+//! the other stream untouched either way. The terminal is a real pseudoterminal.
+
+mod support;
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustix::pty::{grantpt, ioctl_tiocgptpeer, openpt, unlockpt, OpenptFlags};
+use rustix::termios::{tcsetwinsize, Winsize};
+use serde_json::{json, Value};
+use support::{cert, with, Fabric};
+
+/// A pseudoterminal 120 columns wide: the side we read, and the side the program writes to.
+/// Both close on exec, so no other test's child inherits them and keeps the terminal open.
+fn pseudoterminal() -> (File, OwnedFd) {
+    let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+    let ours = openpt(flags).expect("open a pseudoterminal");
+    grantpt(&ours).expect("grantpt");
+    unlockpt(&ours).expect("unlockpt");
+    let size = Winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    tcsetwinsize(&ours, size).expect("set the terminal size");
+    let theirs = ioctl_tiocgptpeer(&ours, flags).expect("open the terminal's user side");
+    (File::from(ours), theirs)
+}
+
+#[derive(Clone, Copy)]
+enum OnTerminal {
+    Stdout,
+    Stderr,
+}
+
+struct Run {
+    code: i32,
+    /// What the terminal received.
+    terminal: String,
+    /// The other stream, a plain pipe.
+    piped: Vec<u8>,
+}
+
+fn read_all(mut from: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut chunk = [0u8; 8192];
+        // The terminal answers EIO once the program and every copy of its side are closed.
+        while let Ok(n) = from.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&chunk[..n]);
+        }
+        all
+    })
+}
+
+fn run_on_terminal(mut cmd: Command, stream: OnTerminal) -> Run {
+    let (terminal, theirs) = pseudoterminal();
+    match stream {
+        OnTerminal::Stdout => cmd.stdout(Stdio::from(theirs)).stderr(Stdio::piped()),
+        OnTerminal::Stderr => cmd.stderr(Stdio::from(theirs)).stdout(Stdio::piped()),
+    };
+    let mut child = cmd.spawn().expect("start certaudit");
+    drop(cmd); // our copy of the program's side: reading ends only when every copy is closed
+    let piped = match stream {
+        OnTerminal::Stdout => read_all(child.stderr.take().unwrap()),
+        OnTerminal::Stderr => read_all(child.stdout.take().unwrap()),
+    };
+    let shown = read_all(terminal);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("certaudit did not finish within 5 minutes");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        terminal: String::from_utf8_lossy(&shown.join().unwrap()).into_owned(),
+        piped: piped.join().unwrap(),
+    }
+}
+
+/// The first colour escape sequence on the table row of `domain`, if any.
+fn colour_of(table: &str, domain: &str) -> Option<String> {
+    let row = table
+        .lines()
+        .find(|l| l.contains(domain))
+        .unwrap_or_else(|| panic!("no row for {domain} in:\n{table}"));
+    let start = row.find("\x1b[")?;
+    let end = start + row[start..].find('m')?;
+    Some(row[start..=end].to_string())
+}
+
+fn expiring_org() -> Value {
+    let certs: Vec<Value> = [("old", -3.5), ("soon", 3.5), ("mid", 20.5), ("later", 40.5)]
+        .iter()
+        .map(|(label, days)| {
+            with(
+                cert(label, &format!("{label}.example.com")),
+                json!({"days_left": days}),
+            )
+        })
+        .collect();
+    json!({"accounts": [{"name": "app", "certificates": certs}]})
+}
+
+#[test]
+fn table_on_a_terminal_is_coloured_by_urgency_and_no_color_turns_it_off() {
+    let fabric = Fabric::start(expiring_org());
+    let scan = |no_color: Option<&str>| {
+        let mut cmd = fabric.certaudit_process();
+        cmd.args(["scan", "--regions", "us-east-1", "--list", "expiring"]);
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let run = run_on_terminal(cmd, OnTerminal::Stdout);
+        assert_eq!(
+            run.code,
+            0,
+            "stderr:\n{}",
+            String::from_utf8_lossy(&run.piped)
+        );
+        run.terminal
+    };
+
+    let table = scan(None);
+    let red = colour_of(&table, "soon.example.com").expect("3 days left is coloured");
+    assert_eq!(
+        colour_of(&table, "old.example.com").as_ref(),
+        Some(&red),
+        "expired is coloured as ≤7 days:\n{table}"
+    );
+    let yellow = colour_of(&table, "mid.example.com").expect("20 days left is coloured");
+    assert_ne!(red, yellow, "≤30 days is coloured unlike ≤7:\n{table}");
+    assert_eq!(
+        colour_of(&table, "later.example.com"),
+        None,
+        "40 days left is plain:\n{table}"
+    );
+
+    let plain = scan(Some("1"));
+    assert!(plain.contains("soon.example.com"), "{plain}");
+    assert!(!plain.contains('\x1b'), "NO_COLOR is honoured:\n{plain}");
+    // An empty NO_COLOR does not count (no-color.org).
+    assert!(scan(Some("")).contains(&red));
+}
+
+#[test]
+fn progress_bar_on_a_terminal_stderr_leaves_stdout_clean_and_quiet_hides_it() {
+    let accounts: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({"name": format!("acct{i}"), "certificates": [
+                cert(&format!("c{i}"), &format!("c{i}.example.com"))
+            ]})
+        })
+        .collect();
+    // Latency keeps the scan on screen for several of the bar's ticks.
+    let fabric = Fabric::start(json!({"latency_ms": 150, "accounts": accounts}));
+    let scan = |extra: &[&str]| {
+        let mut cmd = fabric.certaudit_process();
+        // Without TERM, indicatif takes the terminal for an unattended one and draws nothing.
+        cmd.env("TERM", "xterm")
+            .args(["scan", "-o", "json", "--regions", "us-east-1,eu-west-1"])
+            .args(extra);
+        let run = run_on_terminal(cmd, OnTerminal::Stderr);
+        let report: Value = serde_json::from_slice(&run.piped).unwrap_or_else(|e| {
+            panic!(
+                "stdout is one JSON document ({e}); terminal:\n{}",
+                run.terminal
+            )
+        });
+        assert_eq!(run.code, 0, "{}", run.terminal);
+        assert_eq!(report["summary"]["certificates"], 3);
+        run.terminal
+    };
+
+    let shown = scan(&[]);
+    // The organization is listed while the scan runs: the total grows to the 4 accounts
+    // (3 members and the management account). The bar redraws at most 20 times a second, so
+    // its last counts may be cleared before they are drawn.
+    assert!(
+        shown.contains("accounts 0/4 "),
+        "the bar counts the accounts: {shown:?}"
+    );
+    let first_frame = shown.split('\r').next().unwrap();
+    assert!(
+        !first_frame.contains('█'),
+        "before any account is listed the bar is empty, not full: {first_frame:?}"
+    );
+    assert!(
+        shown.contains("3 certificates, 0 errors"),
+        "the bar counts certificates and errors: {shown:?}"
+    );
+    assert!(
+        shown.ends_with("\r\x1b[2K"),
+        "the bar is cleared when the scan ends, not left behind: {shown:?}"
+    );
+
+    let quiet = scan(&["--quiet"]);
+    assert!(
+        !quiet.contains("accounts"),
+        "--quiet hides the bar: {quiet:?}"
+    );
+}
