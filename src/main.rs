@@ -141,7 +141,7 @@ fn doctor_command(args: &DoctorArgs) -> u8 {
     }
     .and_then(|()| Ok(out.flush()?));
     if let Err(e) = written {
-        if !is_closed_pipe(&e) {
+        if !output::is_closed_pipe(&e) {
             eprintln!("error: cannot write to stdout: {e:#}");
             return outcome::FATAL;
         }
@@ -151,11 +151,6 @@ fn doctor_command(args: &DoctorArgs) -> u8 {
     } else {
         outcome::OK
     }
-}
-
-fn is_closed_pipe(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Write every output, then decide the exit code. The report is written whatever happened.
@@ -177,7 +172,7 @@ fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = output::render(report, rendering, &mut out).and_then(|()| Ok(out.flush()?));
     if let Err(e) = written {
-        if !is_closed_pipe(&e) {
+        if !output::is_closed_pipe(&e) {
             eprintln!("error: cannot write the report to stdout: {e:#}");
             fatal = true;
         }

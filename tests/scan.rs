@@ -502,3 +502,29 @@ fn organizations_unavailable_is_fatal_and_suggests_accounts() {
     );
     assert!(stderr.contains("--accounts"), "{stderr}");
 }
+
+#[test]
+fn closed_stdout_pipe_ends_quietly_in_every_format() {
+    // `certaudit scan | head -1`: the reader is gone before the report is written.
+    let certs: Vec<Value> = (0..5)
+        .map(|i| cert(&format!("c{i}"), &format!("c{i}.example.com")))
+        .collect();
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": certs}]}));
+    for format in ["table", "json", "ndjson", "csv"] {
+        let mut child = fabric
+            .certaudit_process()
+            .args(["scan", "--regions", "us-east-1", "-o", format])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("error"),
+            "-o {format}: a closed pipe is not an error:\n{stderr}"
+        );
+        assert_eq!(out.status.code(), Some(0), "-o {format}: {stderr}");
+    }
+}

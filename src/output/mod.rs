@@ -37,6 +37,26 @@ pub fn render(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Res
     }
 }
 
+/// Whether writing failed because the reader went away (`certaudit scan | head -1`): that
+/// ends quietly. The writers wrap the I/O error each their own way.
+pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let kind = if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            Some(io.kind())
+        } else if let Some(json) = cause.downcast_ref::<serde_json::Error>() {
+            json.io_error_kind()
+        } else if let Some(csv) = cause.downcast_ref::<::csv::Error>() {
+            match csv.kind() {
+                ::csv::ErrorKind::Io(io) => Some(io.kind()),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The certificates of one list, in report order.
 pub fn selected(report: &Report, list: ListChoice) -> impl Iterator<Item = &Certificate> {
     report.certificates.iter().filter(move |c| match list {
