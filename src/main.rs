@@ -181,7 +181,7 @@ fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
         for e in &report.errors {
             eprintln!(
                 "certaudit: error [{}] {} {}: {}",
-                e.place(),
+                report.error_place(e),
                 e.stage.as_str(),
                 e.code,
                 e.message

@@ -150,7 +150,7 @@ fn header(report: &Report, certificates: &[&Certificate]) -> String {
         for e in report.errors.iter().take(ERRORS_LISTED) {
             text.push_str(&format!(
                 "  - {} {}: {} {}\n",
-                e.place(),
+                report.error_place(e),
                 e.stage.as_str(),
                 e.code,
                 e.message

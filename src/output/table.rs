@@ -9,7 +9,7 @@ use comfy_table::{presets, Cell, Color, ContentArrangement, Table, TableComponen
 
 use super::selected;
 use crate::cli::ListChoice;
-use crate::report::{AccountState, Certificate, Report};
+use crate::report::{account_label, AccountState, Certificate, Report, ScanError, Stage};
 
 pub fn write(
     report: &Report,
@@ -53,12 +53,12 @@ fn title(report: &Report, list: ListChoice) -> String {
 fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     let mut line = format!(
-        "{} certificates in {} of {} accounts ({} regions): {} expiring within {} days ({} expired), \
-         {} imported, {} will not renew",
-        s.certificates,
+        "{} in {} of {} ({}): {} expiring within {} days ({} expired), {} imported, {} will not \
+         renew",
+        counted(s.certificates, "certificate"),
         s.accounts_scanned,
-        s.accounts_targeted,
-        s.regions_scanned,
+        counted(s.accounts_targeted, "account"),
+        counted(s.regions_scanned, "region"),
         s.expiring,
         report.expiring_days,
         s.expired,
@@ -66,15 +66,28 @@ fn summary_line(report: &Report) -> String {
         s.will_not_renew,
     );
     if s.accounts_skipped > 0 {
-        line.push_str(&format!(", {} accounts skipped", s.accounts_skipped));
+        line.push_str(&format!(
+            ", {} skipped",
+            counted(s.accounts_skipped, "account")
+        ));
     }
     if s.errors > 0 {
         line.push_str(&format!(
-            ", {} errors ({} accounts failed) — INCOMPLETE",
-            s.errors, s.accounts_failed
+            ", {} ({} failed) — INCOMPLETE",
+            counted(s.errors, "error"),
+            counted(s.accounts_failed, "account")
         ));
     }
     line
+}
+
+/// "1 account", "2 accounts".
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 pub(super) fn new_table(header: &[&str]) -> Table {
@@ -212,7 +225,10 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
         writeln!(out, "\nRegions not enabled (not scanned)")?;
         let mut table = new_table(&["Account", "Regions"]);
         for a in notes {
-            table.add_row(vec![a.account_id.clone(), a.regions_not_enabled.join(", ")]);
+            table.add_row(vec![
+                account_label(&a.account_id, a.account_name.as_deref()),
+                a.regions_not_enabled.join(", "),
+            ]);
         }
         writeln!(out, "{table}")?;
     }
@@ -224,7 +240,7 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
     let mut table = new_table(&["Account", "Region", "Stage", "Code", "Message"]);
     for e in &report.errors {
         table.add_row(vec![
-            text(&e.account_id),
+            report.error_account(e).unwrap_or_else(|| "-".into()),
             e.region.clone().unwrap_or_else(|| "-".into()),
             e.stage.as_str().to_string(),
             e.code.clone(),
@@ -232,5 +248,20 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
         ]);
     }
     writeln!(out, "{table}")?;
+    if report.errors.iter().any(is_access_problem) {
+        writeln!(
+            out,
+            "\nAccess was refused: `certaudit doctor` with the same account and role flags \
+             checks every account and region and names the likely fix."
+        )?;
+    }
     Ok(())
+}
+
+/// An error that `certaudit doctor` diagnoses: a role that cannot be assumed, or a call the
+/// role or an SCP does not allow.
+fn is_access_problem(e: &ScanError) -> bool {
+    e.stage == Stage::AssumeRole
+        || e.code.contains("AccessDenied")
+        || e.code == "UnauthorizedOperation"
 }

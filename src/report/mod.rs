@@ -120,11 +120,11 @@ pub struct ScanError {
     pub message: String,
 }
 
-impl ScanError {
-    /// Where it happened: "account region", either part absent when unknown.
-    pub fn place(&self) -> String {
-        let parts = [self.account_id.as_deref(), self.region.as_deref()];
-        parts.into_iter().flatten().collect::<Vec<_>>().join(" ")
+/// "name (id)", or the ID alone when the account has no known name.
+pub fn account_label(account_id: &str, account_name: Option<&str>) -> String {
+    match account_name {
+        Some(name) => format!("{name} ({account_id})"),
+        None => account_id.to_string(),
     }
 }
 
@@ -199,10 +199,7 @@ impl Serialize for Tags {
 impl Certificate {
     /// "name (id)", or the ID alone when the account has no known name.
     pub fn account_label(&self) -> String {
-        match &self.account_name {
-            Some(name) => format!("{name} ({})", self.account_id),
-            None => self.account_id.to_string(),
-        }
+        account_label(&self.account_id, self.account_name.as_deref())
     }
 
     /// A certificate with only its identity known; the scanner fills in what AWS says and
@@ -242,6 +239,23 @@ impl Certificate {
 }
 
 impl Report {
+    /// The account of an error as people read it: "name (id)" when the name is known.
+    pub fn error_account(&self, e: &ScanError) -> Option<String> {
+        let id = e.account_id.as_deref()?;
+        let name = self
+            .accounts
+            .iter()
+            .find(|a| a.account_id == id)
+            .and_then(|a| a.account_name.as_deref());
+        Some(account_label(id, name))
+    }
+
+    /// Where an error happened: "name (id) region", either part absent when unknown.
+    pub fn error_place(&self, e: &ScanError) -> String {
+        let parts = [self.error_account(e), e.region.clone()];
+        parts.into_iter().flatten().collect::<Vec<_>>().join(" ")
+    }
+
     /// Certificates sorted as the contract says: days_to_expiry ascending (nulls last), then arn.
     pub fn sort(&mut self) {
         // Unstable: the ARN makes every key unique, and a stable sort would allocate half
