@@ -12,7 +12,7 @@ use crate::access::{AccountAccess, Caller};
 use crate::accounts::AccountTarget;
 use crate::plan::Targets;
 use crate::report::Tool;
-use crate::scan::regions;
+use crate::scan::regions::{self, UNKNOWN_REGION};
 
 /// Accounts checked at once.
 const ACCOUNTS_IN_FLIGHT: usize = 16;
@@ -102,6 +102,14 @@ pub struct Diagnosis {
     pub checks: Vec<Check>,
 }
 
+impl Check {
+    /// A `--regions` name that is no region: a mistake in the flags, not in the account, so
+    /// it fails the check but not the account.
+    pub fn is_unknown_region(&self) -> bool {
+        self.code.as_deref() == Some(UNKNOWN_REGION)
+    }
+}
+
 impl Diagnosis {
     pub fn failed(&self) -> bool {
         self.summary.checks_failed > 0
@@ -140,7 +148,7 @@ pub async fn run(targets: &Targets, caller: &Caller, accounts: Vec<AccountTarget
 fn summarize(accounts: &[AccountTarget], checks: &[Check]) -> DoctorSummary {
     let failed_accounts: std::collections::BTreeSet<&str> = checks
         .iter()
-        .filter(|c| c.result == Verdict::Failed)
+        .filter(|c| c.result == Verdict::Failed && !c.is_unknown_region())
         .map(|c| c.account_id.as_str())
         .collect();
     let skipped = accounts.iter().filter(|a| a.skip.is_some()).count();
@@ -239,6 +247,15 @@ async fn check_account(targets: &Targets, caller: &Caller, target: &AccountTarge
             Verdict::NotEnabled,
             Some(why.into()),
         );
+    }
+    for unknown in &choice.unknown {
+        account.push(
+            CheckKind::Region,
+            Some(&unknown.name),
+            Verdict::Failed,
+            Some(unknown.message(&caller.partition)),
+        );
+        account.checks.last_mut().expect("just pushed").code = Some(UNKNOWN_REGION.into());
     }
     let reads = choice.scan.iter().map(|region| list_one(&access, region));
     for (region, result) in choice
@@ -358,6 +375,9 @@ pub fn likely_fix(check: CheckKind, code: &str, message: &str, context: &Refusal
             "the endpoint did not answer: check network access to AWS (proxy, VPC endpoints, \
              AWS_ENDPOINT_URL)"
                 .into()
+        }
+        (CheckKind::Region, UNKNOWN_REGION) => {
+            "fix the name in --regions (aws ec2 describe-regions --all-regions lists them)".into()
         }
         _ => "see the AWS error message".into(),
     }

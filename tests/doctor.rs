@@ -42,7 +42,7 @@ fn doctor_names_every_broken_account_with_the_aws_error_and_the_fix() {
         {"name": "hk", "opt_in_regions": ["ap-east-1"]},
         {"name": "gone", "state": "SUSPENDED"},
     ]}));
-    let regions = ["--regions", "us-east-1,ap-east-1"];
+    let regions = ["--regions", "us-east-1,ap-east-1,eu-wset-1"];
     let (code, diagnosis) = doctor_json(&mut fabric.certaudit(), &regions);
     assert_eq!(
         code, 3,
@@ -79,8 +79,30 @@ fn doctor_names_every_broken_account_with_the_aws_error_and_the_fix() {
         (&read["region"], &read["result"]),
         (&json!("us-east-1"), &json!("ok"))
     );
-    let not_enabled = only(&diagnosis, &good, "region");
-    assert_eq!(not_enabled["region"], "ap-east-1");
+    let typos: Vec<&Value> = diagnosis["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["region"] == "eu-wset-1")
+        .collect();
+    assert_eq!(
+        typos.len(),
+        4,
+        "every account that listed its regions has the check: {typos:?}"
+    );
+    let typo = typos[0];
+    assert_eq!(typo["check"], "region");
+    assert_eq!(typo["result"], "failed");
+    assert_eq!(typo["code"], "unknown-region");
+    assert!(typo["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean eu-west-1?"));
+    assert!(fix(typo).contains("--regions"), "{typo}");
+    let not_enabled = checks(&diagnosis, &good, "region")
+        .into_iter()
+        .find(|c| c["region"] == "ap-east-1")
+        .expect("ap-east-1 is checked");
     assert_eq!(not_enabled["result"], "not_enabled");
     assert!(
         not_enabled["fix"].is_null(),
@@ -120,8 +142,15 @@ fn doctor_names_every_broken_account_with_the_aws_error_and_the_fix() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let table = String::from_utf8(out.stdout).unwrap();
-    assert!(table.contains("Problems (3)"), "{table}");
-    assert_eq!(table.matches("    fix: ").count(), 3, "{table}");
+    assert!(table.contains("Problems (4)"), "{table}");
+    assert_eq!(table.matches("    fix: ").count(), 4, "{table}");
+    assert_eq!(
+        table
+            .matches("--regions eu-wset-1 region: unknown-region")
+            .count(),
+        1,
+        "the typo is one problem, not one per account:\n{table}"
+    );
     for name in ["norole", "otherid", "nolist"] {
         let id = fabric.account(name);
         let row = table

@@ -528,3 +528,49 @@ fn closed_stdout_pipe_ends_quietly_in_every_format() {
         assert_eq!(out.status.code(), Some(0), "-o {format}: {stderr}");
     }
 }
+
+#[test]
+fn a_regions_name_that_is_no_region_is_an_error_not_a_quiet_skip() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "a", "certificates": [acm("web", "web.example.com", json!({}))]},
+        {"name": "b", "opt_in_regions": ["ap-east-1"]},
+    ]}));
+    // A typo, and an opt-in region only "b" has enabled.
+    let (code, report) = fabric.scan_json(&["--regions", "us-eest-1,us-east-1,ap-east-1"]);
+    assert_eq!(
+        code, 3,
+        "a region that was never scanned makes the scan incomplete"
+    );
+    assert_eq!(arns(&report), vec![fabric.arn("web")]);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(
+        errors.len(),
+        1,
+        "one error for the scan, not one per account: {errors:?}"
+    );
+    let typo = &errors[0];
+    assert_eq!(typo["code"], "unknown-region");
+    assert_eq!(typo["region"], "us-eest-1");
+    assert_eq!(typo["stage"], "describe_regions");
+    assert!(typo["account_id"].is_null());
+    assert!(
+        typo["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean us-east-1?"),
+        "{typo}"
+    );
+    let a = account_entry(&report, &fabric.account("a"));
+    assert_eq!(a["state"], "scanned");
+    assert_eq!(
+        a["regions_not_enabled"],
+        json!(["ap-east-1"]),
+        "known, not enabled: a note"
+    );
+    let b = account_entry(&report, &fabric.account("b"));
+    assert_eq!(b["regions"], json!(["ap-east-1", "us-east-1"]));
+    assert!(
+        fabric.calls().iter().all(|c| c["region"] != "us-eest-1"),
+        "nothing is called in a region that does not exist"
+    );
+}

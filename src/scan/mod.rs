@@ -8,7 +8,7 @@ mod limiter;
 pub mod regions;
 
 use std::cell::RefCell;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -27,6 +27,7 @@ use crate::report::{
 };
 use certificates::{describe_region, list_region, Depth, Place, RegionJob, RegionScan, Shared};
 use limiter::CallLimiter;
+use regions::UnknownRegion;
 
 /// Calls in flight across the whole scan: keeps sockets and memory bounded however many
 /// accounts and regions there are (every other bound is per account-region).
@@ -41,6 +42,8 @@ struct AccountScan {
     outcome: AccountOutcome,
     certificates: Vec<Certificate>,
     errors: Vec<ScanError>,
+    /// `--regions` names that are no region at all (the same in every account).
+    unknown_regions: Vec<UnknownRegion>,
 }
 
 impl AccountScan {
@@ -56,6 +59,7 @@ impl AccountScan {
             },
             certificates: Vec::new(),
             errors: Vec::new(),
+            unknown_regions: Vec::new(),
         }
     }
 
@@ -235,6 +239,16 @@ pub async fn run(
         }
     }
     progress.finish();
+    // A --regions name that is no region: one error for the scan, not one per account.
+    for unknown in std::mem::take(&mut found.unknown_regions) {
+        report.errors.push(ScanError {
+            account_id: None,
+            region: Some(unknown.name.clone()),
+            stage: Stage::DescribeRegions,
+            code: regions::UNKNOWN_REGION.into(),
+            message: unknown.message(&caller.partition),
+        });
+    }
     report.certificates = found.into_certificates();
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
@@ -251,6 +265,7 @@ pub async fn run(
 struct Found {
     certificates: Vec<Vec<Certificate>>,
     all: Option<Vec<Certificate>>,
+    unknown_regions: BTreeSet<UnknownRegion>,
 }
 
 impl Found {
@@ -263,6 +278,7 @@ impl Found {
             None => self.certificates.push(scan.certificates),
         }
         report.errors.extend(scan.errors);
+        self.unknown_regions.extend(scan.unknown_regions);
     }
 
     /// Every account is listed: `still_open` more certificates will come.
@@ -327,6 +343,7 @@ async fn discover(
     let mut scan = AccountScan::ended(target, AccountState::Scanned, None);
     scan.outcome.regions = choice.scan.clone();
     scan.outcome.regions_not_enabled = choice.not_enabled;
+    scan.unknown_regions = choice.unknown;
     // The account's vector will hold exactly its certificates: no doubling slack while
     // hundreds of accounts wait for their describes.
     let listed_here: usize = listed
