@@ -574,3 +574,24 @@ fn a_regions_name_that_is_no_region_is_an_error_not_a_quiet_skip() {
         "nothing is called in a region that does not exist"
     );
 }
+
+#[test]
+fn an_ou_that_does_not_exist_is_named_with_how_to_find_the_right_one() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "a"}]}));
+    let out = fabric
+        .certaudit()
+        .args(["scan", "--ou", "ou-zzzz-nothere1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "nothing to scan is fatal");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ou-zzzz-nothere1 is not an OU or root of this organization"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("list-roots"), "{stderr}");
+    assert!(
+        !stderr.contains("--accounts"),
+        "Organizations works; the OU is wrong: {stderr}"
+    );
+}

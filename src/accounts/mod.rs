@@ -74,6 +74,14 @@ pub async fn resolve_each(
 }
 
 fn organizations_unavailable(failure: &AwsFailure, caller: &Caller) -> anyhow::Error {
+    if failure.code == "ParentNotFoundException" {
+        return anyhow::anyhow!(
+            "--ou: {} ({}); check the IDs with `aws organizations list-roots` and \
+             `aws organizations list-organizational-units-for-parent`",
+            failure.message,
+            failure.code
+        );
+    }
     let cause = match failure.code.as_str() {
         "AWSOrganizationsNotInUseException" => format!(
             "account {} is not a member of an AWS Organization",

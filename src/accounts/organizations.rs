@@ -62,7 +62,7 @@ pub async fn list_under(
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsFailure::from_sdk(&e))?;
+            let page = page.map_err(|e| naming_parent(AwsFailure::from_sdk(&e), &parent))?;
             let fresh = page.accounts().iter().map(target);
             fresh
                 .filter(|t| seen_accounts.insert(t.id.clone()))
@@ -75,7 +75,7 @@ pub async fn list_under(
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsFailure::from_sdk(&e))?;
+            let page = page.map_err(|e| naming_parent(AwsFailure::from_sdk(&e), &parent))?;
             stack.extend(
                 page.organizational_units()
                     .iter()
@@ -84,4 +84,13 @@ pub async fn list_under(
         }
     }
     Ok(())
+}
+
+/// AWS's ParentNotFoundException does not say which parent; only one given with --ou can be
+/// missing (the rest come from the API), so name it.
+fn naming_parent(mut failure: AwsFailure, parent: &str) -> AwsFailure {
+    if failure.code == "ParentNotFoundException" {
+        failure.message = format!("{parent} is not an OU or root of this organization");
+    }
+    failure
 }
