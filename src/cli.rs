@@ -67,7 +67,8 @@ pub struct ScanArgs {
 
     /// DescribeCertificate and ListTagsForCertificate calls per second per account-region
     /// (ACM's quota is 10).
-    #[arg(long, default_value = "8", value_name = "N", help_heading = "Scan")]
+    #[arg(long, default_value = "8", value_name = "N", value_parser = parse_positive,
+          help_heading = "Scan")]
     pub rate: NonZeroU32,
 
     /// What one rate budget covers: each account-region, or each account across its regions.
@@ -76,7 +77,8 @@ pub struct ScanArgs {
 
     /// Accounts opened and listed at once (their certificates are then described largest
     /// account-region first, each at --rate).
-    #[arg(long, default_value = "16", value_name = "N", help_heading = "Scan")]
+    #[arg(long, default_value = "16", value_name = "N", value_parser = parse_positive,
+          help_heading = "Scan")]
     pub max_accounts: NonZeroU32,
 
     /// A certificate with this many days or fewer left is expiring.
@@ -316,6 +318,14 @@ pub fn parse_role_name(value: &str) -> Result<String, String> {
             "'{value}' is not an IAM role name: 1 to 64 characters of letters, digits and +=,.@_-"
         ))
     }
+}
+
+/// A count of at least 1.
+pub fn parse_positive(value: &str) -> Result<NonZeroU32, String> {
+    let n: u32 = value
+        .parse()
+        .map_err(|_| format!("'{value}' is not a whole number"))?;
+    NonZeroU32::new(n).ok_or_else(|| "it must be 1 or more".into())
 }
 
 /// An STS ExternalId: 2..1224 characters of `[\w+=,.@:/-]`.

@@ -56,3 +56,15 @@ fn accounts_and_ou_cannot_be_combined() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--ou"), "{stderr}");
 }
+
+#[test]
+fn zero_rate_or_concurrency_is_refused_in_words() {
+    for flag in ["--rate", "--max-accounts"] {
+        let (code, stderr) = scan(&[flag, "0"]);
+        assert_eq!(code, Some(2), "{flag}");
+        assert!(
+            stderr.contains(flag) && stderr.contains("must be 1 or more"),
+            "{stderr}"
+        );
+    }
+}
