@@ -595,3 +595,39 @@ fn an_ou_that_does_not_exist_is_named_with_how_to_find_the_right_one() {
         "Organizations works; the OU is wrong: {stderr}"
     );
 }
+
+#[test]
+fn verbose_logs_go_to_stderr_and_leave_the_data_alone() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "a", "certificates": [acm("web", "web.example.com", json!({}))]},
+    ]}));
+    let run = |verbosity: Option<&str>| {
+        let mut cmd = fabric.certaudit();
+        cmd.args(["scan", "-o", "json", "--regions", "us-east-1"]);
+        if let Some(v) = verbosity {
+            cmd.arg(v);
+        }
+        let out = cmd.output().unwrap();
+        let report: Value =
+            serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+        assert_eq!(report["summary"]["certificates"], 1);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let quiet = run(None);
+    assert!(
+        !quiet.contains("account done"),
+        "no logs by default: {quiet}"
+    );
+    let info = run(Some("-v"));
+    assert_eq!(
+        info.matches("account done").count(),
+        2,
+        "-v: one line per account: {info}"
+    );
+    assert!(!info.contains("region listed"), "{info}");
+    let debug = run(Some("-vv"));
+    assert!(
+        debug.contains("region listed") && debug.contains("region described"),
+        "{debug}"
+    );
+}

@@ -108,6 +108,12 @@ pub async fn list_region(
             partial
         }
     };
+    tracing::debug!(
+        account = %place.account_id,
+        region = %place.region,
+        certificates = certificates.len(),
+        "region listed"
+    );
     if !depth.describe {
         scan.certificates = certificates;
         return (scan, None);
@@ -139,6 +145,13 @@ pub async fn describe_region(job: RegionJob, shared: &Shared<'_>, depth: Depth) 
         scan.certificates.push(certificate);
         scan.errors.extend(errors);
     }
+    tracing::debug!(
+        account = %place.account_id,
+        region = %place.region,
+        certificates = scan.certificates.len(),
+        errors = scan.errors.len(),
+        "region described"
+    );
     scan
 }
 
