@@ -80,13 +80,24 @@ fn a_throttling_storm_loses_nothing_and_surfaces_no_error() {
 #[test]
 fn rate_scope_account_paces_an_accounts_regions_as_one_budget() {
     // DescribeCertificate allows 6/s per account, whatever the region: a quota the account's
-    // regions share. Two regions at --rate 4 each make 8/s against it; one budget of 4/s fits.
+    // regions share. Four regions at --rate 3 each make 12/s against it; one budget of 3/s
+    // fits with room for a second's worth of calls bunched up by a slow fabric.
+    const REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "us-west-2", "ap-south-1"];
+    let certs: Vec<Value> = (0..24)
+        .map(|i| {
+            with(
+                cert(&format!("a{i}"), &format!("a{i}.example.com")),
+                json!({"region": REGIONS[i % REGIONS.len()]}),
+            )
+        })
+        .collect();
     let fabric = Fabric::start(json!({
         "throttle": {"DescribeCertificate": 6},
         "throttle_scope": "account",
-        "accounts": [{"name": "a", "certificates": certificates("a", 24)}],
+        "accounts": [{"name": "a", "certificates": certs}],
     }));
-    let args = [&TWO_REGIONS[..], &["--rate", "4", "--no-tags"]].concat();
+    let regions = REGIONS.join(",");
+    let args = ["--regions", &regions, "--rate", "3", "--no-tags"];
     let throttled = || outcomes(&fabric, "ThrottlingException");
 
     let (code, report) = fabric.scan_json(&[&args[..], &["--rate-scope", "account"]].concat());
@@ -95,7 +106,7 @@ fn rate_scope_account_paces_an_accounts_regions_as_one_budget() {
     assert_eq!(
         throttled(),
         0,
-        "one budget of 4/s per account stays under a shared quota of 6/s"
+        "one budget of 3/s per account stays under a shared quota of 6/s"
     );
 
     let (code, report) =
@@ -104,7 +115,7 @@ fn rate_scope_account_paces_an_accounts_regions_as_one_budget() {
     assert_eq!(arns(&report), expected_arns(&fabric, &[("a", 24)]));
     assert!(
         throttled() > 0,
-        "a budget per region (2 x 4/s) overruns the shared quota, so the scope made the difference"
+        "a budget per region (4 x 3/s) overruns the shared quota, so the scope made the difference"
     );
 }
 
