@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::output::counted;
+
 pub struct Progress {
     bar: ProgressBar,
     certificates: AtomicUsize,
@@ -46,8 +48,11 @@ impl Progress {
         let certificates =
             self.certificates.fetch_add(certificates, Ordering::Relaxed) + certificates;
         let errors = self.errors.fetch_add(errors, Ordering::Relaxed) + errors;
-        self.bar
-            .set_message(format!("{certificates} certificates, {errors} errors"));
+        self.bar.set_message(format!(
+            "{}, {}",
+            counted(certificates, "certificate"),
+            counted(errors, "error")
+        ));
         self.bar.inc(1);
     }
 

@@ -161,20 +161,31 @@ fn table_on_a_terminal_is_coloured_by_urgency_and_no_color_turns_it_off() {
 
 #[test]
 fn progress_bar_on_a_terminal_stderr_leaves_stdout_clean_and_quiet_hides_it() {
-    let accounts: Vec<Value> = (0..3)
-        .map(|i| {
-            json!({"name": format!("acct{i}"), "certificates": [
-                cert(&format!("c{i}"), &format!("c{i}.example.com"))
-            ]})
-        })
-        .collect();
-    // Latency keeps the scan on screen for several of the bar's ticks.
-    let fabric = Fabric::start(json!({"latency_ms": 150, "accounts": accounts}));
+    // "quick" has 1 certificate, "slow" 3, described at --rate 1: the bar sits at
+    // "accounts 2/3 ... 1 certificate, 0 errors" for about two seconds, many of its 120 ms ticks. (Its
+    // last counts may be cleared before a tick draws them, so the test does not wait for them.)
+    let certs = |prefix: &str, n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| cert(&format!("{prefix}{i}"), &format!("{prefix}{i}.example.com")))
+            .collect()
+    };
+    let fabric = Fabric::start(json!({"latency_ms": 100, "accounts": [
+        {"name": "quick", "certificates": certs("q", 1)},
+        {"name": "slow", "certificates": certs("s", 3)},
+    ]}));
     let scan = |extra: &[&str]| {
         let mut cmd = fabric.certaudit_process();
         // Without TERM, indicatif takes the terminal for an unattended one and draws nothing.
         cmd.env("TERM", "xterm")
-            .args(["scan", "-o", "json", "--regions", "us-east-1,eu-west-1"])
+            .args([
+                "scan",
+                "-o",
+                "json",
+                "--regions",
+                "us-east-1",
+                "--rate",
+                "1",
+            ])
             .args(extra);
         let run = run_on_terminal(cmd, OnTerminal::Stderr);
         let report: Value = serde_json::from_slice(&run.piped).unwrap_or_else(|e| {
@@ -184,16 +195,15 @@ fn progress_bar_on_a_terminal_stderr_leaves_stdout_clean_and_quiet_hides_it() {
             )
         });
         assert_eq!(run.code, 0, "{}", run.terminal);
-        assert_eq!(report["summary"]["certificates"], 3);
+        assert_eq!(report["summary"]["certificates"], 4);
         run.terminal
     };
 
     let shown = scan(&[]);
-    // The organization is listed while the scan runs: the total grows to the 4 accounts
-    // (3 members and the management account). The bar redraws at most 20 times a second, so
-    // its last counts may be cleared before they are drawn.
+    // The organization is listed while the scan runs: the total grows to the 3 accounts
+    // (2 members and the management account).
     assert!(
-        shown.contains("accounts 0/4 "),
+        shown.contains("accounts 0/3 "),
         "the bar counts the accounts: {shown:?}"
     );
     let first_frame = shown.split('\r').next().unwrap();
@@ -202,8 +212,8 @@ fn progress_bar_on_a_terminal_stderr_leaves_stdout_clean_and_quiet_hides_it() {
         "before any account is listed the bar is empty, not full: {first_frame:?}"
     );
     assert!(
-        shown.contains("3 certificates, 0 errors"),
-        "the bar counts certificates and errors: {shown:?}"
+        shown.contains("accounts 2/3 ") && shown.contains("1 certificate, 0 errors"),
+        "the bar counts accounts done, certificates and errors: {shown:?}"
     );
     assert!(
         shown.ends_with("\r\x1b[2K"),

@@ -37,6 +37,15 @@ pub fn render(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Res
     }
 }
 
+/// "1 account", "2 accounts".
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Whether writing failed because the reader went away (`certaudit scan | head -1`): that
 /// ends quietly. The writers wrap the I/O error each their own way.
 pub fn is_closed_pipe(e: &anyhow::Error) -> bool {

@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::Result;
 use comfy_table::{presets, Cell, Color, ContentArrangement, Table, TableComponent};
 
-use super::selected;
+use super::{counted, selected};
 use crate::cli::ListChoice;
 use crate::report::{account_label, AccountState, Certificate, Report, ScanError, Stage};
 
@@ -79,15 +79,6 @@ fn summary_line(report: &Report) -> String {
         ));
     }
     line
-}
-
-/// "1 account", "2 accounts".
-fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 pub(super) fn new_table(header: &[&str]) -> Table {
