@@ -390,6 +390,30 @@ fn ou_filter_walks_nested_units_and_exclude_skips() {
     let prod = account_entry(&report, &fabric.account("prod"));
     assert_eq!(prod["state"], "skipped");
     assert_eq!(prod["reason"], "excluded by --exclude");
+
+    // Excluding an account outside the targets excludes nothing, and says so.
+    let sandbox = fabric.account("sandbox");
+    let out = fabric
+        .certaudit()
+        .args([
+            "scan",
+            "-o",
+            "json",
+            "--regions",
+            "us-east-1",
+            "--ou",
+            &workloads,
+        ])
+        .args(["--exclude", &sandbox])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "--exclude {sandbox}: no such account among those targeted"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -37,9 +37,11 @@ pub async fn resolve_each(
     found: &mut dyn FnMut(AccountTarget),
 ) -> Result<usize, (anyhow::Error, usize)> {
     let mut count = 0;
+    let mut excluded = std::collections::BTreeSet::new();
     let mut each = |mut target: AccountTarget| {
         if plan.exclude.contains(&target.id) {
             target.skip = Some("excluded by --exclude".into());
+            excluded.insert(target.id.clone());
         }
         count += 1;
         found(target);
@@ -63,6 +65,9 @@ pub async fn resolve_each(
                 return Err((organizations_unavailable(&failure, caller), count));
             }
         }
+    }
+    for id in plan.exclude.difference(&excluded) {
+        tracing::warn!("--exclude {id}: no such account among those targeted; nothing excluded");
     }
     if count == 0 {
         let none = anyhow::anyhow!(
