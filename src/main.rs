@@ -94,12 +94,15 @@ async fn scan_org(plan: &ScanPlan, show_progress: bool) -> Result<Report> {
         Some(Err((e, 0))) => return Err(e),
         // Some accounts were scanned before the listing failed: report them, incomplete.
         Some(Err((e, _))) => {
+            let code = e
+                .downcast_ref::<accounts::ListingFailed>()
+                .map_or("organizations", |listing| listing.failure.code.as_str());
             report.add_errors([ScanError {
                 account_id: None,
                 region: None,
                 stage: Stage::Organizations,
-                code: "organizations".into(),
-                message: format!("{e:#}; accounts after the failure were not scanned"),
+                code: code.to_string(),
+                message: format!("{e:#}; accounts listed after the failure were not scanned"),
             }]);
         }
         _ => {}

@@ -655,3 +655,54 @@ fn verbose_logs_go_to_stderr_and_leave_the_data_alone() {
         "{debug}"
     );
 }
+
+#[test]
+fn an_organization_listing_that_breaks_part_way_keeps_what_was_scanned() {
+    let accounts: Vec<Value> = (0..4)
+        .map(|i| {
+            json!({"name": format!("m{i}"), "certificates": [
+                cert(&format!("c{i}"), &format!("c{i}.example.com"))
+            ]})
+        })
+        .collect();
+    // Pages of 2: the first (management and one member) is served, then AccessDenied.
+    let fabric = Fabric::start(json!({
+        "org_page_size": 2, "org_fail_after": 2, "accounts": accounts,
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        code, 3,
+        "what was listed is scanned; the rest is missing: {report}"
+    );
+    assert_eq!(report["summary"]["accounts_scanned"], 2, "{report}");
+    assert_eq!(
+        report["summary"]["certificates"], 1,
+        "the one member listed before the failure: {report}"
+    );
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["stage"], "organizations");
+    assert_eq!(errors[0]["code"], "AccessDeniedException");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("were not scanned"),
+        "{}",
+        errors[0]
+    );
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        written["errors"], report["errors"],
+        "the artifacts say the same"
+    );
+}

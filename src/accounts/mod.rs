@@ -78,14 +78,35 @@ pub async fn resolve_each(
     Ok(count)
 }
 
+/// Organizations could not be listed: what to tell people, and the AWS failure behind it
+/// (its code goes into the report when some accounts were scanned before it).
+#[derive(Debug)]
+pub struct ListingFailed {
+    pub failure: AwsFailure,
+    advice: String,
+}
+
+impl std::fmt::Display for ListingFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.advice)
+    }
+}
+
+impl std::error::Error for ListingFailed {}
+
 fn organizations_unavailable(failure: &AwsFailure, caller: &Caller) -> anyhow::Error {
+    let failed = |advice: String| {
+        anyhow::Error::new(ListingFailed {
+            failure: failure.clone(),
+            advice,
+        })
+    };
     if failure.code == "ParentNotFoundException" {
-        return anyhow::anyhow!(
+        return failed(format!(
             "--ou: {} ({}); check the IDs with `aws organizations list-roots` and \
              `aws organizations list-organizational-units-for-parent`",
-            failure.message,
-            failure.code
-        );
+            failure.message, failure.code
+        ));
     }
     let cause = match failure.code.as_str() {
         "AWSOrganizationsNotInUseException" => format!(
@@ -99,10 +120,10 @@ fn organizations_unavailable(failure: &AwsFailure, caller: &Caller) -> anyhow::E
         ),
         _ => format!("Organizations could not be listed ({failure})"),
     };
-    anyhow::anyhow!(
+    failed(format!(
         "{cause}; pass --accounts ID,... or --accounts-file PATH to scan without Organizations, \
          or run from the management account"
-    )
+    ))
 }
 
 /// The account's lifecycle state: `State`, falling back to the retired `Status` only when

@@ -8,7 +8,8 @@ What it adds, each switched by the scenario:
 - ACM DescribeCertificate with the renewal state moto cannot produce: RenewalEligibility as
   AWS computes it, RenewalSummary, CertificateKeyPairOrigin, ManagedBy.
 - Organizations ListAccounts / ListAccountsForParent without the retired `Status`, at most
-  20 per page, and an empty page while more remain.
+  20 per page, and an empty page while more remain; a listing that breaks part-way
+  (`org_fail_after`: accounts served before AccessDeniedException).
 - STS AssumeRole trust: a role that does not exist, or a wrong ExternalId, is a 403
   AccessDenied (moto lets anyone assume anything).
 - EC2 DescribeRegions per account: opt-in regions only where the account opted in, and only
@@ -635,6 +636,17 @@ class FidelityLayer:
                 "InvalidInputException",
             )
         offset = state["o"]
+        fail_after = self.scenario.get("org_fail_after")
+        if fail_after is not None and offset >= fail_after:
+            # The listing breaks part-way (an SCP changed, the session was revoked).
+            return json_response(
+                "400 Bad Request",
+                {
+                    "__type": "AccessDeniedException",
+                    "Message": "You don't have permissions to access this resource.",
+                },
+                "AccessDeniedException",
+            )
         # AWS may answer an empty page while more remain; serve one after the first page.
         if self.scenario.get("org_empty_page", True) and offset == page and not state.get("e"):
             return json_response("200 OK", {"Accounts": [], "NextToken": encode_token(offset, e=1)})
