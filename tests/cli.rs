@@ -68,3 +68,60 @@ fn zero_rate_or_concurrency_is_refused_in_words() {
         );
     }
 }
+
+/// `certaudit scan` with only these environment variables (and an empty AWS config).
+fn scan_with_env(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("aws-config");
+    std::fs::write(&config, "").unwrap();
+    let out = Command::cargo_bin("certaudit")
+        .unwrap()
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &config)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .envs(env.iter().copied())
+        .args(["scan", "--accounts", "111111111111"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn no_credentials_is_fatal_and_says_where_credentials_come_from() {
+    // Loopback port 1: were a request sent, it would be refused, not reach AWS.
+    let (code, stderr) = scan_with_env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:1")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("No AWS credentials were found") && stderr.contains("--profile"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("DispatchFailure {"),
+        "no Debug dump: {stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_aws_is_fatal_and_says_it_is_the_network() {
+    let (code, stderr) = scan_with_env(&[
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Connection refused") && stderr.contains("AWS could not be reached"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("credentials:") && !stderr.contains("ConnectorError {"),
+        "the network, not the credentials, and no Debug dump: {stderr}"
+    );
+}

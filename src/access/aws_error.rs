@@ -1,7 +1,7 @@
 //! One shape for every AWS failure: the AWS error code when there is one, else a short
 //! kebab-case word (`timeout`, `dispatch`), and a message a person can act on.
 
-use aws_sdk_acm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_acm::error::{ProvideErrorMetadata, SdkError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsFailure {
@@ -20,13 +20,17 @@ impl AwsFailure {
     pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
-        let context = DisplayErrorContext(err).to_string();
+        let context = causes(err);
         let code = match err {
             SdkError::ServiceError(_) => err.code().unwrap_or("unknown").to_string(),
             SdkError::TimeoutError(_) => "timeout".into(),
             SdkError::DispatchFailure(d) if d.is_timeout() => "timeout".into(),
+            // Credentials that could not be loaded or refreshed fail at dispatch too.
+            SdkError::DispatchFailure(d) if !d.is_io() && context.contains("credential") => {
+                credentials_code(&context)
+            }
             SdkError::DispatchFailure(_) => "dispatch".into(),
             SdkError::ResponseError(_) => "response".into(),
             SdkError::ConstructionFailure(_) => credentials_code(&context),
@@ -38,6 +42,26 @@ impl AwsFailure {
         };
         AwsFailure { code, message }
     }
+}
+
+/// The error and its sources, each as it displays itself, joined: "dispatch failure: io error:
+/// … Connection refused (os error 111)". (The SDK's DisplayErrorContext appends the whole Debug
+/// tree, which nobody can act on.) Multi-line causes are folded onto one line.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// A request that could not be built is, in practice, an account whose credentials could not

@@ -22,8 +22,30 @@ use crate::plan::Targets;
 const FALLBACK_REGION: &str = "us-east-1";
 /// Attempts per call, first included; throttling is retried with exponential backoff.
 const MAX_ATTEMPTS: u32 = 8;
+/// Attempts at GetCallerIdentity, the first call of every run.
+const IDENTIFY_ATTEMPTS: u32 = 3;
 /// Opening a connection; a refused or black-holed endpoint fails fast and is retried.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why the caller could not be identified, and what to do: no credentials, a network that does
+/// not reach AWS, or credentials AWS refuses are three different fixes.
+fn unidentified(failure: &AwsFailure) -> anyhow::Error {
+    let fix = match failure.code.as_str() {
+        "credentials" => {
+            "No AWS credentials were found: pass --profile (or set AWS_PROFILE), set \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role provides them"
+        }
+        "dispatch" | "timeout" => {
+            "AWS could not be reached: check network access, proxy settings (HTTPS_PROXY), \
+             VPC endpoints, and AWS_ENDPOINT_URL if set"
+        }
+        _ => {
+            "AWS refused the credentials: check that they are current (--profile, AWS_PROFILE, \
+             AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)"
+        }
+    };
+    anyhow!("cannot tell who the caller is: sts:GetCallerIdentity failed ({failure}). {fix}")
+}
 
 /// Who runs the scan.
 #[derive(Debug, Clone)]
@@ -59,20 +81,17 @@ impl Caller {
                 .region(Region::new(FALLBACK_REGION))
                 .build();
         }
+        // Fewer attempts than the scan's calls: nothing can start without this answer, and a
+        // network that does not reach AWS should say so in seconds, not half a minute.
+        let identify_retries = aws_sdk_sts::config::Builder::default()
+            .retry_config(RetryConfig::standard().with_max_attempts(IDENTIFY_ATTEMPTS));
         let identity = aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
+            .customize()
+            .config_override(identify_retries)
             .send()
             .await
-            .map_err(|e| {
-                let failure = AwsFailure::from_sdk(&e);
-                anyhow!(
-                    "cannot tell who the caller is: sts:GetCallerIdentity failed ({}: {}). \
-                     Check the AWS credentials: --profile, AWS_PROFILE, or the \
-                     AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables",
-                    failure.code,
-                    failure.message
-                )
-            })?;
+            .map_err(|e| unidentified(&AwsFailure::from_sdk(&e)))?;
         let account_id = identity.account().unwrap_or_default().to_string();
         let partition = identity
             .arn()

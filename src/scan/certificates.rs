@@ -270,7 +270,7 @@ async fn read_one(
 fn with_arn<E, R>(arn: &str, err: &aws_sdk_acm::error::SdkError<E, R>) -> AwsFailure
 where
     E: aws_sdk_acm::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let failure = AwsFailure::from_sdk(err);
     AwsFailure {
