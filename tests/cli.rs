@@ -3,11 +3,14 @@
 use assert_cmd::Command;
 
 fn scan(args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::cargo_bin("certaudit")
-        .unwrap()
-        .env_clear()
-        .arg("scan")
-        .args(args)
+    let mut cmd = Command::cargo_bin("certaudit").unwrap();
+    cmd.env_clear().arg("scan").args(args);
+    exit_and_stderr(&mut cmd)
+}
+
+fn exit_and_stderr(cmd: &mut Command) -> (Option<i32>, String) {
+    let out = cmd
+        .timeout(std::time::Duration::from_secs(120))
         .output()
         .unwrap();
     (
@@ -74,23 +77,16 @@ fn scan_with_env(env: &[(&str, &str)]) -> (Option<i32>, String) {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("aws-config");
     std::fs::write(&config, "").unwrap();
-    let out = Command::cargo_bin("certaudit")
-        .unwrap()
-        .env_clear()
+    let mut cmd = Command::cargo_bin("certaudit").unwrap();
+    cmd.env_clear()
         .env("HOME", home.path())
         .env("AWS_CONFIG_FILE", &config)
         .env("AWS_SHARED_CREDENTIALS_FILE", &config)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_REGION", "us-east-1")
         .envs(env.iter().copied())
-        .args(["scan", "--accounts", "111111111111"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .args(["scan", "--accounts", "111111111111"]);
+    exit_and_stderr(&mut cmd)
 }
 
 #[test]
