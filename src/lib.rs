@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod audit;
 pub mod cli;
 pub mod doctor;
 pub mod notify;

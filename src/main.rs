@@ -3,16 +3,14 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::Result;
 use clap::Parser;
 
 use certaudit::access::Caller;
 use certaudit::cli::{Cli, Command, DoctorArgs, DoctorFormat, OutputFormat, ScanArgs};
 use certaudit::output::{self, Rendering};
 use certaudit::plan::{ScanPlan, Targets};
-use certaudit::progress::Progress;
-use certaudit::report::{Report, ScanError, Stage};
-use certaudit::{accounts, doctor, notify, outcome, scan};
+use certaudit::report::{Report, Stage};
+use certaudit::{accounts, audit, doctor, outcome};
 
 /// The work runs on a thread with a large stack: decoding Security Hub's finding type (hundreds
 /// of nested optional structures) needs more than the main thread's 8 MiB in debug builds.
@@ -47,7 +45,7 @@ fn scan_command(args: &ScanArgs) -> u8 {
         }
     }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let report = match runtime.block_on(scan_org(
+    let report = match runtime.block_on(audit::run(
         &plan,
         args.logging.verbose == 0 && !args.logging.quiet,
     )) {
@@ -58,60 +56,6 @@ fn scan_command(args: &ScanArgs) -> u8 {
         }
     };
     finish(&plan, &report, args.logging.quiet)
-}
-
-async fn scan_org(plan: &ScanPlan, show_progress: bool) -> Result<Report> {
-    let caller = Caller::identify(&plan.target).await?;
-    tracing::info!(caller = %caller.account_id, "scanning");
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    // The organization is listed while the first accounts are scanned.
-    let (sender, targets) = futures::channel::mpsc::unbounded();
-    let caller_ref = &caller;
-    let listing = async move {
-        // Owned here, so the scan's stream of accounts ends when the listing does.
-        let sender = sender;
-        accounts::resolve_each(&plan.target, caller_ref, &mut |target| {
-            let _ = sender.unbounded_send(target);
-        })
-        .await
-    };
-    let progress = Progress::new(show_progress);
-    let scanning = scan::run(plan, &caller, targets, &progress, interrupt);
-    tokio::pin!(listing, scanning);
-    let mut listed = None;
-    let mut report = loop {
-        tokio::select! {
-            result = &mut listing, if listed.is_none() => listed = Some(result),
-            report = &mut scanning => break report,
-        }
-    };
-    match listed {
-        // Nothing was scanned: there is no report to give.
-        Some(Err((e, 0))) => return Err(e),
-        // Some accounts were scanned before the listing failed: report them, incomplete.
-        Some(Err((e, _))) => {
-            let code = e
-                .downcast_ref::<accounts::ListingFailed>()
-                .map_or("organizations", |listing| listing.failure.code.as_str());
-            report.add_errors([ScanError {
-                account_id: None,
-                region: None,
-                stage: Stage::Organizations,
-                code: code.to_string(),
-                message: format!("{e:#}; accounts listed after the failure were not scanned"),
-            }]);
-        }
-        _ => {}
-    }
-    let interrupted = report.errors.iter().any(|e| e.stage == Stage::Interrupted);
-    if plan.notify.any() && !interrupted {
-        notify::send(&plan.notify, &caller, &mut report).await;
-    }
-    Ok(report)
 }
 
 fn doctor_command(args: &DoctorArgs) -> u8 {
