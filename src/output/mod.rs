@@ -6,6 +6,7 @@ mod artifacts;
 mod csv;
 mod doctor;
 mod json;
+mod rows;
 mod table;
 
 use std::io::Write;

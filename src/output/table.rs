@@ -5,8 +5,9 @@
 use std::io::Write;
 
 use anyhow::Result;
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table, TableComponent};
+use comfy_table::{presets, ContentArrangement, Table, TableComponent};
 
+use super::rows::{self, Cell, Colour};
 use super::{counted, selected};
 use crate::cli::ListChoice;
 use crate::report::{account_label, AccountState, Certificate, Report, ScanError, Stage};
@@ -35,7 +36,7 @@ pub fn write(
         if rows.is_empty() {
             writeln!(out, "  none")?;
         } else {
-            writeln!(out, "{}", certificate_table(&rows, choice, color))?;
+            write_certificates(out, &rows, choice, color)?;
         }
     }
     write_accounts_and_errors(report, out)
@@ -97,15 +98,13 @@ fn days_cell(c: &Certificate, color: bool) -> Cell {
         .days_to_expiry
         .map(|d| d.to_string())
         .unwrap_or_else(|| "-".into());
-    let cell = Cell::new(text);
-    if !color {
-        return cell;
-    }
-    match c.days_to_expiry {
-        Some(d) if c.expired || d <= 7 => cell.fg(Color::Red),
-        Some(d) if d <= 30 => cell.fg(Color::Yellow),
-        _ => cell,
-    }
+    let colour = match c.days_to_expiry {
+        _ if !color => None,
+        Some(d) if c.expired || d <= 7 => Some(Colour::Red),
+        Some(d) if d <= 30 => Some(Colour::Yellow),
+        _ => None,
+    };
+    Cell::new(text).coloured(colour)
 }
 
 fn text<S: AsRef<str>>(v: &Option<S>) -> String {
@@ -129,7 +128,12 @@ fn renewal_problem(c: &Certificate) -> String {
 /// The cells after "Days" for one certificate.
 type Columns = fn(&Certificate) -> Vec<String>;
 
-fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Table {
+fn write_certificates(
+    out: &mut dyn Write,
+    rows: &[&Certificate],
+    list: ListChoice,
+    color: bool,
+) -> std::io::Result<()> {
     let (header, columns): (&[&str], Columns) = match list {
         ListChoice::WillNotRenew => (
             &["Days", "Domain", "Account", "Region", "Why", "ARN"],
@@ -180,13 +184,11 @@ fn certificate_table(rows: &[&Certificate], list: ListChoice, color: bool) -> Ta
             },
         ),
     };
-    let mut table = new_table(header);
-    for c in rows {
+    rows::write(out, header, rows, |c| {
         let mut cells = vec![days_cell(c, color)];
         cells.extend(columns(c).into_iter().map(Cell::new));
-        table.add_row(cells);
-    }
-    table
+        cells
+    })
 }
 
 fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()> {
@@ -228,17 +230,17 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
         writeln!(out, "  none")?;
         return Ok(());
     }
-    let mut table = new_table(&["Account", "Region", "Stage", "Code", "Message"]);
-    for e in &report.errors {
-        table.add_row(vec![
-            report.error_account(e).unwrap_or_else(|| "-".into()),
-            e.region.clone().unwrap_or_else(|| "-".into()),
-            e.stage.as_str().to_string(),
-            e.code.clone(),
-            e.message.clone(),
-        ]);
-    }
-    writeln!(out, "{table}")?;
+    // As many as the certificates, at worst: written row by row.
+    let header = ["Account", "Region", "Stage", "Code", "Message"];
+    rows::write(out, &header, &report.errors, |e| {
+        vec![
+            Cell::new(report.error_account(e).unwrap_or_else(|| "-".into())),
+            Cell::new(e.region.clone().unwrap_or_else(|| "-".into())),
+            Cell::new(e.stage.as_str()),
+            Cell::new(e.code.clone()),
+            Cell::new(e.message.clone()),
+        ]
+    })?;
     if report.errors.iter().any(is_access_problem) {
         writeln!(
             out,
