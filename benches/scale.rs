@@ -356,8 +356,8 @@ fn main() {
             println!(
                 "{:<14} {:>8} {:>8} {:>8} {:>9.2} {:>8} {:>6} {:>9.1} {:>9} {:>8}  {} (exit {}; {note})",
                 format!("{}/{}", scenario.name, detail),
-                summary["accounts_targeted"],
-                summary["regions_scanned"],
+                summary["accounts_targeted"].to_string(),
+                summary["regions_scanned"].to_string(),
                 found,
                 wall,
                 floor_text,
