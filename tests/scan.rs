@@ -706,3 +706,44 @@ fn an_organization_listing_that_breaks_part_way_keeps_what_was_scanned() {
         "the artifacts say the same"
     );
 }
+
+#[test]
+fn a_certificate_that_cannot_be_described_is_kept_from_its_listing_and_reported() {
+    // The role lacks DescribeCertificate and ListTagsForCertificate (a policy out of date).
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "old-policy", "denied": ["DescribeCertificate", "ListTagsForCertificate"],
+         "certificates": [
+            acm("x", "x.example.com", json!({"days_left": 10})),
+            acm("y", "y.example.com", json!({})),
+        ]},
+    ]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(
+        code, 3,
+        "a certificate read only in part makes the scan incomplete"
+    );
+    for label in ["x", "y"] {
+        let c = certificate(&report, &fabric.arn(label));
+        assert!(
+            c["not_after"].is_string(),
+            "the listing's fields are kept: {c}"
+        );
+        assert!(
+            c["issuer"].is_null(),
+            "what only DescribeCertificate knows is null: {c}"
+        );
+    }
+    assert_eq!(certificate(&report, &fabric.arn("x"))["expiring"], true);
+    let errors = report["errors"].as_array().unwrap();
+    for stage in ["describe_certificate", "list_tags"] {
+        let of_stage: Vec<&Value> = errors.iter().filter(|e| e["stage"] == stage).collect();
+        assert_eq!(
+            of_stage.len(),
+            2,
+            "one {stage} error per certificate: {errors:?}"
+        );
+        assert!(of_stage.iter().all(|e| e["code"] == "AccessDeniedException"
+            && e["region"] == "us-east-1"
+            && e["account_id"] == fabric.account("old-policy")));
+    }
+}

@@ -96,7 +96,10 @@ fn write_row(
             }
             None => line.push_str(&cell.text),
         }
-        line.extend(std::iter::repeat_n(' ', width.saturating_sub(cell.width()) + 1));
+        line.extend(std::iter::repeat_n(
+            ' ',
+            width.saturating_sub(cell.width()) + 1,
+        ));
     }
     writeln!(out, "{line}")
 }
