@@ -181,13 +181,6 @@ impl Tags {
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
-            .ok()
-            .map(|at| self.0[at].1.as_str())
-    }
 }
 
 impl Serialize for Tags {
