@@ -60,8 +60,7 @@ pub async fn run(plan: &ScanPlan, show_progress: bool) -> Result<Report> {
         }
         _ => {}
     }
-    let interrupted = report.errors.iter().any(|e| e.stage == Stage::Interrupted);
-    if plan.notify.any() && !interrupted {
+    if plan.notify.any() && !report.interrupted() {
         notify::send(&plan.notify, &caller, &mut report).await;
     }
     Ok(report)

@@ -9,7 +9,7 @@ use certaudit::access::Caller;
 use certaudit::cli::{Cli, Command, DoctorArgs, DoctorFormat, OutputFormat, ScanArgs};
 use certaudit::output::{self, Rendering};
 use certaudit::plan::{ScanPlan, Targets};
-use certaudit::report::{Report, Stage};
+use certaudit::report::Report;
 use certaudit::{accounts, audit, doctor, outcome};
 
 /// The work runs on a thread with a large stack: decoding Security Hub's finding type (hundreds
@@ -138,7 +138,7 @@ fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
     if fatal {
         return outcome::FATAL;
     }
-    if report.errors.iter().any(|e| e.stage == Stage::Interrupted) {
+    if report.interrupted() {
         return outcome::INTERRUPTED;
     }
     outcome::exit_code(report, &plan.fail_on, plan.allow_partial)

@@ -300,4 +300,9 @@ impl Report {
     pub fn is_incomplete(&self) -> bool {
         !self.errors.is_empty()
     }
+
+    /// True when Ctrl-C stopped the scan before it finished.
+    pub fn interrupted(&self) -> bool {
+        self.errors.iter().any(|e| e.stage == Stage::Interrupted)
+    }
 }
