@@ -249,13 +249,8 @@ async fn check_account(targets: &Targets, caller: &Caller, target: &AccountTarge
         );
     }
     for unknown in &choice.unknown {
-        account.push(
-            CheckKind::Region,
-            Some(&unknown.name),
-            Verdict::Failed,
-            Some(unknown.message(&caller.partition)),
-        );
-        account.checks.last_mut().expect("just pushed").code = Some(UNKNOWN_REGION.into());
+        let failure = AwsFailure::new(UNKNOWN_REGION, unknown.message(&caller.partition));
+        account.fail(CheckKind::Region, Some(&unknown.name), failure);
     }
     let reads = choice.scan.iter().map(|region| list_one(&access, region));
     for (region, result) in choice
