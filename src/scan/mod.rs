@@ -219,12 +219,15 @@ pub async fn run(
                     }
                     unfinished += 1;
                     let reason = Some("interrupted before this account finished".to_string());
-                    let mut scan = AccountScan::ended(target, AccountState::Failed, reason);
-                    if let Some((partial, _)) = open.remove(&target.id) {
-                        scan.outcome.regions = partial.outcome.regions;
-                        scan.certificates = partial.certificates;
-                        scan.errors = partial.errors;
-                    }
+                    let scan = match open.remove(&target.id) {
+                        // Listed, describes unfinished: keep everything it found so far.
+                        Some((mut partial, _)) => {
+                            partial.outcome.state = AccountState::Failed;
+                            partial.outcome.reason = reason;
+                            partial
+                        }
+                        None => AccountScan::ended(target, AccountState::Failed, reason),
+                    };
                     found.finish(&mut report, scan, progress);
                 }
                 report.errors.push(ScanError {
