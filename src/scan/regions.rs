@@ -13,7 +13,7 @@ const ENABLED: [&str; 2] = ["opt-in-not-required", "opted-in"];
 /// CloudFront certificates live here whatever the account's regions.
 const CLOUDFRONT_REGION: &str = "us-east-1";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegionChoice {
     pub scan: Vec<String>,
     pub not_enabled: Vec<String>,
@@ -91,15 +91,10 @@ pub fn narrow(regions: &[Region], requested: Option<&[String]>, partition: &str)
     let Some(wanted) = requested else {
         return RegionChoice {
             scan: enabled,
-            not_enabled: Vec::new(),
-            unknown: Vec::new(),
+            ..RegionChoice::default()
         };
     };
-    let mut choice = RegionChoice {
-        scan: Vec::new(),
-        not_enabled: Vec::new(),
-        unknown: Vec::new(),
-    };
+    let mut choice = RegionChoice::default();
     for name in wanted {
         if enabled.contains(name) {
             choice.scan.push(name.clone());
