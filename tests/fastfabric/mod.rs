@@ -329,22 +329,24 @@ pub struct Stats {
 impl Stats {
     /// The most calls of `operation` one account-region received (throttled ones included).
     pub fn busiest(&self, operation: &str) -> u64 {
-        let calls = self.calls.lock().unwrap();
-        calls
-            .iter()
-            .filter(|((_, _, op), _)| op == operation)
-            .map(|(_, n)| *n)
+        self.per_account_region(operation)
+            .into_iter()
             .max()
             .unwrap_or(0)
     }
 
     pub fn total(&self, operation: &str) -> u64 {
+        self.per_account_region(operation).into_iter().sum()
+    }
+
+    /// Calls of `operation`, one count per account-region.
+    fn per_account_region(&self, operation: &str) -> Vec<u64> {
         let calls = self.calls.lock().unwrap();
         calls
             .iter()
             .filter(|((_, _, op), _)| op == operation)
             .map(|(_, n)| *n)
-            .sum()
+            .collect()
     }
 
     pub fn reset(&self) {
