@@ -1,5 +1,7 @@
 //! Bad input gets a clear error naming the problem, before any AWS call.
 
+mod support;
+
 use assert_cmd::Command;
 
 fn scan(args: &[&str]) -> (Option<i32>, String) {
@@ -72,27 +74,25 @@ fn zero_rate_or_concurrency_is_refused_in_words() {
     }
 }
 
-/// `certaudit scan` with only these environment variables (and an empty AWS config).
-fn scan_with_env(env: &[(&str, &str)]) -> (Option<i32>, String) {
+/// Where nothing listens: a request sent there is refused, never reaches AWS.
+const NOWHERE: &str = "http://127.0.0.1:1";
+
+/// `certaudit scan` pointed at NOWHERE, as the integration tests run it (support::certaudit_at),
+/// with or without the test credentials.
+fn scan_nowhere(credentials: bool) -> (Option<i32>, String) {
     let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("aws-config");
-    std::fs::write(&config, "").unwrap();
-    let mut cmd = Command::cargo_bin("certaudit").unwrap();
-    cmd.env_clear()
-        .env("HOME", home.path())
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &config)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_REGION", "us-east-1")
-        .envs(env.iter().copied())
-        .args(["scan", "--accounts", "111111111111"]);
+    let mut cmd = Command::from_std(support::certaudit_at(NOWHERE, home.path()));
+    if !credentials {
+        cmd.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY");
+    }
+    cmd.args(["scan", "--accounts", "111111111111"]);
     exit_and_stderr(&mut cmd)
 }
 
 #[test]
 fn no_credentials_is_fatal_and_says_where_credentials_come_from() {
-    // Loopback port 1: were a request sent, it would be refused, not reach AWS.
-    let (code, stderr) = scan_with_env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:1")]);
+    let (code, stderr) = scan_nowhere(false);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("No AWS credentials were found") && stderr.contains("--profile"),
@@ -106,11 +106,7 @@ fn no_credentials_is_fatal_and_says_where_credentials_come_from() {
 
 #[test]
 fn an_unreachable_aws_is_fatal_and_says_it_is_the_network() {
-    let (code, stderr) = scan_with_env(&[
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ]);
+    let (code, stderr) = scan_nowhere(true);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("Connection refused") && stderr.contains("AWS could not be reached"),
