@@ -15,17 +15,22 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 Organization: the full inventory, the certificates expiring soon, the imported certificates that \
 will never auto-renew, and the ACM certificates that will not renew.\n\n\
 Data goes to stdout; progress, logs and warnings go to stderr.",
-    after_help = "Exit codes: 0 complete, nothing matched --fail-on; 1 fatal; 2 usage error; \
-3 incomplete (some account or region failed; the report is still written); 4 --fail-on matched."
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
+const EXIT_CODES: &str = "Exit codes: 0 complete, nothing matched --fail-on; 1 fatal; 2 usage \
+error; 3 incomplete (some account or region failed; the report is still written); 4 --fail-on \
+matched; 130 Ctrl-C, 143 SIGTERM (what was found is still written; a second signal exits at \
+once).";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan every targeted account and enabled region and report on every certificate.
+    #[command(after_help = EXIT_CODES)]
     Scan(Box<ScanArgs>),
     /// Check access before an audit: AssumeRole into every targeted account and one cheap
     /// read per enabled region, with the AWS error and the likely fix for what fails.
@@ -82,7 +87,7 @@ pub struct ScanArgs {
     pub max_accounts: NonZeroU32,
 
     /// A certificate with this many days or fewer left is expiring.
-    #[arg(long, default_value_t = 45, value_name = "DAYS",
+    #[arg(long, default_value_t = 45, value_name = "DAYS", allow_negative_numbers = true,
           value_parser = clap::value_parser!(i64).range(0..=3650), help_heading = "Report")]
     pub expiring_days: i64,
 
@@ -94,9 +99,15 @@ pub struct ScanArgs {
     #[arg(long, value_enum, help_heading = "Report")]
     pub list: Option<ListChoice>,
 
-    /// Also write report.json, inventory.csv, expiring.csv, imported.csv and errors.csv here.
+    /// Also write report.json, inventory.csv, expiring.csv, imported.csv, will_not_renew.csv
+    /// and errors.csv here (each written whole under a temporary name, then renamed).
     #[arg(long, value_name = "DIR", help_heading = "Report")]
     pub report_dir: Option<PathBuf>,
+
+    /// Write CSV cells as AWS returned them. By default a cell starting with = + - @ tab or CR
+    /// gets a leading ' so a spreadsheet cannot run it as a formula.
+    #[arg(long, help_heading = "Report")]
+    pub csv_raw: bool,
 
     /// Exit 4 when any certificate matches one of these (comma-separated).
     #[arg(
@@ -154,16 +165,21 @@ pub struct TargetArgs {
 
     /// Role to assume in every account but the caller's own.
     #[arg(long, env = "CERTAUDIT_ROLE_NAME", default_value = "CertAuditReadOnly",
-          value_parser = parse_role_name, help_heading = "Access")]
+          value_parser = parse_role_name, hide_env_values = true, help_heading = "Access")]
     pub role_name: String,
 
-    /// ExternalId the member accounts' role trust policy requires.
-    #[arg(long, env = "CERTAUDIT_EXTERNAL_ID", value_parser = parse_external_id,
-          hide_env_values = true, help_heading = "Access")]
+    /// ExternalId the member accounts' role trust policy requires (a secret: never printed).
+    #[arg(
+        long,
+        env = "CERTAUDIT_EXTERNAL_ID",
+        hide_env_values = true,
+        help_heading = "Access"
+    )]
     pub external_id: Option<String>,
 
-    /// Named profile for the caller's credentials.
-    #[arg(long, env = "AWS_PROFILE", help_heading = "Access")]
+    /// Named profile for the caller's credentials; wins over AWS_ACCESS_KEY_ID in the
+    /// environment, as with the AWS CLI (AWS_PROFILE is honoured as the SDK does).
+    #[arg(long, help_heading = "Access")]
     pub profile: Option<String>,
 
     /// Region for the caller's own calls (STS, Organizations, DescribeRegions).
@@ -328,12 +344,31 @@ pub fn parse_positive(value: &str) -> Result<NonZeroU32, String> {
     NonZeroU32::new(n).ok_or_else(|| "it must be 1 or more".into())
 }
 
-/// An STS ExternalId: 2..1224 characters of `[\w+=,.@:/-]`.
-pub fn parse_external_id(value: &str) -> Result<String, String> {
-    if (2..=1224).contains(&value.len()) && iam_chars(value, b"+=,.@:/-") {
-        Ok(value.to_string())
-    } else {
-        Err("the external ID must be 2 to 1224 characters of letters, digits and +=,.@:/_-".into())
+/// An STS ExternalId: 2..1224 characters of `[\w+=,.@:/-]`. It is a secret: the error says
+/// what is wrong with it, never what it is.
+pub fn check_external_id(value: &str) -> Result<(), String> {
+    let rule = "it must be 2 to 1224 characters of letters, digits and +=,.@:/_- (the value is \
+                not shown: it is a secret)";
+    let length = value.chars().count();
+    if !(2..=1224).contains(&length) {
+        return Err(format!(
+            "the external ID (--external-id or CERTAUDIT_EXTERNAL_ID) has {length} characters: \
+             {rule}"
+        ));
+    }
+    let bad: Vec<usize> = value
+        .chars()
+        .enumerate()
+        .filter(|(_, c)| !(c.is_ascii() && iam_chars(&c.to_string(), b"+=,.@:/-")))
+        .map(|(i, _)| i + 1)
+        .collect();
+    match bad.first() {
+        None => Ok(()),
+        Some(first) => Err(format!(
+            "the external ID (--external-id or CERTAUDIT_EXTERNAL_ID) has {} character(s) not \
+             allowed, the first at position {first}: {rule}",
+            bad.len()
+        )),
     }
 }
 
@@ -374,9 +409,14 @@ mod tests {
 
     #[test]
     fn external_id_length_and_characters() {
-        assert!(parse_external_id("a").is_err());
-        assert!(parse_external_id("abc def").is_err());
-        assert!(parse_external_id(&"x".repeat(1225)).is_err());
-        assert!(parse_external_id("org/certaudit:2026@example.com").is_ok());
+        assert!(check_external_id("a").is_err());
+        assert!(check_external_id(&"x".repeat(1225)).is_err());
+        assert!(check_external_id("org/certaudit:2026@example.com").is_ok());
+        let err = check_external_id("s3cret value!").unwrap_err();
+        assert!(
+            err.contains("2 character(s)") && err.contains("position 7"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "the secret is never echoed: {err}");
     }
 }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod cli;
 pub mod doctor;
+pub mod interrupt;
 pub mod notify;
 pub mod outcome;
 pub mod output;

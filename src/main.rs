@@ -7,9 +7,10 @@ use clap::Parser;
 
 use certaudit::access::Caller;
 use certaudit::cli::{Cli, Command, DoctorArgs, DoctorFormat, OutputFormat, ScanArgs};
+use certaudit::interrupt::Interrupt;
 use certaudit::output::{self, Rendering};
 use certaudit::plan::{ScanPlan, Targets};
-use certaudit::report::Report;
+use certaudit::report::{printable, Report};
 use certaudit::{accounts, audit, doctor, outcome};
 
 /// The work runs on a thread with a large stack: decoding Security Hub's finding type (hundreds
@@ -34,28 +35,45 @@ fn scan_command(args: &ScanArgs) -> u8 {
     let plan = match ScanPlan::from_args(args) {
         Ok(plan) => plan,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable(&format!("{e:#}")));
             return outcome::USAGE;
         }
     };
+    if plan.list.is_some() && plan.output == OutputFormat::Json {
+        tracing::warn!(
+            "--list has no effect with -o json: the report document always holds every \
+             certificate (use -o ndjson or -o csv for one list)"
+        );
+    }
     if let Some(dir) = &plan.report_dir {
         if let Err(e) = output::check_report_dir(dir) {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable(&format!("{e:#}")));
             return outcome::FATAL;
         }
     }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let report = match runtime.block_on(audit::run(
-        &plan,
-        args.logging.verbose == 0 && !args.logging.quiet,
-    )) {
-        Ok(report) => report,
+    // The runtime outlives the scan, so a second signal still exits at once while the report
+    // is being written.
+    let interrupt = match runtime.block_on(async { Interrupt::listen() }) {
+        Ok(interrupt) => interrupt,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: cannot listen for Ctrl-C and SIGTERM: {e}");
             return outcome::FATAL;
         }
     };
-    finish(&plan, &report, args.logging.quiet)
+    let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
+    let report = match runtime.block_on(audit::run(&plan, show_progress, &interrupt)) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {}", printable(&format!("{e:#}")));
+            return interrupt.signal().map_or(outcome::FATAL, |s| s.exit_code());
+        }
+    };
+    let code = finish(&plan, &report);
+    match interrupt.signal() {
+        Some(signal) if code != outcome::FATAL => signal.exit_code(),
+        _ => code,
+    }
 }
 
 fn doctor_command(args: &DoctorArgs) -> u8 {
@@ -63,7 +81,7 @@ fn doctor_command(args: &DoctorArgs) -> u8 {
     let targets = match Targets::from_args(&args.target) {
         Ok(targets) => targets,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable(&format!("{e:#}")));
             return outcome::USAGE;
         }
     };
@@ -76,7 +94,7 @@ fn doctor_command(args: &DoctorArgs) -> u8 {
     let diagnosis = match diagnosis {
         Ok(diagnosis) => diagnosis,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable(&format!("{e:#}")));
             return outcome::FATAL;
         }
     };
@@ -101,11 +119,11 @@ fn doctor_command(args: &DoctorArgs) -> u8 {
 }
 
 /// Write every output, then decide the exit code. The report is written whatever happened.
-fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
+fn finish(plan: &ScanPlan, report: &Report) -> u8 {
     let mut fatal = false;
     if let Some(dir) = &plan.report_dir {
-        if let Err(e) = output::write_artifacts(report, dir) {
-            eprintln!("error: {e:#}");
+        if let Err(e) = output::write_artifacts(report, dir, plan.csv_cells) {
+            eprintln!("error: {}", printable(&format!("{e:#}")));
             fatal = true;
         }
     }
@@ -114,6 +132,7 @@ fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
         list: plan.list,
         color: std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        csv_cells: plan.csv_cells,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -124,22 +143,13 @@ fn finish(plan: &ScanPlan, report: &Report, quiet: bool) -> u8 {
             fatal = true;
         }
     }
-    if plan.output != OutputFormat::Table && !quiet {
-        for e in &report.errors {
-            eprintln!(
-                "certaudit: error [{}] {} {}: {}",
-                report.error_place(e),
-                e.stage.as_str(),
-                e.code,
-                e.message
-            );
-        }
+    // Errors reach stderr even with --quiet ("errors only"); the table already lists them.
+    if plan.output != OutputFormat::Table {
+        let stderr = std::io::stderr();
+        let _ = output::write_error_lines(report, &mut stderr.lock());
     }
     if fatal {
         return outcome::FATAL;
-    }
-    if report.interrupted() {
-        return outcome::INTERRUPTED;
     }
     outcome::exit_code(report, &plan.fail_on, plan.allow_partial)
 }

@@ -10,7 +10,8 @@ use anyhow::{bail, Context, Result};
 use crate::notify::Notify;
 
 use crate::cli::{
-    parse_account_id, Detail, Finding, ListChoice, OutputFormat, RateScope, ScanArgs, TargetArgs,
+    check_external_id, parse_account_id, Detail, Finding, ListChoice, OutputFormat, RateScope,
+    ScanArgs, TargetArgs,
 };
 
 /// An account named on the command line or in a file, before anything is known of it.
@@ -45,6 +46,9 @@ pub struct Targets {
 
 impl Targets {
     pub fn from_args(args: &TargetArgs) -> Result<Targets> {
+        if let Some(external_id) = &args.external_id {
+            check_external_id(external_id).map_err(anyhow::Error::msg)?;
+        }
         let accounts = if let Some(path) = &args.accounts_file {
             AccountSource::Explicit(read_accounts_file(path)?)
         } else if !args.accounts.is_empty() {
@@ -75,6 +79,17 @@ impl Targets {
     }
 }
 
+/// Whether cells that start like a spreadsheet formula are neutralised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvCells {
+    /// A leading `=`, `+`, `-`, `@`, tab or CR gets a `'` before it (OWASP's rule): tags,
+    /// names and domains are written by whoever can tag a certificate in any member account,
+    /// and a CI artifact is opened in a spreadsheet.
+    Neutralised,
+    /// The bytes as AWS returned them (`--csv-raw`).
+    Raw,
+}
+
 #[derive(Debug, Clone)]
 pub struct ScanPlan {
     pub target: Targets,
@@ -87,6 +102,7 @@ pub struct ScanPlan {
     pub output: OutputFormat,
     pub list: Option<ListChoice>,
     pub report_dir: Option<PathBuf>,
+    pub csv_cells: CsvCells,
     pub fail_on: BTreeSet<Finding>,
     pub allow_partial: bool,
     pub notify: Notify,
@@ -105,6 +121,11 @@ impl ScanPlan {
             output: args.output,
             list: args.list,
             report_dir: args.report_dir.clone(),
+            csv_cells: if args.csv_raw {
+                CsvCells::Raw
+            } else {
+                CsvCells::Neutralised
+            },
             fail_on: args.fail_on.iter().copied().collect(),
             allow_partial: args.allow_partial,
             notify: Notify {
@@ -134,6 +155,8 @@ fn read_accounts_file(path: &Path) -> Result<Vec<NamedAccount>> {
 /// an optional `id,name` header) work too.
 pub fn parse_accounts_file(text: &str) -> Result<Vec<NamedAccount>> {
     let mut accounts = Vec::new();
+    // Spreadsheets save UTF-8 with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
@@ -142,7 +165,8 @@ pub fn parse_accounts_file(text: &str) -> Result<Vec<NamedAccount>> {
         let mut fields = line.splitn(2, ',').map(|f| f.trim().trim_matches('"'));
         let id = fields.next().unwrap_or("");
         let name = fields.next().filter(|n| !n.is_empty()).map(str::to_string);
-        if accounts.is_empty() && id.eq_ignore_ascii_case("id") {
+        let header = ["id", "account_id", "account id", "accountid", "account"];
+        if accounts.is_empty() && header.iter().any(|h| id.eq_ignore_ascii_case(h)) {
             continue; // CSV header
         }
         match parse_account_id(id) {
@@ -177,6 +201,19 @@ mod tests {
                     name: None
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn accounts_file_from_a_spreadsheet_with_bom_and_account_id_header() {
+        let text = "\u{feff}account_id,name\r\n111111111111,prod-web\r\n";
+        let accounts = parse_accounts_file(text).unwrap();
+        assert_eq!(
+            accounts,
+            vec![NamedAccount {
+                id: "111111111111".into(),
+                name: Some("prod-web".into())
+            }]
         );
     }
 

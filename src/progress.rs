@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::output::counted;
+use crate::report::counted;
 
 pub struct Progress {
     bar: ProgressBar,

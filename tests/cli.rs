@@ -32,10 +32,55 @@ fn malformed_account_id_is_a_usage_error_naming_the_flag() {
 }
 
 #[test]
-fn external_id_outside_the_sts_rules_is_rejected() {
+fn external_id_outside_the_sts_rules_is_rejected_without_echoing_it() {
     let (code, stderr) = scan(&["--external-id", "has spaces"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("external ID"), "{stderr}");
+    let mut cmd = Command::cargo_bin("certaudit").unwrap();
+    cmd.env_clear()
+        .env("CERTAUDIT_EXTERNAL_ID", "top$zzqq!")
+        .args(["scan"]);
+    let (code, stderr) = exit_and_stderr(&mut cmd);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("position 4"),
+        "says what is wrong: {stderr}"
+    );
+    assert!(
+        !stderr.contains("zzqq"),
+        "the secret is not printed: {stderr}"
+    );
+}
+
+#[test]
+fn a_negative_expiring_days_gets_the_range_message() {
+    let (code, stderr) = scan(&["--expiring-days", "-1"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("0..=3650"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_sns_topic_is_refused_before_any_call() {
+    let (code, stderr) = scan(&["--sns-topic-arn", "alerts"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("not an SNS topic ARN"), "{stderr}");
+}
+
+#[test]
+fn list_with_json_output_warns_that_it_has_no_effect() {
+    // No credentials: the warning comes first, then the fatal error.
+    let (_, stderr) = scan(&[
+        "-o",
+        "json",
+        "--list",
+        "expiring",
+        "--accounts",
+        "111111111111",
+    ]);
+    assert!(
+        stderr.contains("--list has no effect with -o json"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -115,12 +115,7 @@ fn missing_role_and_wrong_external_id_are_errors_and_other_accounts_complete() {
     for name in ["norole", "otherid"] {
         let id = fabric.account(name);
         assert_eq!(account_entry(&report, &id)["state"], "failed");
-        let error = report["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["account_id"] == id)
-            .unwrap();
+        let error = support::error_where(&report, |e| e["account_id"] == id);
         assert_eq!(error["stage"], "assume_role");
         assert_eq!(error["code"], "AccessDenied");
         assert!(error["region"].is_null());
@@ -745,5 +740,312 @@ fn a_certificate_that_cannot_be_described_is_kept_from_its_listing_and_reported(
         assert!(of_stage.iter().all(|e| e["code"] == "AccessDeniedException"
             && e["region"] == "us-east-1"
             && e["account_id"] == fabric.account("old-policy")));
+    }
+}
+
+#[test]
+fn not_read_is_null_and_none_is_empty() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        acm("t", "t.example.com", json!({})),
+    ]}]}));
+    let arn = fabric.arn("t");
+    let (_, full) = fabric.scan_json(&["--regions", "us-east-1"]);
+    let c = certificate(&full, &arn);
+    assert_eq!(c["in_use_by"], json!([]), "read, and none: {c}");
+    assert_eq!(c["tags"], json!({}), "read, and none: {c}");
+    let (_, summary) = fabric.scan_json(&["--regions", "us-east-1", "--detail", "summary"]);
+    let c = certificate(&summary, &arn);
+    assert!(
+        c["in_use_by"].is_null() && c["tags"].is_null(),
+        "not read: {c}"
+    );
+    let (_, no_tags) = fabric.scan_json(&["--regions", "us-east-1", "--no-tags"]);
+    let c = certificate(&no_tags, &arn);
+    assert!(c["tags"].is_null(), "not read: {c}");
+    assert_eq!(c["in_use_by"], json!([]));
+}
+
+#[test]
+fn generated_at_is_whole_seconds_for_jq() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app"}]}));
+    let (_, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    let at = report["generated_at"].as_str().unwrap();
+    assert_eq!(at.len(), "2026-11-26T00:35:03Z".len(), "{at}");
+    assert!(at.ends_with('Z') && !at.contains('.'), "{at}");
+}
+
+#[test]
+fn csv_neutralises_formulas_and_keeps_tags_unambiguous() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        acm("t", "t.example.com", json!({"tags": {
+            "owner": "=1+2", "cost": "-2+3", "mail": "@SUM", "pair": "x;y=z"
+        }})),
+    ]}]}));
+    let arn = fabric.arn("t");
+    let rows = |extra: &[&str]| -> Vec<csv::StringRecord> {
+        let out = fabric
+            .certaudit()
+            .args(["scan", "-o", "csv", "--regions", "us-east-1"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+        let header = reader.headers().unwrap().clone();
+        assert_eq!(header.len(), 28, "{header:?}");
+        assert_eq!(&header[26], "failure_reason");
+        reader.records().map(Result::unwrap).collect()
+    };
+    let safe = rows(&[]);
+    let row = safe.iter().find(|r| &r[0] == arn.as_str()).unwrap();
+    let tags: Value = serde_json::from_str(&row[27]).expect("tags cell is a JSON object");
+    assert_eq!(
+        tags,
+        json!({"owner": "=1+2", "cost": "-2+3", "mail": "@SUM", "pair": "x;y=z"}),
+        "a value with ; and = reads back as one tag"
+    );
+    assert!(!row[27].starts_with(['=', '+', '-', '@']));
+    let raw = rows(&["--csv-raw"]);
+    let raw_row = raw.iter().find(|r| &r[0] == arn.as_str()).unwrap();
+    assert_eq!(
+        raw_row, row,
+        "no cell of this certificate starts like a formula"
+    );
+
+    // Each kind of cell, by the tag a member account chose as its only tag.
+    let (_, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(
+        certificate(&report, &arn)["tags"]["owner"],
+        "=1+2",
+        "JSON is exact"
+    );
+}
+
+#[test]
+fn csv_cells_that_start_like_a_formula_get_a_quote_unless_raw() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "=HYPERLINK(1)", "certificates": [acm("t", "t.example.com", json!({}))]},
+    ]}));
+    let arn = fabric.arn("t");
+    let cell = |extra: &[&str]| -> String {
+        let out = fabric
+            .certaudit()
+            .args(["scan", "-o", "csv", "--regions", "us-east-1"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+        let row = reader
+            .records()
+            .map(Result::unwrap)
+            .find(|r| &r[0] == arn.as_str())
+            .unwrap();
+        row[2].to_string()
+    };
+    assert_eq!(cell(&[]), "'=HYPERLINK(1)");
+    assert_eq!(cell(&["--csv-raw"]), "=HYPERLINK(1)");
+    let (_, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(certificate(&report, &arn)["account_name"], "=HYPERLINK(1)");
+}
+
+#[test]
+fn escape_sequences_from_aws_never_reach_the_terminal() {
+    let evil = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J CA";
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "app", "certificates": [acm("t", "t.example.com", json!({"issuer": evil}))]},
+        {"name": "gone", "role": "missing"},
+    ]}));
+    let out = fabric
+        .certaudit()
+        .args(["scan", "--regions", "us-east-1"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("evil\u{FFFD}]0;pwned"), "{table}");
+    assert!(!table.contains(['\u{1b}', '\u{7}']), "{table:?}");
+    let (_, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(
+        certificate(&report, &fabric.arn("t"))["issuer"],
+        evil,
+        "JSON is exact"
+    );
+}
+
+#[test]
+fn quiet_still_prints_errors_grouped_per_place() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "old-policy", "denied": ["DescribeCertificate"],
+         "certificates": (0..5).map(|i| cert(&format!("c{i}"), &format!("c{i}.example.com")))
+            .collect::<Vec<_>>()},
+    ]}));
+    let out = fabric
+        .certaudit()
+        .args(["scan", "-q", "-o", "json", "--regions", "us-east-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("describe_certificate"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "-q keeps errors, one line per kind: {stderr}"
+    );
+    assert!(lines[0].contains("(and 4 more like it)"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let describe_errors = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stage"] == "describe_certificate")
+        .count();
+    assert_eq!(describe_errors, 5, "the JSON keeps every one");
+    let table = fabric
+        .certaudit()
+        .args(["scan", "--regions", "us-east-1"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert_eq!(
+        table.matches("describe_certificate").count(),
+        1,
+        "the table groups them too: {table}"
+    );
+    assert!(table.contains("Errors (5)"), "{table}");
+}
+
+#[test]
+fn an_ou_that_does_not_exist_is_fatal_whatever_its_place_in_the_list() {
+    let fabric = Fabric::start(json!({
+        "organizational_units": ["Prod"],
+        "accounts": [{"name": "a", "ou": "Prod", "certificates": [cert("a", "a.example.com")]}],
+    }));
+    let prod = fabric.ou("Prod");
+    for ous in [
+        format!("{prod},ou-zzzz-nothere1"),
+        format!("ou-zzzz-nothere1,{prod}"),
+    ] {
+        let out = fabric
+            .certaudit()
+            .args(["scan", "-o", "json", "--regions", "us-east-1", "--ou", &ous])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--ou {ous}: {stderr}");
+        assert!(stderr.contains("ou-zzzz-nothere1 is not an OU"), "{stderr}");
+        assert!(out.stdout.is_empty(), "no partial report");
+    }
+}
+
+#[test]
+fn a_truncated_organization_listing_stays_incomplete_with_allow_partial() {
+    let accounts: Vec<Value> = (0..4).map(|i| json!({"name": format!("m{i}")})).collect();
+    let fabric = Fabric::start(json!({
+        "org_page_size": 2, "org_fail_after": 2, "accounts": accounts,
+    }));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--allow-partial"]);
+    assert_eq!(code, 3, "the set of accounts is unknown: {report}");
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("broke after 2 accounts"), "{message}");
+    assert!(
+        !message.contains("may not list"),
+        "pages were listed: {message}"
+    );
+}
+
+#[test]
+fn an_explicit_profile_wins_over_keys_in_the_environment() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "a"}]}));
+    let marker = fabric.dir.path().join("profile-used");
+    let config = fabric.dir.path().join("profiles");
+    let process = format!(
+        "sh -c 'touch {}; echo {{\\\"Version\\\": 1, \\\"AccessKeyId\\\": \\\"testing\\\", \
+         \\\"SecretAccessKey\\\": \\\"testing\\\"}}'",
+        marker.display()
+    );
+    std::fs::write(
+        &config,
+        format!("[profile audit]\ncredential_process = {process}\n"),
+    )
+    .unwrap();
+    let run = |profile: &str| {
+        fabric
+            .certaudit()
+            .env("AWS_CONFIG_FILE", &config)
+            .args([
+                "scan",
+                "-o",
+                "json",
+                "--regions",
+                "us-east-1",
+                "--profile",
+                profile,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = run("audit");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        marker.exists(),
+        "the profile's credentials were used, not AWS_ACCESS_KEY_ID"
+    );
+
+    let out = run("nosuchprofile");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--profile nosuchprofile"), "{stderr}");
+}
+
+#[test]
+fn a_region_of_another_partition_is_named_as_such() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "a"}]}));
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1,cn-north-1"]);
+    assert_eq!(code, 3, "{report}");
+    let error = support::error_where(&report, |e| e["region"] == "cn-north-1");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("aws-cn partition"),
+        "{error}"
+    );
+}
+
+#[test]
+fn verbose_logs_every_account_with_its_state() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "ok"},
+        {"name": "gone", "role": "missing"},
+        {"name": "sleeping", "state": "SUSPENDED"},
+    ]}));
+    let out = fabric
+        .certaudit()
+        .args(["scan", "-v", "-o", "json", "--regions", "us-east-1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let done: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("account done"))
+        .collect();
+    assert_eq!(done.len(), 4, "management, ok, gone, sleeping: {stderr}");
+    for (name, state) in [
+        ("gone", "Failed"),
+        ("sleeping", "Skipped"),
+        ("ok", "Scanned"),
+    ] {
+        let id = fabric.account(name);
+        assert!(
+            done.iter().any(|l| l.contains(&id) && l.contains(state)),
+            "{name} {state}: {stderr}"
+        );
     }
 }

@@ -5,9 +5,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use certaudit::cli::{ListChoice, OutputFormat};
 use certaudit::output::{render, Rendering};
+use certaudit::plan::CsvCells;
 use certaudit::report::classify::classify;
 use certaudit::report::{
-    AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tool,
+    AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tags, Tool,
 };
 
 fn generated_at() -> DateTime<Utc> {
@@ -35,6 +36,9 @@ fn certificate(n: u32, account: (&str, &str), region: &str, kind: &str, days: i6
     c.not_after = Some(generated_at() + Duration::days(days) + Duration::hours(6));
     c.renewal_eligibility = Some("INELIGIBLE".into());
     c.in_use = Some(false);
+    // Read, and none: a full-detail scan.
+    c.in_use_by = Some(Vec::new());
+    c.tags = Some(Tags::default());
     c
 }
 
@@ -46,9 +50,14 @@ fn report() -> Report {
     www.subject_alternative_names = vec!["www.example.com".into(), "example.com".into()];
     www.renewal_eligibility = Some("ELIGIBLE".into());
     www.in_use = Some(true);
-    www.in_use_by = vec!["arn:aws:cloudfront::111111111111:distribution/E1".into()];
+    www.in_use_by = Some(vec![
+        "arn:aws:cloudfront::111111111111:distribution/E1".into()
+    ]);
     www.issuer = Some("Amazon RSA 2048 M03".into());
-    www.tags.insert("team".into(), "web".into());
+    let mut tags = Tags::default();
+    tags.insert("team".into(), "web".into());
+    tags.insert("cost-centre".into(), "=1+2".into());
+    www.tags = Some(tags);
     let mut legacy = certificate(2, prod, "eu-west-1", "IMPORTED", 5);
     legacy.domain_name = Some("legacy.example.com".into());
     legacy.key_algorithm = Some("EC_prime256v1".into());
@@ -133,6 +142,7 @@ fn rendered(format: OutputFormat, list: Option<ListChoice>) -> String {
             format,
             list,
             color: false,
+            csv_cells: CsvCells::Neutralised,
         },
         &mut out,
     )

@@ -9,7 +9,10 @@ pub mod aws_error;
 use anyhow::{anyhow, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_acm::config::retry::{RetryConfig, RetryPartition};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_acm::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_acm::config::timeout::TimeoutConfig;
 use aws_sdk_acm::config::IdentityCache;
 
@@ -29,7 +32,15 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why the caller could not be identified, and what to do: no credentials, a network that does
 /// not reach AWS, or credentials AWS refuses are three different fixes.
-fn unidentified(failure: &AwsFailure) -> anyhow::Error {
+fn unidentified(failure: &AwsFailure, profile: Option<&str>) -> anyhow::Error {
+    if let Some(profile) = profile.filter(|_| failure.message.contains("profile")) {
+        return anyhow!(
+            "cannot use --profile {profile}: {}. Check the name with `aws configure \
+             list-profiles` (profiles come from AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, \
+             by default ~/.aws/config and ~/.aws/credentials)",
+            failure.message
+        );
+    }
     let fix = match failure.code.as_str() {
         "credentials" => {
             "No AWS credentials were found: pass --profile (or set AWS_PROFILE), set \
@@ -69,7 +80,14 @@ impl Caller {
                     .build(),
             );
         if let Some(profile) = &plan.profile {
-            loader = loader.profile_name(profile);
+            // An explicit profile wins over keys in the environment, as with the AWS CLI: the
+            // default chain would take AWS_ACCESS_KEY_ID first and audit another organization.
+            let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build();
+            loader = loader
+                .profile_name(profile)
+                .credentials_provider(credentials);
         }
         if let Some(region) = &plan.region {
             loader = loader.region(Region::new(region.clone()));
@@ -91,7 +109,7 @@ impl Caller {
             .config_override(identify_retries)
             .send()
             .await
-            .map_err(|e| unidentified(&AwsFailure::from_sdk(&e)))?;
+            .map_err(|e| unidentified(&AwsFailure::from_sdk(&e), plan.profile.as_deref()))?;
         let account_id = identity.account().unwrap_or_default().to_string();
         let partition = identity
             .arn()
@@ -117,10 +135,7 @@ impl Caller {
         plan: &Targets,
     ) -> Result<AccountAccess, AwsFailure> {
         if account_id == self.account_id {
-            return Ok(AccountAccess {
-                account_id: account_id.to_string(),
-                config: self.config.clone(),
-            });
+            return Ok(AccountAccess::new(account_id, self.config.clone()));
         }
         let role = AssumedRole::new(
             aws_sdk_sts::Client::new(&self.config),
@@ -134,10 +149,7 @@ impl Caller {
             .credentials_provider(SharedCredentialsProvider::new(role))
             .identity_cache(IdentityCache::lazy().build())
             .build();
-        Ok(AccountAccess {
-            account_id: account_id.to_string(),
-            config,
-        })
+        Ok(AccountAccess::new(account_id, config))
     }
 }
 
@@ -165,21 +177,45 @@ fn shared_http_client() -> aws_sdk_acm::config::SharedHttpClient {
 pub struct AccountAccess {
     pub account_id: String,
     pub config: SdkConfig,
+    /// One retry partition per region, shared by every ACM client of that account-region.
+    partitions: Arc<Mutex<HashMap<String, RetryPartition>>>,
 }
 
 impl AccountAccess {
+    fn new(account_id: &str, config: SdkConfig) -> Self {
+        AccountAccess {
+            account_id: account_id.to_string(),
+            config,
+            partitions: Arc::default(),
+        }
+    }
+
+    /// This account-region's retry partition. Adaptive retry keeps a sending rate per
+    /// partition that drops when ACM throttles and recovers slowly, so a `--rate` above the
+    /// quota (or a quota other tools share) slows the calls down instead of failing them; the
+    /// retry budget is unlimited because that rate, not a budget, is what holds retries back.
+    fn partition(&self, region: &str) -> RetryPartition {
+        let mut partitions = self.partitions.lock().expect("partitions lock");
+        partitions
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                RetryPartition::custom(format!("acm-{}-{region}", self.account_id))
+                    .token_bucket(TokenBucket::unlimited())
+                    .build()
+            })
+            .clone()
+    }
+
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
         aws_sdk_ec2::Client::new(&self.config)
     }
 
-    /// An ACM client for one region with its own retry partition.
+    /// An ACM client for one region, with adaptive retry in its own retry partition.
     pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {
         let config = aws_sdk_acm::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
-            .retry_partition(RetryPartition::new(format!(
-                "acm-{}-{region}",
-                self.account_id
-            )))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+            .retry_partition(self.partition(region))
             .build();
         aws_sdk_acm::Client::from_conf(config)
     }

@@ -25,8 +25,35 @@ pub async fn resolve(plan: &Targets, caller: &Caller) -> Result<Vec<AccountTarge
     let mut all = Vec::new();
     resolve_each(plan, caller, &mut |target| all.push(target))
         .await
-        .map_err(|(e, _)| e)?;
+        .map_err(|broke| broke.error)?;
     Ok(all)
+}
+
+/// The account listing stopped: why (with the fix), the AWS failure behind it when there is
+/// one, and how many accounts had been handed over before it.
+#[derive(Debug)]
+pub struct ListingBroke {
+    pub error: anyhow::Error,
+    pub failure: Option<AwsFailure>,
+    pub listed: usize,
+}
+
+impl ListingBroke {
+    /// The listing broke after some accounts were handed over: those are scanned, the rest
+    /// are unknown. Says so, with the AWS error, instead of the advice for an organization that
+    /// cannot be listed at all.
+    pub fn part_way_message(&self) -> String {
+        let cause = match &self.failure {
+            Some(failure) => failure.to_string(),
+            None => format!("{:#}", self.error),
+        };
+        format!(
+            "the organization's account listing broke after {} ({cause}): accounts not yet \
+             listed were not scanned, so the set of accounts is unknown; run again, or pass \
+             --accounts / --accounts-file",
+            crate::report::counted(self.listed, "account")
+        )
+    }
 }
 
 /// List the target accounts, handing each to `found` as its page arrives, so a scan starts on
@@ -35,7 +62,7 @@ pub async fn resolve_each(
     plan: &Targets,
     caller: &Caller,
     found: &mut dyn FnMut(AccountTarget),
-) -> Result<usize, (anyhow::Error, usize)> {
+) -> Result<usize, ListingBroke> {
     let mut count = 0;
     let mut excluded = std::collections::BTreeSet::new();
     let mut each = |mut target: AccountTarget| {
@@ -62,7 +89,11 @@ pub async fn resolve_each(
                 organizations::list_under(&client, ous, &mut each).await
             };
             if let Err(failure) = listed {
-                return Err((organizations_unavailable(&failure, caller), count));
+                return Err(ListingBroke {
+                    error: organizations_unavailable(&failure, caller),
+                    failure: Some(failure),
+                    listed: count,
+                });
             }
         }
     }
@@ -73,34 +104,18 @@ pub async fn resolve_each(
         let none = anyhow::anyhow!(
             "no accounts to scan: the organization (or the OUs given) holds no accounts"
         );
-        return Err((none, 0));
+        return Err(ListingBroke {
+            error: none,
+            failure: None,
+            listed: 0,
+        });
     }
     Ok(count)
 }
 
-/// Organizations could not be listed: what to tell people, and the AWS failure behind it
-/// (its code goes into the report when some accounts were scanned before it).
-#[derive(Debug)]
-pub struct ListingFailed {
-    pub failure: AwsFailure,
-    advice: String,
-}
-
-impl std::fmt::Display for ListingFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.advice)
-    }
-}
-
-impl std::error::Error for ListingFailed {}
-
+/// Organizations could not be listed: what to tell people.
 fn organizations_unavailable(failure: &AwsFailure, caller: &Caller) -> anyhow::Error {
-    let failed = |advice: String| {
-        anyhow::Error::new(ListingFailed {
-            failure: failure.clone(),
-            advice,
-        })
-    };
+    let failed = |advice: String| anyhow::anyhow!(advice);
     if failure.code == "ParentNotFoundException" {
         return failed(format!(
             "--ou: {} ({}); check the IDs with `aws organizations list-roots` and \

@@ -48,6 +48,17 @@ pub async fn list_under(
     parents: &[String],
     found: &mut dyn FnMut(AccountTarget),
 ) -> Result<(), AwsFailure> {
+    // Every OU given must exist before any account is handed over: a typo in one of them is
+    // the same fatal error whatever its place in the list, never a part-way listing.
+    for parent in parents {
+        client
+            .list_organizational_units_for_parent()
+            .parent_id(parent)
+            .max_results(1)
+            .send()
+            .await
+            .map_err(|e| naming_parent(AwsFailure::from_sdk(&e), parent))?;
+    }
     let mut seen_accounts = BTreeSet::new();
     let mut seen_ous = BTreeSet::new();
     let mut stack: Vec<String> = parents.to_vec();

@@ -118,7 +118,7 @@ pub fn finding(c: &Certificate, ctx: &Context, created_at: Option<&str>) -> AwsS
         .set_issuer(c.issuer.clone())
         .set_serial(c.serial.clone())
         .set_renewal_eligibility(owned(&c.renewal_eligibility))
-        .set_in_use_by(Some(c.in_use_by.clone()));
+        .set_in_use_by(c.in_use_by.clone());
     if let Some(t) = c.not_after {
         details = details.not_after(t.to_rfc3339_opts(SecondsFormat::Secs, true));
     }

@@ -1,13 +1,28 @@
 //! CSV: a fixed header, one row per certificate (or error). Lists inside a cell are joined
-//! with `;`, tags as `key=value`.
+//! with `;` (DNS names and ARNs hold none); tags are a JSON object, so any key or value reads
+//! back unambiguously. Cells that a spreadsheet would run as a formula are neutralised.
 
 use std::io::Write;
 
 use anyhow::Result;
 
+use crate::plan::CsvCells;
 use crate::report::{Certificate, ScanError};
 
-pub const CERTIFICATE_HEADER: [&str; 27] = [
+impl CsvCells {
+    fn cell(self, text: String) -> String {
+        // A number (a negative days_to_expiry) is read as a number, never run.
+        let risky =
+            text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err();
+        if self == CsvCells::Neutralised && risky {
+            format!("'{text}")
+        } else {
+            text
+        }
+    }
+}
+
+pub const CERTIFICATE_HEADER: [&str; 28] = [
     "arn",
     "account_id",
     "account_name",
@@ -34,6 +49,7 @@ pub const CERTIFICATE_HEADER: [&str; 27] = [
     "in_use",
     "in_use_by",
     "managed_by",
+    "failure_reason",
     "tags",
 ];
 
@@ -48,7 +64,10 @@ fn row(c: &Certificate) -> Vec<String> {
         t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default()
     };
-    let tags: Vec<String> = c.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let tags = c
+        .tags
+        .as_ref()
+        .map(|tags| serde_json::to_string(tags).expect("a map of strings always serializes"));
     vec![
         c.arn.clone(),
         c.account_id.to_string(),
@@ -74,20 +93,25 @@ fn row(c: &Certificate) -> Vec<String> {
         opt(&c.renewal_status),
         opt(&c.renewal_status_reason),
         opt(&c.in_use),
-        c.in_use_by.join(";"),
+        c.in_use_by
+            .as_ref()
+            .map(|v| v.join(";"))
+            .unwrap_or_default(),
         opt(&c.managed_by),
-        tags.join(";"),
+        opt(&c.failure_reason),
+        tags.unwrap_or_default(),
     ]
 }
 
 pub fn write_certificates<'a>(
     certificates: impl Iterator<Item = &'a Certificate>,
+    cells: CsvCells,
     out: &mut dyn Write,
 ) -> Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(CERTIFICATE_HEADER)?;
     for certificate in certificates {
-        writer.write_record(row(certificate))?;
+        writer.write_record(row(certificate).into_iter().map(|c| cells.cell(c)))?;
     }
     writer.flush()?;
     Ok(())
@@ -95,19 +119,50 @@ pub fn write_certificates<'a>(
 
 pub fn write_errors<'a>(
     errors: impl Iterator<Item = &'a ScanError>,
+    cells: CsvCells,
     out: &mut dyn Write,
 ) -> Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(ERROR_HEADER)?;
     for e in errors {
-        writer.write_record([
+        let row = [
             opt(&e.account_id),
             opt(&e.region),
             e.stage.as_str().to_string(),
             e.code.clone(),
             e.message.clone(),
-        ])?;
+        ];
+        writer.write_record(row.into_iter().map(|c| cells.cell(c)))?;
     }
     writer.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_unless_raw() {
+        for risky in [
+            "=HYPERLINK(\"x\")",
+            "+SUM(1)",
+            "-1+2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(
+                CsvCells::Neutralised.cell(risky.into()),
+                format!("'{risky}")
+            );
+            assert_eq!(CsvCells::Raw.cell(risky.into()), risky);
+        }
+        assert_eq!(
+            CsvCells::Neutralised.cell("www.example.com".into()),
+            "www.example.com"
+        );
+        assert_eq!(CsvCells::Neutralised.cell("a=b".into()), "a=b");
+        assert_eq!(CsvCells::Neutralised.cell("-12".into()), "-12");
+    }
 }

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::table::new_table;
 use crate::doctor::{Check, CheckKind, Diagnosis, Verdict};
+use crate::report::printable;
 
 pub fn write_json(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, diagnosis)?;
@@ -14,7 +15,22 @@ pub fn write_json(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// The table with every control character but line breaks made printable: account names,
+/// AWS messages and region names come from outside.
 pub fn write_table(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
+    let mut text = Vec::new();
+    write_raw_table(diagnosis, &mut text)?;
+    let text = String::from_utf8_lossy(&text);
+    for line in text.split_inclusive('\n') {
+        match line.strip_suffix('\n') {
+            Some(line) => writeln!(out, "{}", printable(line))?,
+            None => write!(out, "{}", printable(line))?,
+        }
+    }
+    Ok(())
+}
+
+fn write_raw_table(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
     let s = &diagnosis.summary;
     let external_id = if diagnosis.external_id_given {
         "ExternalId given"

@@ -17,7 +17,8 @@ pub use artifacts::{check_report_dir, write_artifacts};
 pub use doctor::{write_json as write_diagnosis_json, write_table as write_diagnosis_table};
 
 use crate::cli::{ListChoice, OutputFormat};
-use crate::report::{Certificate, Report};
+use crate::plan::CsvCells;
+use crate::report::{printable, Certificate, Report};
 
 /// How to render on stdout.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +27,7 @@ pub struct Rendering {
     pub list: Option<ListChoice>,
     /// Colour by urgency (table only; a TTY without NO_COLOR).
     pub color: bool,
+    pub csv_cells: CsvCells,
 }
 
 pub fn render(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Result<()> {
@@ -34,17 +36,32 @@ pub fn render(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Res
         OutputFormat::Table => table::write(report, rendering.list, rendering.color, out),
         OutputFormat::Json => json::write_report(report, out),
         OutputFormat::Ndjson => json::write_lines(selected(report, list), out),
-        OutputFormat::Csv => csv::write_certificates(selected(report, list), out),
+        OutputFormat::Csv => {
+            csv::write_certificates(selected(report, list), rendering.csv_cells, out)
+        }
     }
 }
 
-/// "1 account", "2 accounts".
-pub fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
+/// The report's errors as stderr lines for the formats whose stdout is data: alike errors
+/// grouped, AWS text made printable. `certaudit: error [place] stage code: message`.
+pub fn write_error_lines(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    for group in report.error_groups() {
+        let e = group.first;
+        let place = report.error_place(e);
+        let place = if place.is_empty() {
+            String::new()
+        } else {
+            format!(" [{place}]")
+        };
+        let line = format!(
+            "certaudit: error{place} {} {}: {}",
+            e.stage.as_str(),
+            e.code,
+            group.message()
+        );
+        writeln!(out, "{}", printable(&line))?;
     }
+    Ok(())
 }
 
 /// Whether writing failed because the reader went away (`certaudit scan | head -1`): that

@@ -5,7 +5,11 @@
 
 use std::io::{self, Write};
 
+use std::borrow::Cow;
+
 use unicode_width::UnicodeWidthStr;
+
+use crate::report::printable;
 
 /// Colour by urgency, on a terminal only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,10 +40,15 @@ impl Cell {
     pub fn new(text: impl Into<String>) -> Cell {
         let text: String = text.into();
         // A cell is one line: a line break in an AWS message would tear the table.
-        let text = if text.contains(['\n', '\r']) {
+        let text = if text.contains(['\n', '\r', '\t']) {
             text.split_whitespace().collect::<Vec<_>>().join(" ")
         } else {
             text
+        };
+        // Anyone who can tag or import a certificate writes some of these cells.
+        let text = match printable(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(safe) => safe,
         };
         Cell { text, colour: None }
     }
@@ -133,6 +142,13 @@ mod tests {
     fn colour_wraps_the_text_and_not_the_padding() {
         let table = render(&[("5", "a")], Some(Colour::Red));
         assert!(table.contains(" \x1b[31m5\x1b[39m      a "), "{table:?}");
+    }
+
+    #[test]
+    fn escape_sequences_in_a_cell_never_reach_the_terminal() {
+        let table = render(&[("1", "evil\x1b]0;pwned\x07\x1b[2J.example.com")], None);
+        assert!(!table.contains(['\x1b', '\x07']), "{table:?}");
+        assert!(table.contains("evil\u{FFFD}]0;pwned\u{FFFD}\u{FFFD}[2J.example.com"));
     }
 
     #[test]

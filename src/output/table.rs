@@ -8,9 +8,11 @@ use anyhow::Result;
 use comfy_table::{presets, ContentArrangement, Table, TableComponent};
 
 use super::rows::{self, Cell, Colour};
-use super::{counted, selected};
+use super::selected;
 use crate::cli::ListChoice;
-use crate::report::{account_label, AccountState, Certificate, Report, ScanError, Stage};
+use crate::report::{
+    account_label, counted, printable, AccountState, Certificate, Report, ScanError, Stage,
+};
 
 pub fn write(
     report: &Report,
@@ -203,8 +205,8 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
         for a in skipped {
             table.add_row(vec![
                 a.account_id.clone(),
-                text(&a.account_name),
-                text(&a.reason),
+                printable(&text(&a.account_name)).into_owned(),
+                printable(&text(&a.reason)).into_owned(),
             ]);
         }
         writeln!(out, "{table}")?;
@@ -219,7 +221,7 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
         let mut table = new_table(&["Account", "Regions"]);
         for a in notes {
             table.add_row(vec![
-                account_label(&a.account_id, a.account_name.as_deref()),
+                printable(&account_label(&a.account_id, a.account_name.as_deref())).into_owned(),
                 a.regions_not_enabled.join(", "),
             ]);
         }
@@ -230,15 +232,16 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
         writeln!(out, "  none")?;
         return Ok(());
     }
-    // As many as the certificates, at worst: written row by row.
+    // As many as the certificates, at worst: alike ones grouped, written row by row.
     let header = ["Account", "Region", "Stage", "Code", "Message"];
-    rows::write(out, &header, &report.errors, |e| {
+    rows::write(out, &header, &report.error_groups(), |group| {
+        let e = group.first;
         vec![
             Cell::new(report.error_account(e).unwrap_or_else(|| "-".into())),
             Cell::new(e.region.clone().unwrap_or_else(|| "-".into())),
             Cell::new(e.stage.as_str()),
             Cell::new(e.code.clone()),
-            Cell::new(e.message.clone()),
+            Cell::new(group.message()),
         ]
     })?;
     if report.errors.iter().any(is_access_problem) {

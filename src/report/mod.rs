@@ -120,6 +120,15 @@ pub struct ScanError {
     pub message: String,
 }
 
+/// "1 account", "2 accounts".
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// "name (id)", or the ID alone when the account has no known name.
 pub fn account_label(account_id: &str, account_name: Option<&str>) -> String {
     match account_name {
@@ -158,10 +167,12 @@ pub struct Certificate {
     pub renewal_status: Option<CompactString>,
     pub renewal_status_reason: Option<CompactString>,
     pub in_use: Option<bool>,
-    pub in_use_by: Vec<String>,
+    /// Null when not read (`--detail summary`): "not read" is not "none".
+    pub in_use_by: Option<Vec<String>>,
     pub managed_by: Option<CompactString>,
     pub failure_reason: Option<CompactString>,
-    pub tags: Tags,
+    /// Null when not read (`--detail summary`, `--no-tags`).
+    pub tags: Option<Tags>,
 }
 
 /// A certificate's tags, as a JSON object sorted by key. A sorted vector rather than a
@@ -223,10 +234,10 @@ impl Certificate {
             renewal_status: None,
             renewal_status_reason: None,
             in_use: None,
-            in_use_by: Vec::new(),
+            in_use_by: None,
             managed_by: None,
             failure_reason: None,
-            tags: Tags::default(),
+            tags: None,
         }
     }
 }
@@ -264,7 +275,12 @@ impl Report {
 
     fn sort_errors(&mut self) {
         self.errors.sort_by(|a, b| {
-            (&a.account_id, &a.region, a.stage).cmp(&(&b.account_id, &b.region, b.stage))
+            (&a.account_id, &a.region, a.stage, &a.code).cmp(&(
+                &b.account_id,
+                &b.region,
+                b.stage,
+                &b.code,
+            ))
         });
     }
 
@@ -301,8 +317,55 @@ impl Report {
         !self.errors.is_empty()
     }
 
-    /// True when Ctrl-C stopped the scan before it finished.
-    pub fn interrupted(&self) -> bool {
-        self.errors.iter().any(|e| e.stage == Stage::Interrupted)
+    /// Errors with the same account, region, stage and code, one group each in report order:
+    /// a dead endpoint fails every certificate of a region the same way, and people need one
+    /// line for it, not hundreds (the JSON keeps every one).
+    pub fn error_groups(&self) -> Vec<ErrorGroup<'_>> {
+        let mut groups: Vec<ErrorGroup<'_>> = Vec::new();
+        for e in &self.errors {
+            match groups.last_mut() {
+                Some(group) if group.first.same_kind(e) => group.count += 1,
+                _ => groups.push(ErrorGroup { first: e, count: 1 }),
+            }
+        }
+        groups
+    }
+}
+
+/// Errors alike but for their message, shown as the first one and a count.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorGroup<'a> {
+    pub first: &'a ScanError,
+    pub count: usize,
+}
+
+impl ErrorGroup<'_> {
+    /// The first error's message, and how many more there are like it.
+    pub fn message(&self) -> String {
+        match self.count {
+            1 => self.first.message.clone(),
+            n => format!("{} (and {} more like it)", self.first.message, n - 1),
+        }
+    }
+}
+
+impl ScanError {
+    fn same_kind(&self, other: &ScanError) -> bool {
+        (&self.account_id, &self.region, self.stage, &self.code)
+            == (&other.account_id, &other.region, other.stage, &other.code)
+    }
+}
+
+/// Text from AWS (or anyone who can tag a certificate) made safe for a terminal: control
+/// characters — escape sequences that clear the screen or retitle the window, bells, line
+/// breaks that tear a table — become U+FFFD.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
     }
 }

@@ -16,7 +16,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use super::limiter::{CallLimiter, Operation};
 use crate::access::aws_error::AwsFailure;
 use crate::access::AccountAccess;
-use crate::report::{Certificate, CompactString, ScanError, Stage};
+use crate::interrupt::Interrupt;
+use crate::report::{Certificate, CompactString, ScanError, Stage, Tags};
 
 /// ACM's largest page.
 const MAX_ITEMS: i32 = 1000;
@@ -36,6 +37,8 @@ pub struct Shared<'a> {
     /// Describe (and tag) calls in flight per account-region: enough to keep `--rate` going
     /// at a second of latency, no more (each waiting call holds memory).
     pub in_flight: usize,
+    /// A signal stops every wait and call: what was listed is kept, undescribed.
+    pub interrupt: &'a Interrupt,
 }
 
 /// One account-region.
@@ -175,7 +178,13 @@ async fn list_all(
     let mut certificates = Vec::new();
     let mut next_token: Option<String> = None;
     loop {
-        let _slot = place.pace(shared, Operation::ListCertificates).await;
+        let Some(_slot) = shared
+            .interrupt
+            .or_stop(place.pace(shared, Operation::ListCertificates))
+            .await
+        else {
+            return Ok(certificates);
+        };
         // By hand rather than with the paginator, and the client made only now: thousands of
         // regions wait for a slot here, and an SDK client or call future is tens of kilobytes
         // that only calls holding a slot should take.
@@ -192,8 +201,11 @@ async fn list_all(
                 .max_items(MAX_ITEMS)
                 .set_next_token(next_token.take())
                 .send(),
-        )
-        .await;
+        );
+        // Interrupted: the pages read so far are what this region found.
+        let Some(page) = shared.interrupt.or_stop(page).await else {
+            return Ok(certificates);
+        };
         match page {
             Ok(page) => {
                 certificates.extend(
@@ -243,7 +255,14 @@ async fn read_one(
             .await,
         )
     };
-    let (described, tagged) = futures::join!(describe, tags);
+    // Interrupted: the certificate is reported as it was listed.
+    let Some((described, tagged)) = shared
+        .interrupt
+        .or_stop(async { futures::join!(describe, tags) })
+        .await
+    else {
+        return (certificate, errors);
+    };
     match described {
         Ok(out) => {
             if let Some(detail) = out.certificate() {
@@ -254,8 +273,9 @@ async fn read_one(
     }
     match tagged {
         Some(Ok(out)) => {
+            let tags = certificate.tags.get_or_insert_with(Tags::default);
             for tag in out.tags() {
-                certificate.tags.insert(
+                tags.insert(
                     tag.key().to_string(),
                     tag.value().unwrap_or_default().to_string(),
                 );
@@ -329,8 +349,8 @@ fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
     c.serial = text(d.serial());
     c.not_before = time(d.not_before()).or(c.not_before);
     c.not_after = time(d.not_after()).or(c.not_after);
-    c.in_use_by = d.in_use_by().to_vec();
-    c.in_use = Some(!c.in_use_by.is_empty());
+    c.in_use_by = Some(d.in_use_by().to_vec());
+    c.in_use = Some(!d.in_use_by().is_empty());
     c.renewal_eligibility = d
         .renewal_eligibility()
         .map(|v| short(v.as_str()))

@@ -4,7 +4,10 @@
 
 use std::num::NonZeroU32;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::{Clock, MonotonicClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
 use crate::cli::RateScope;
 
@@ -20,11 +23,25 @@ pub enum Operation {
 
 type Key = (String, Option<String>);
 
+/// Paced on the std monotonic clock and waited on tokio's timer. governor's default clock
+/// (quanta) calibrates the TSC against the OS clock at start: on a loaded machine that was
+/// seen running several times too fast, letting a scan exceed --rate several-fold.
+type Budget = RateLimiter<
+    Key,
+    DefaultKeyedStateStore<Key>,
+    MonotonicClock,
+    NoOpMiddleware<std::time::Instant>,
+>;
+
+fn budget(per_second: NonZeroU32) -> Budget {
+    RateLimiter::dashmap_with_clock(Quota::per_second(per_second), MonotonicClock)
+}
+
 pub struct CallLimiter {
     scope: RateScope,
-    list: DefaultKeyedRateLimiter<Key>,
-    describe: DefaultKeyedRateLimiter<Key>,
-    tags: DefaultKeyedRateLimiter<Key>,
+    list: Budget,
+    describe: Budget,
+    tags: Budget,
 }
 
 impl CallLimiter {
@@ -34,9 +51,9 @@ impl CallLimiter {
             NonZeroU32::new(LIST_CERTIFICATES_PER_SECOND.min(rate.get())).unwrap_or(rate);
         CallLimiter {
             scope,
-            list: RateLimiter::keyed(Quota::per_second(list_rate)),
-            describe: RateLimiter::keyed(Quota::per_second(rate)),
-            tags: RateLimiter::keyed(Quota::per_second(rate)),
+            list: budget(list_rate),
+            describe: budget(rate),
+            tags: budget(rate),
         }
     }
 
@@ -52,6 +69,8 @@ impl CallLimiter {
             Operation::DescribeCertificate => &self.describe,
             Operation::ListTags => &self.tags,
         };
-        limiter.until_key_ready(&key).await;
+        while let Err(not_until) = limiter.check_key(&key) {
+            tokio::time::sleep(not_until.wait_time_from(MonotonicClock.now())).await;
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Timelike, Utc};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use tokio::sync::Semaphore;
 
@@ -19,11 +19,13 @@ use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::accounts::AccountTarget;
 use crate::cli::Detail;
+use crate::interrupt::{Interrupt, Signal};
 use crate::plan::ScanPlan;
 use crate::progress::Progress;
 use crate::report::classify::classify;
 use crate::report::{
-    AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tool,
+    account_label, counted, AccountOutcome, AccountState, Certificate, Report, ScanError, Stage,
+    Summary, Tool,
 };
 use certificates::{describe_region, list_region, Depth, Place, RegionJob, RegionScan, Shared};
 use limiter::CallLimiter;
@@ -109,8 +111,9 @@ impl Ord for Queued {
     }
 }
 
-/// Run the scan over `targets`. Stops starting new work when `interrupt` resolves, and
-/// reports what was found with an `interrupted` error.
+/// Run the scan over `targets`. When `interrupt` comes, no new work starts, calls in flight are
+/// dropped, and everything found so far is reported — every listed certificate, described or
+/// not — with an `interrupted` error naming the accounts that did not finish.
 ///
 /// Two stages, pipelined: up to `--max-accounts` accounts at a time are opened and listed
 /// (AssumeRole, DescribeRegions, ListCertificates per region); every listed account-region
@@ -120,35 +123,26 @@ pub async fn run(
     caller: &Caller,
     targets: impl Stream<Item = AccountTarget>,
     progress: &Progress,
-    interrupt: impl std::future::Future<Output = ()>,
+    interrupt: &Interrupt,
 ) -> Report {
     let started = Instant::now();
-    let generated_at = Utc::now();
+    let generated_at = whole_seconds(Utc::now());
     let limiter = CallLimiter::new(plan.rate, plan.rate_scope);
     let calls = Semaphore::new(CALLS_IN_FLIGHT);
     let shared = Shared {
         limiter: &limiter,
         calls: &calls,
         in_flight: plan.rate.get().clamp(2, 64) as usize,
+        interrupt,
     };
     let depth = Depth {
         describe: plan.detail == Detail::Full,
         tags: plan.tags,
     };
-    let mut report = Report {
-        schema_version: crate::report::SCHEMA_VERSION,
-        tool: Tool::default(),
-        generated_at,
-        expiring_days: plan.expiring_days,
-        caller_account_id: caller.account_id.clone(),
-        summary: Summary::default(),
-        accounts: Vec::new(),
-        certificates: Vec::new(),
-        errors: Vec::new(),
-    };
-    // Every target received, for Ctrl-C to list the unfinished ones.
+    // Every target received, for an interrupt to name the unfinished ones.
     let received: RefCell<Vec<AccountTarget>> = RefCell::new(Vec::new());
     let discovering = targets
+        .take_until(interrupt.wait())
         .map(|target| {
             received.borrow_mut().push(target.clone());
             progress.account_found();
@@ -157,20 +151,17 @@ pub async fn run(
         .buffer_unordered(plan.max_accounts);
     tokio::pin!(discovering);
     let mut discovering_done = false;
-    // Accounts listed whose jobs are not all done, with the count of jobs left.
-    let mut open: HashMap<String, (AccountScan, usize)> = HashMap::new();
-    let mut queue: BinaryHeap<Queued> = BinaryHeap::new();
+    let mut engine = Engine::new(progress, interrupt);
     let mut describing = FuturesUnordered::new();
-    let mut found = Found::default();
-    let mut in_flight_certificates = 0usize;
-    tokio::pin!(interrupt);
+    let stop = interrupt.wait();
+    tokio::pin!(stop);
+    let mut stop_seen = false;
     loop {
-        while describing.len() < REGIONS_IN_FLIGHT {
-            let Some(Queued(job)) = queue.pop() else {
+        while engine.stopped().is_none() && describing.len() < REGIONS_IN_FLIGHT {
+            let Some(job) = engine.next_job() else {
                 break;
             };
             let account = job.place.account_id.clone();
-            in_flight_certificates += job.len();
             let shared = &shared;
             describing.push(async move { (account, describe_region(job, shared, depth).await) });
         }
@@ -179,86 +170,221 @@ pub async fn run(
         }
         tokio::select! {
             next = discovering.next(), if !discovering_done => match next {
-                Some(Discovered { scan, jobs }) => {
-                    if jobs.is_empty() {
-                        found.finish(&mut report, scan, progress);
-                    } else {
-                        open.insert(scan.outcome.account_id.clone(), (scan, jobs.len()));
-                        queue.extend(jobs.into_iter().map(Queued));
-                    }
-                }
+                Some(discovered) => engine.on_discovered(discovered),
                 None => {
                     discovering_done = true;
-                    let in_jobs: usize = queue.iter().map(|q| q.0.len()).sum();
-                    let absorbed: usize = open.values().map(|(scan, _)| scan.certificates.len()).sum();
-                    // Jobs being described are counted in their accounts once absorbed; count
-                    // them now so the vector never grows.
-                    found.listed(in_jobs + absorbed + in_flight_certificates);
+                    engine.all_listed();
                 }
             },
             Some((account, region)) = describing.next(), if !describing.is_empty() => {
-                in_flight_certificates -= region.certificates.len();
-                let done = open.get_mut(&account).map(|(scan, left)| {
-                    scan.absorb(region);
-                    *left -= 1;
-                    *left == 0
-                });
-                if done == Some(true) {
-                    let (scan, _) = open.remove(&account).expect("open account");
-                    found.finish(&mut report, scan, progress);
-                }
+                engine.on_described(&account, region);
             }
-            () = &mut interrupt => {
-                // What is done is kept; what is not is listed as failed, with its partial finds.
-                let finished: HashSet<String> =
-                    report.accounts.iter().map(|a| a.account_id.clone()).collect();
-                let mut unfinished = 0;
-                for target in received.borrow().iter() {
-                    if finished.contains(&target.id) {
-                        continue;
-                    }
-                    unfinished += 1;
-                    let reason = Some("interrupted before this account finished".to_string());
-                    let scan = match open.remove(&target.id) {
-                        // Listed, describes unfinished: keep everything it found so far.
-                        Some((mut partial, _)) => {
-                            partial.outcome.state = AccountState::Failed;
-                            partial.outcome.reason = reason;
-                            partial
-                        }
-                        None => AccountScan::ended(target, AccountState::Failed, reason),
-                    };
-                    found.finish(&mut report, scan, progress);
-                }
-                report.errors.push(ScanError {
-                    account_id: None,
-                    region: None,
-                    stage: Stage::Interrupted,
-                    code: "interrupted".into(),
-                    message: format!("scan interrupted; {unfinished} account(s) not finished"),
-                });
-                break;
-            }
+            // Wakes the loop; from now on nothing new starts (`engine.stopped()`).
+            _ = &mut stop, if !stop_seen => stop_seen = true,
         }
     }
     progress.finish();
-    // A --regions name that is no region: one error for the scan, not one per account.
-    for unknown in std::mem::take(&mut found.unknown_regions) {
-        report.errors.push(ScanError {
-            account_id: None,
-            region: Some(unknown.name.clone()),
-            stage: Stage::DescribeRegions,
-            code: regions::UNKNOWN_REGION.into(),
-            message: unknown.message(&caller.partition),
-        });
-    }
-    report.certificates = found.into_certificates();
+    let mut report = engine.into_report(&received.borrow(), &caller.partition);
+    report.generated_at = generated_at;
+    report.expiring_days = plan.expiring_days;
+    report.caller_account_id = caller.account_id.clone();
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
     }
     report.sort();
     report.tally(started.elapsed().as_millis() as u64);
     report
+}
+
+/// Reports show times in whole seconds: jq's `fromdateiso8601` rejects fractions.
+fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(0).unwrap_or(t)
+}
+
+/// The engine's state between events: accounts listed whose describe jobs are not all done,
+/// the jobs waiting (largest first), and what finished accounts gave.
+struct Engine<'p> {
+    progress: &'p Progress,
+    /// Listed accounts with jobs still to finish, and how many.
+    open: HashMap<String, (AccountScan, usize)>,
+    queue: BinaryHeap<Queued>,
+    /// Certificates of jobs being described (counted before their accounts absorb them).
+    in_flight_certificates: usize,
+    accounts: Vec<AccountOutcome>,
+    errors: Vec<ScanError>,
+    found: Found,
+    /// Once a signal has come, nothing new starts, and every account that finishes from then
+    /// on is reported as failed: its work may have been cut short anywhere.
+    interrupt: &'p Interrupt,
+}
+
+impl<'p> Engine<'p> {
+    fn new(progress: &'p Progress, interrupt: &'p Interrupt) -> Self {
+        Engine {
+            progress,
+            open: HashMap::new(),
+            queue: BinaryHeap::new(),
+            in_flight_certificates: 0,
+            accounts: Vec::new(),
+            errors: Vec::new(),
+            found: Found::default(),
+            interrupt,
+        }
+    }
+
+    fn stopped(&self) -> Option<Signal> {
+        self.interrupt.signal()
+    }
+
+    /// The largest waiting job, counted as in flight.
+    fn next_job(&mut self) -> Option<RegionJob> {
+        let Queued(job) = self.queue.pop()?;
+        self.in_flight_certificates += job.len();
+        Some(job)
+    }
+
+    fn on_discovered(&mut self, Discovered { scan, jobs }: Discovered) {
+        if jobs.is_empty() {
+            self.finish(scan);
+        } else {
+            self.open
+                .insert(scan.outcome.account_id.clone(), (scan, jobs.len()));
+            self.queue.extend(jobs.into_iter().map(Queued));
+        }
+    }
+
+    fn on_described(&mut self, account: &str, region: RegionScan) {
+        self.in_flight_certificates -= region.certificates.len();
+        self.absorb(account, region);
+    }
+
+    /// One job's certificates into their account; the account finishes with its last job.
+    fn absorb(&mut self, account: &str, region: RegionScan) {
+        let done = self.open.get_mut(account).map(|(scan, left)| {
+            scan.absorb(region);
+            *left -= 1;
+            *left == 0
+        });
+        if done == Some(true) {
+            let (scan, _) = self.open.remove(account).expect("open account");
+            self.finish(scan);
+        }
+    }
+
+    /// Every account is listed: the final number of certificates is known.
+    fn all_listed(&mut self) {
+        let in_jobs: usize = self.queue.iter().map(|q| q.0.len()).sum();
+        let absorbed: usize = self.open.values().map(|(s, _)| s.certificates.len()).sum();
+        self.found
+            .listed(in_jobs + absorbed + self.in_flight_certificates);
+    }
+
+    fn finish(&mut self, mut scan: AccountScan) {
+        if self.stopped().is_some() && scan.outcome.state != AccountState::Skipped {
+            scan.outcome.state = AccountState::Failed;
+            scan.outcome.reason = Some(UNFINISHED.into());
+        }
+        let outcome = &scan.outcome;
+        tracing::info!(
+            account = %outcome.account_id,
+            state = ?outcome.state,
+            reason = outcome.reason.as_deref().unwrap_or(""),
+            certificates = scan.certificates.len(),
+            "account done"
+        );
+        self.progress
+            .account_done(scan.certificates.len(), scan.errors.len());
+        self.accounts.push(scan.outcome);
+        self.errors.extend(scan.errors);
+        self.found.add(scan.certificates, scan.unknown_regions);
+    }
+
+    /// After a stop: jobs never started keep their certificates as listed, and every account
+    /// received but not finished is reported, failed, with what it found.
+    fn end_interrupted(&mut self, signal: Signal, received: &[AccountTarget]) {
+        while let Some(Queued(job)) = self.queue.pop() {
+            let account = job.place.account_id.clone();
+            let region = RegionScan {
+                certificates: job.certificates,
+                errors: Vec::new(),
+            };
+            self.absorb(&account, region);
+        }
+        let open: Vec<String> = self.open.keys().cloned().collect();
+        for id in open {
+            let (scan, _) = self.open.remove(&id).expect("open account");
+            self.finish(scan);
+        }
+        let finished: HashSet<String> =
+            self.accounts.iter().map(|a| a.account_id.clone()).collect();
+        for target in received.iter().filter(|t| !finished.contains(&t.id)) {
+            self.finish(AccountScan::ended(target, AccountState::Failed, None));
+        }
+        let unfinished: Vec<String> = self
+            .accounts
+            .iter()
+            .filter(|a| a.reason.as_deref() == Some(UNFINISHED))
+            .map(|a| account_label(&a.account_id, a.account_name.as_deref()))
+            .collect();
+        self.errors.push(ScanError {
+            account_id: None,
+            region: None,
+            stage: Stage::Interrupted,
+            code: "interrupted".into(),
+            message: interrupted_message(signal, &unfinished),
+        });
+    }
+
+    fn into_report(mut self, received: &[AccountTarget], partition: &str) -> Report {
+        if let Some(signal) = self.stopped() {
+            self.end_interrupted(signal, received);
+        }
+        // A --regions name that is no region: one error for the scan, not one per account.
+        for unknown in std::mem::take(&mut self.found.unknown_regions) {
+            self.errors.push(ScanError {
+                account_id: None,
+                region: Some(unknown.name.clone()),
+                stage: Stage::DescribeRegions,
+                code: regions::UNKNOWN_REGION.into(),
+                message: unknown.message(partition),
+            });
+        }
+        Report {
+            schema_version: crate::report::SCHEMA_VERSION,
+            tool: Tool::default(),
+            generated_at: Utc::now(),
+            expiring_days: 0,
+            caller_account_id: String::new(),
+            summary: Summary::default(),
+            accounts: self.accounts,
+            certificates: self.found.into_certificates(),
+            errors: self.errors,
+        }
+    }
+}
+
+/// The reason given to every account an interrupt cut short.
+const UNFINISHED: &str = "interrupted before this account finished";
+
+/// How many unfinished accounts an interrupted error names before it counts the rest.
+const NAMED_UNFINISHED: usize = 10;
+
+fn interrupted_message(signal: Signal, unfinished: &[String]) -> String {
+    let mut message = format!(
+        "scan interrupted by {}: {} not finished",
+        signal.name(),
+        counted(unfinished.len(), "account")
+    );
+    if !unfinished.is_empty() {
+        let named = &unfinished[..unfinished.len().min(NAMED_UNFINISHED)];
+        message.push_str(&format!(" ({}", named.join(", ")));
+        if unfinished.len() > named.len() {
+            message.push_str(&format!(" and {} more", unfinished.len() - named.len()));
+        }
+        message.push(')');
+    }
+    message.push_str("; their certificates listed so far are reported, some not described");
+    message
 }
 
 /// What finished accounts gave. Until every account is listed, certificates stay in their
@@ -272,16 +398,12 @@ struct Found {
 }
 
 impl Found {
-    fn finish(&mut self, report: &mut Report, scan: AccountScan, progress: &Progress) {
-        tracing::info!(account = %scan.outcome.account_id, certificates = scan.certificates.len(), "account done");
-        progress.account_done(scan.certificates.len(), scan.errors.len());
-        report.accounts.push(scan.outcome);
+    fn add(&mut self, certificates: Vec<Certificate>, unknown_regions: Vec<UnknownRegion>) {
         match &mut self.all {
-            Some(all) => all.extend(scan.certificates),
-            None => self.certificates.push(scan.certificates),
+            Some(all) => all.extend(certificates),
+            None => self.certificates.push(certificates),
         }
-        report.errors.extend(scan.errors);
-        self.unknown_regions.extend(scan.unknown_regions);
+        self.unknown_regions.extend(unknown_regions);
     }
 
     /// Every account is listed: `still_open` more certificates will come.
@@ -324,15 +446,23 @@ async fn discover(
             Some(reason.clone()),
         ));
     }
-    let access = match caller.open_account(&target.id, &plan.target).await {
-        Ok(access) => std::sync::Arc::new(access),
-        Err(failure) => return ended(AccountScan::failed(target, Stage::AssumeRole, failure)),
+    // Cut short by an interrupt: the engine reports the account as unfinished.
+    let cut = || ended(AccountScan::ended(target, AccountState::Failed, None));
+    let opening = caller.open_account(&target.id, &plan.target);
+    let access = match shared.interrupt.or_stop(opening).await {
+        None => return cut(),
+        Some(Ok(access)) => std::sync::Arc::new(access),
+        Some(Err(failure)) => {
+            return ended(AccountScan::failed(target, Stage::AssumeRole, failure))
+        }
     };
-    let choice = match regions::choose(&access, plan.target.regions.as_deref(), &caller.partition)
-        .await
-    {
-        Ok(choice) => choice,
-        Err(failure) => return ended(AccountScan::failed(target, Stage::DescribeRegions, failure)),
+    let choosing = regions::choose(&access, plan.target.regions.as_deref(), &caller.partition);
+    let choice = match shared.interrupt.or_stop(choosing).await {
+        None => return cut(),
+        Some(Ok(choice)) => choice,
+        Some(Err(failure)) => {
+            return ended(AccountScan::failed(target, Stage::DescribeRegions, failure))
+        }
     };
     let listings = choice.scan.iter().map(|region| {
         let place = Place {

@@ -29,6 +29,14 @@ pub struct UnknownRegion {
 
 impl UnknownRegion {
     pub fn message(&self, partition: &str) -> String {
+        let home = partition_of(&self.name);
+        if home != partition {
+            return format!(
+                "{} is a region of the {home} partition, and this caller is in the {partition} \
+                 partition: nothing was scanned there. Scan it with credentials from {home}",
+                self.name
+            );
+        }
         let hint = match &self.closest {
             Some(closest) => format!(" (did you mean {closest}?)"),
             None => String::new(),
@@ -38,6 +46,23 @@ impl UnknownRegion {
              Check --regions",
             self.name
         )
+    }
+}
+
+/// The partition a region name belongs to, by its prefix.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
     }
 }
 
@@ -142,6 +167,22 @@ mod tests {
             enabled: *enabled,
         })
         .collect()
+    }
+
+    #[test]
+    fn a_region_of_another_partition_says_so() {
+        let china = UnknownRegion {
+            name: "cn-north-1".into(),
+            closest: Some("eu-north-1".into()),
+        };
+        let message = china.message("aws");
+        assert!(message.contains("aws-cn partition"), "{message}");
+        assert!(!message.contains("did you mean"), "{message}");
+        let typo = UnknownRegion {
+            name: "us-eest-1".into(),
+            closest: Some("us-east-1".into()),
+        };
+        assert!(typo.message("aws").contains("did you mean us-east-1?"));
     }
 
     #[test]

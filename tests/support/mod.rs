@@ -208,6 +208,16 @@ pub fn arns(report: &Value) -> Vec<String> {
     all
 }
 
+/// The report's first error that `matches`; fails the test, showing every error, if none does.
+pub fn error_where(report: &Value, matches: impl Fn(&Value) -> bool) -> &Value {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| matches(e))
+        .unwrap_or_else(|| panic!("no such error in {}", report["errors"]))
+}
+
 pub fn account_entry<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["accounts"]
         .as_array()

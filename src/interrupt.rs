@@ -1,0 +1,105 @@
+//! Ctrl-C and SIGTERM (CI cancellation, `timeout`, systemd, Kubernetes): the first signal asks
+//! every stage to stop starting work, so what was found is still written; a second one exits
+//! at once. Every stage that waits on AWS races its wait against `Interrupt::wait`.
+
+use tokio::sync::watch;
+
+/// The signal that stopped the run; its exit code is the shell's 128 + signal number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl Signal {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+}
+
+/// Whether (and by which signal) the run was asked to stop. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    received: watch::Receiver<Option<Signal>>,
+}
+
+impl Interrupt {
+    /// Start listening for SIGINT and SIGTERM (inside a tokio runtime). From now on they no
+    /// longer kill the process on their own: the first is recorded, the second exits.
+    pub fn listen() -> std::io::Result<Interrupt> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let (sender, received) = watch::channel(None);
+        tokio::spawn(async move {
+            let first = tokio::select! {
+                _ = interrupt.recv() => Signal::Interrupt,
+                _ = terminate.recv() => Signal::Terminate,
+            };
+            eprintln!(
+                "certaudit: {} received: stopping and writing what was found (send it again to \
+                 exit at once)",
+                first.name()
+            );
+            let _ = sender.send(Some(first));
+            let second = tokio::select! {
+                _ = interrupt.recv() => Signal::Interrupt,
+                _ = terminate.recv() => Signal::Terminate,
+            };
+            eprintln!("certaudit: {} received again: exiting now", second.name());
+            std::process::exit(second.exit_code().into());
+        });
+        Ok(Interrupt { received })
+    }
+
+    /// An interrupt that never comes (tests, and callers that do not listen).
+    pub fn never() -> Interrupt {
+        let (sender, received) = watch::channel(None);
+        // Kept alive for the process's life so `wait` pends instead of seeing a closed channel.
+        std::mem::forget(sender);
+        Interrupt { received }
+    }
+
+    /// An interrupt whose signal has already come: tests of the stopping paths.
+    pub fn already(signal: Signal) -> Interrupt {
+        let (sender, received) = watch::channel(Some(signal));
+        std::mem::forget(sender);
+        Interrupt { received }
+    }
+
+    /// The signal received so far, if any.
+    pub fn signal(&self) -> Option<Signal> {
+        *self.received.borrow()
+    }
+
+    /// `work`'s output, or None when a signal comes first (the work is dropped).
+    pub async fn or_stop<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            out = work => Some(out),
+            _ = self.wait() => None,
+        }
+    }
+
+    /// Resolves when a signal has come (at once if one already has).
+    pub async fn wait(&self) -> Signal {
+        let mut received = self.received.clone();
+        let signal = match received.wait_for(Option::is_some).await {
+            Ok(signal) => *signal,
+            Err(_) => None,
+        };
+        match signal {
+            Some(signal) => signal,
+            None => std::future::pending().await,
+        }
+    }
+}
