@@ -1,4 +1,4 @@
-//! The scale benchmark (SPEC §5): `make bench` (= `cargo bench --bench scale`, a release build).
+//! The scale benchmark: `make bench` (= `cargo bench --bench scale`, a release build).
 //!
 //! Each scenario is an organization served by the fast fabric (`tests/fastfabric/`) with 50 ms
 //! latency on every call and ACM's real per-account-region quotas answered with real

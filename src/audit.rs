@@ -1,16 +1,89 @@
 //! The whole scan job: who the caller is, the organization listed while its first accounts
 //! are scanned, notifications sent. What is found is one `Report`, whatever failed on the way.
 
+use std::io::{IsTerminal, Write};
+
 use anyhow::{bail, Result};
 
 use crate::access::Caller;
 use crate::accounts;
+use crate::cli::ScanArgs;
 use crate::interrupt::Interrupt;
 use crate::notify;
-use crate::plan::ScanPlan;
+use crate::outcome::{self, Stopped};
+use crate::output::{self, Rendering};
+use crate::plan::{OutputFormat, ScanPlan};
 use crate::progress::Progress;
-use crate::report::{Report, ScanError, Stage};
+use crate::report::{Report, ScanError, Stage, INTERRUPTED};
 use crate::scan;
+
+/// `certaudit scan`: plan, scan, write every output, and say which exit code the report
+/// calls for. A signal's code wins over the report's; a fatal error wins over both.
+pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
+    let plan = args.plan().map_err(Stopped::usage)?;
+    if plan.list.is_some() && plan.output == OutputFormat::Json {
+        tracing::warn!(
+            "--list has no effect with -o json: the report document always holds every \
+             certificate (use -o ndjson or -o csv for one list)"
+        );
+    }
+    if let Some(dir) = &plan.report_dir {
+        output::check_report_dir(dir).map_err(Stopped::fatal)?;
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(Stopped::fatal)?;
+    // The runtime outlives the scan, so a second signal still exits at once while the report
+    // is being written.
+    let interrupt = runtime
+        .block_on(async { Interrupt::listen() })
+        .map_err(|e| {
+            Stopped::fatal(anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))
+        })?;
+    let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
+    let report = runtime
+        .block_on(run(&plan, show_progress, &interrupt))
+        .map_err(|error| match interrupt.signal() {
+            Some(signal) => Stopped {
+                code: signal.exit_code(),
+                error,
+            },
+            None => Stopped::fatal(error),
+        })?;
+    write_outputs(&plan, &report)?;
+    Ok(match interrupt.signal() {
+        Some(signal) => signal.exit_code(),
+        None => outcome::exit_code(&report, &plan.fail_on, plan.allow_partial),
+    })
+}
+
+/// Every output the plan asks for, whatever the report holds: the artifacts, stdout, and the
+/// errors on stderr for the formats whose stdout is data. A closed stdout ends quietly.
+fn write_outputs(plan: &ScanPlan, report: &Report) -> Result<(), Stopped> {
+    let artifacts = match &plan.report_dir {
+        Some(dir) => output::write_artifacts(report, dir, plan.csv_cells),
+        None => Ok(()),
+    };
+    let rendering = Rendering {
+        format: plan.output,
+        list: plan.list,
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        csv_cells: plan.csv_cells,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = output::render(report, rendering, &mut out).and_then(|()| Ok(out.flush()?));
+    // Errors reach stderr even with --quiet ("errors only"); the table already lists them.
+    if plan.output != OutputFormat::Table {
+        let _ = output::write_error_lines(report, &mut std::io::stderr().lock());
+    }
+    artifacts.map_err(Stopped::fatal)?;
+    match written {
+        Err(e) if !output::is_closed_pipe(&e) => Err(Stopped::fatal(
+            e.context("cannot write the report to stdout"),
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// ACM's published DescribeCertificate and ListTagsForCertificate quota per account-region.
 const ACM_QUOTA_PER_SECOND: u32 = 10;
@@ -61,27 +134,28 @@ pub async fn run(plan: &ScanPlan, show_progress: bool, interrupt: &Interrupt) ->
                 .failure
                 .as_ref()
                 .map_or("organizations", |f| f.code.as_str());
-            report.add_errors([ScanError {
-                account_id: None,
-                region: None,
-                stage: Stage::Organizations,
-                code: code.to_string(),
-                message: broke.part_way_message(),
-            }]);
+            let error = ScanError::new(
+                Stage::Organizations,
+                None,
+                None,
+                code,
+                broke.part_way_message(),
+            );
+            report.add_errors([error]);
         }
         _ => {}
     }
     if plan.notify.any() && interrupt.signal().is_none() {
         let sending = notify::send(&plan.notify, &caller, &mut report);
         if interrupt.or_stop(sending).await.is_none() {
-            report.add_errors([ScanError {
-                account_id: None,
-                region: None,
-                stage: Stage::Interrupted,
-                code: "interrupted".into(),
-                message: "interrupted while notifying: some notifications may not have been sent"
-                    .into(),
-            }]);
+            let message = "interrupted while notifying: some notifications may not have been sent";
+            report.add_errors([ScanError::new(
+                Stage::Interrupted,
+                None,
+                None,
+                INTERRUPTED,
+                message,
+            )]);
         }
     }
     Ok(report)

@@ -1,10 +1,20 @@
-//! Command-line interface: plain clap structs, no I/O. `plan::ScanPlan::from_args` turns them
-//! into what the engine executes.
+//! Command-line interface: plain clap structs and their value checks, and the one step that
+//! turns them into plain settings (`ScanArgs::plan`, `TargetArgs::targets`) for the engine.
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
+use std::collections::BTreeSet;
+
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use crate::plan::{check_external_id, parse_account_id};
+use crate::plan::{
+    dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, NamedAccount, Notify, ScanPlan,
+    Targets,
+};
+pub use crate::plan::{Detail, Finding, ListChoice, OutputFormat, RateScope};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -210,40 +220,72 @@ pub struct LoggingArgs {
     pub quiet: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Detail {
-    Full,
-    Summary,
+impl TargetArgs {
+    /// The accounts, regions and access these flags describe (reads an accounts file).
+    pub fn targets(&self) -> Result<Targets> {
+        let args = self;
+        if let Some(external_id) = &args.external_id {
+            check_external_id(external_id).map_err(anyhow::Error::msg)?;
+        }
+        let accounts = if let Some(path) = &args.accounts_file {
+            AccountSource::Explicit(read_accounts_file(path)?)
+        } else if !args.accounts.is_empty() {
+            let named = args.accounts.iter().map(|id| NamedAccount {
+                id: id.clone(),
+                name: None,
+            });
+            AccountSource::Explicit(dedup(named.collect()))
+        } else {
+            AccountSource::Organization {
+                ous: args.ou.clone(),
+            }
+        };
+        let regions = (!args.regions.is_empty()).then(|| {
+            let set: BTreeSet<String> = args.regions.iter().cloned().collect();
+            set.into_iter().collect()
+        });
+        Ok(Targets {
+            accounts,
+            exclude: args.exclude.iter().cloned().collect(),
+            regions,
+            role_name: args.role_name.clone(),
+            external_id: args.external_id.clone(),
+            profile: args.profile.clone(),
+            region: args.region.clone(),
+            timeout: std::time::Duration::from_secs(args.timeout),
+        })
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RateScope {
-    AccountRegion,
-    Account,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Ndjson,
-    Csv,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListChoice {
-    All,
-    Expiring,
-    Imported,
-    WillNotRenew,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
-pub enum Finding {
-    Expiring,
-    Expired,
-    Imported,
-    WillNotRenew,
+impl ScanArgs {
+    /// The scan these flags describe, as plain values; nothing is called yet.
+    pub fn plan(&self) -> Result<ScanPlan> {
+        let args = self;
+        Ok(ScanPlan {
+            target: args.target.targets()?,
+            detail: args.detail,
+            tags: !args.no_tags && args.detail == Detail::Full,
+            rate: args.rate,
+            rate_scope: args.rate_scope,
+            max_accounts: args.max_accounts.get() as usize,
+            expiring_days: args.expiring_days,
+            output: args.output,
+            list: args.list,
+            report_dir: args.report_dir.clone(),
+            csv_cells: if args.csv_raw {
+                CsvCells::Raw
+            } else {
+                CsvCells::Neutralised
+            },
+            fail_on: args.fail_on.iter().copied().collect(),
+            allow_partial: args.allow_partial,
+            notify: Notify {
+                sns_topic_arn: args.sns_topic_arn.clone(),
+                always: args.notify_always,
+                security_hub_region: args.security_hub_region.clone(),
+            },
+        })
+    }
 }
 
 /// An SNS topic ARN: `arn:PARTITION:sns:REGION:ACCOUNT:NAME`.
@@ -263,18 +305,6 @@ pub fn parse_sns_topic_arn(value: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "'{value}' is not an SNS topic ARN: expected arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME"
-        ))
-    }
-}
-
-/// A 12-digit AWS account ID.
-pub fn parse_account_id(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(value.to_string())
-    } else {
-        Err(format!(
-            "'{value}' is not an AWS account ID: expected 12 digits"
         ))
     }
 }
@@ -319,12 +349,6 @@ pub fn parse_region(value: &str) -> Result<String, String> {
     }
 }
 
-fn iam_chars(value: &str, extra: &[u8]) -> bool {
-    value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || extra.contains(&b))
-}
-
 /// An IAM role name: 1..64 characters of `[\w+=,.@-]`.
 pub fn parse_role_name(value: &str) -> Result<String, String> {
     if (1..=64).contains(&value.len()) && iam_chars(value, b"+=,.@-") {
@@ -342,34 +366,6 @@ pub fn parse_positive(value: &str) -> Result<NonZeroU32, String> {
         .parse()
         .map_err(|_| format!("'{value}' is not a whole number"))?;
     NonZeroU32::new(n).ok_or_else(|| "it must be 1 or more".into())
-}
-
-/// An STS ExternalId: 2..1224 characters of `[\w+=,.@:/-]`. It is a secret: the error says
-/// what is wrong with it, never what it is.
-pub fn check_external_id(value: &str) -> Result<(), String> {
-    let rule = "it must be 2 to 1224 characters of letters, digits and +=,.@:/_- (the value is \
-                not shown: it is a secret)";
-    let length = value.chars().count();
-    if !(2..=1224).contains(&length) {
-        return Err(format!(
-            "the external ID (--external-id or CERTAUDIT_EXTERNAL_ID) has {length} characters: \
-             {rule}"
-        ));
-    }
-    let bad: Vec<usize> = value
-        .chars()
-        .enumerate()
-        .filter(|(_, c)| !(c.is_ascii() && iam_chars(&c.to_string(), b"+=,.@:/-")))
-        .map(|(i, _)| i + 1)
-        .collect();
-    match bad.first() {
-        None => Ok(()),
-        Some(first) => Err(format!(
-            "the external ID (--external-id or CERTAUDIT_EXTERNAL_ID) has {} character(s) not \
-             allowed, the first at position {first}: {rule}",
-            bad.len()
-        )),
-    }
 }
 
 #[cfg(test)]

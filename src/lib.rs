@@ -13,5 +13,6 @@ pub mod outcome;
 pub mod output;
 pub mod plan;
 pub mod progress;
+pub mod regions;
 pub mod report;
 pub mod scan;

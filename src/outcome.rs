@@ -1,8 +1,10 @@
-//! The exit code, decided in one place (SPEC §3): fatal 1 > incomplete 3 > findings 4.
+//! Exit codes: what a finished scan's report says (fatal 1 > incomplete 3 > findings 4), and
+//! `Stopped`, the one error type a command returns when it has no normal ending. `main` turns
+//! either into the process's exit code in one match.
 
 use std::collections::BTreeSet;
 
-use crate::cli::Finding;
+use crate::plan::Finding;
 use crate::report::{Certificate, Report, Stage};
 
 pub const OK: u8 = 0;
@@ -10,6 +12,31 @@ pub const FATAL: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const INCOMPLETE: u8 = 3;
 pub const FINDINGS: u8 = 4;
+
+/// A command that stopped without its normal output: what to tell people and the exit code.
+#[derive(Debug)]
+pub struct Stopped {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Stopped {
+    /// Nothing useful could be done (no credentials, an unwritable --report-dir): exit 1.
+    pub fn fatal(error: impl Into<anyhow::Error>) -> Self {
+        Stopped {
+            code: FATAL,
+            error: error.into(),
+        }
+    }
+
+    /// The flags (or a file they name) are wrong: exit 2, as clap's own errors do.
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Stopped {
+            code: USAGE,
+            error: error.into(),
+        }
+    }
+}
 
 fn matches(finding: Finding, c: &Certificate) -> bool {
     match finding {
@@ -42,5 +69,50 @@ pub fn exit_code(report: &Report, fail_on: &BTreeSet<Finding>, allow_partial: bo
         FINDINGS
     } else {
         OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{ScanError, Summary, Tool};
+
+    fn report(errors: Vec<ScanError>, expiring: bool) -> Report {
+        let mut c = Certificate::new("arn:c", "111111111111", None, "us-east-1");
+        c.expiring = expiring;
+        Report {
+            schema_version: 1,
+            tool: Tool::default(),
+            generated_at: chrono::Utc::now(),
+            expiring_days: 45,
+            caller_account_id: "111111111111".into(),
+            summary: Summary::default(),
+            accounts: Vec::new(),
+            certificates: vec![c],
+            errors,
+        }
+    }
+
+    fn failed(stage: Stage) -> ScanError {
+        ScanError::new(stage, Some("1"), None, "AccessDenied", "no")
+    }
+
+    #[test]
+    fn incomplete_wins_over_findings_and_allow_partial_forgives_it() {
+        let fail_on: BTreeSet<Finding> = [Finding::Expiring].into();
+        let both = report(vec![failed(Stage::AssumeRole)], true);
+        assert_eq!(exit_code(&both, &fail_on, false), INCOMPLETE);
+        assert_eq!(exit_code(&both, &fail_on, true), FINDINGS);
+        assert_eq!(exit_code(&both, &BTreeSet::new(), true), OK);
+        let clean = report(Vec::new(), true);
+        assert_eq!(exit_code(&clean, &fail_on, false), FINDINGS);
+        assert_eq!(exit_code(&report(Vec::new(), false), &fail_on, false), OK);
+    }
+
+    #[test]
+    fn a_broken_organization_listing_stays_incomplete_with_allow_partial() {
+        let fail_on: BTreeSet<Finding> = [Finding::Expiring].into();
+        let broke = report(vec![failed(Stage::Organizations)], true);
+        assert_eq!(exit_code(&broke, &fail_on, true), INCOMPLETE);
     }
 }

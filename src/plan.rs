@@ -1,5 +1,8 @@
 //! Parse, then plan, then act: `ScanPlan` is everything the engine needs, as plain values,
-//! built from the command line (and an accounts file) before any AWS call.
+//! built from the command line (and an accounts file) before any AWS call. The bottom of the
+//! house: it imports nothing of certaudit's, and every layer above reads its settings here.
+//! The choice enums derive clap's `ValueEnum` so the command line can name them, but carry no
+//! parsing of their own.
 
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
@@ -7,12 +10,64 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::notify::Notify;
+use clap::ValueEnum;
 
-use crate::cli::{
-    check_external_id, parse_account_id, Detail, Finding, ListChoice, OutputFormat, RateScope,
-    ScanArgs, TargetArgs,
-};
+/// How much to read per certificate: `Full` describes and tags each one, `Summary` keeps the
+/// listing alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Detail {
+    Full,
+    Summary,
+}
+
+/// What one rate budget covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateScope {
+    AccountRegion,
+    Account,
+}
+
+/// The format of stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+}
+
+/// One of the report's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListChoice {
+    All,
+    Expiring,
+    Imported,
+    WillNotRenew,
+}
+
+/// What `--fail-on` can match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Finding {
+    Expiring,
+    Expired,
+    Imported,
+    WillNotRenew,
+}
+
+/// Where to send what a scan found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notify {
+    pub sns_topic_arn: Option<String>,
+    /// Publish even when nothing needs attention.
+    pub always: bool,
+    pub security_hub_region: Option<String>,
+}
+
+impl Notify {
+    pub fn any(&self) -> bool {
+        self.sns_topic_arn.is_some() || self.security_hub_region.is_some()
+    }
+}
 
 /// An account named on the command line or in a file, before anything is known of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,41 +99,6 @@ pub struct Targets {
     pub timeout: std::time::Duration,
 }
 
-impl Targets {
-    pub fn from_args(args: &TargetArgs) -> Result<Targets> {
-        if let Some(external_id) = &args.external_id {
-            check_external_id(external_id).map_err(anyhow::Error::msg)?;
-        }
-        let accounts = if let Some(path) = &args.accounts_file {
-            AccountSource::Explicit(read_accounts_file(path)?)
-        } else if !args.accounts.is_empty() {
-            let named = args.accounts.iter().map(|id| NamedAccount {
-                id: id.clone(),
-                name: None,
-            });
-            AccountSource::Explicit(dedup(named.collect()))
-        } else {
-            AccountSource::Organization {
-                ous: args.ou.clone(),
-            }
-        };
-        let regions = (!args.regions.is_empty()).then(|| {
-            let set: BTreeSet<String> = args.regions.iter().cloned().collect();
-            set.into_iter().collect()
-        });
-        Ok(Targets {
-            accounts,
-            exclude: args.exclude.iter().cloned().collect(),
-            regions,
-            role_name: args.role_name.clone(),
-            external_id: args.external_id.clone(),
-            profile: args.profile.clone(),
-            region: args.region.clone(),
-            timeout: std::time::Duration::from_secs(args.timeout),
-        })
-    }
-}
-
 /// Whether cells that start like a spreadsheet formula are neutralised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CsvCells {
@@ -108,36 +128,7 @@ pub struct ScanPlan {
     pub notify: Notify,
 }
 
-impl ScanPlan {
-    pub fn from_args(args: &ScanArgs) -> Result<ScanPlan> {
-        Ok(ScanPlan {
-            target: Targets::from_args(&args.target)?,
-            detail: args.detail,
-            tags: !args.no_tags && args.detail == Detail::Full,
-            rate: args.rate,
-            rate_scope: args.rate_scope,
-            max_accounts: args.max_accounts.get() as usize,
-            expiring_days: args.expiring_days,
-            output: args.output,
-            list: args.list,
-            report_dir: args.report_dir.clone(),
-            csv_cells: if args.csv_raw {
-                CsvCells::Raw
-            } else {
-                CsvCells::Neutralised
-            },
-            fail_on: args.fail_on.iter().copied().collect(),
-            allow_partial: args.allow_partial,
-            notify: Notify {
-                sns_topic_arn: args.sns_topic_arn.clone(),
-                always: args.notify_always,
-                security_hub_region: args.security_hub_region.clone(),
-            },
-        })
-    }
-}
-
-fn dedup(accounts: Vec<NamedAccount>) -> Vec<NamedAccount> {
+pub(crate) fn dedup(accounts: Vec<NamedAccount>) -> Vec<NamedAccount> {
     let mut seen = BTreeSet::new();
     accounts
         .into_iter()
@@ -145,7 +136,7 @@ fn dedup(accounts: Vec<NamedAccount>) -> Vec<NamedAccount> {
         .collect()
 }
 
-fn read_accounts_file(path: &Path) -> Result<Vec<NamedAccount>> {
+pub(crate) fn read_accounts_file(path: &Path) -> Result<Vec<NamedAccount>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read --accounts-file {}", path.display()))?;
     parse_accounts_file(&text).with_context(|| format!("in --accounts-file {}", path.display()))
@@ -178,6 +169,53 @@ pub fn parse_accounts_file(text: &str) -> Result<Vec<NamedAccount>> {
         bail!("no account IDs found: write one 12-digit account ID per line");
     }
     Ok(dedup(accounts))
+}
+
+/// A 12-digit AWS account ID.
+pub fn parse_account_id(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "'{value}' is not an AWS account ID: expected 12 digits"
+        ))
+    }
+}
+
+/// An STS ExternalId: 2..1224 characters of `[\w+=,.@:/-]`. It is a secret: the error says
+/// what is wrong with it, never what it is.
+pub fn check_external_id(value: &str) -> Result<(), String> {
+    let rule = "it must be 2 to 1224 characters of letters, digits and +=,.@:/_- (the value is \
+                not shown: it is a secret)";
+    let length = value.chars().count();
+    if !(2..=1224).contains(&length) {
+        return Err(format!(
+            "the external ID (--external-id or CERTAUDIT_EXTERNAL_ID) has {length} characters: \
+             {rule}"
+        ));
+    }
+    let bad: Vec<usize> = value
+        .chars()
+        .enumerate()
+        .filter(|(_, c)| !(c.is_ascii() && iam_chars(&c.to_string(), b"+=,.@:/-")))
+        .map(|(i, _)| i + 1)
+        .collect();
+    match bad.first() {
+        None => Ok(()),
+        Some(first) => Err(format!(
+            "the external ID (--external-id or CERTAUDIT_EXTERNAL_ID) has {} character(s) not \
+             allowed, the first at position {first}: {rule}",
+            bad.len()
+        )),
+    }
+}
+
+/// IAM name characters: letters, digits, `_` and `extra`.
+pub(crate) fn iam_chars(value: &str, extra: &[u8]) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || extra.contains(&b))
 }
 
 #[cfg(test)]

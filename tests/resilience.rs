@@ -1,4 +1,4 @@
-//! The scan under faults (SPEC §1.7): throttling storms, 5xx and connection resets, a hanging
+//! The scan under faults and signals: throttling storms, 5xx and connection resets, a hanging
 //! region, credentials expiring mid-scan, Ctrl-C. Each against the fabric, each asserting that
 //! nothing was lost or that the loss is reported.
 

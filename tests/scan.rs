@@ -1,5 +1,5 @@
 //! Integration tests: the real certaudit binary and the real AWS SDK against moto server
-//! behind the fidelity layer (SPEC §4). Each test seeds its own organization.
+//! behind the fidelity layer (`tests/fabric/`). Each test seeds its own organization.
 
 mod support;
 
@@ -289,10 +289,10 @@ fn unused_acm_issued_certificate_is_listed_as_will_not_renew() {
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("Will not renew (2)"), "{table}");
     assert!(
-        table.contains("not in use: ineligible for renewal"),
+        table.contains("not in use, so ACM will not renew it"),
         "{table}"
     );
-    assert!(table.contains("renewal FAILED: CAA_ERROR"), "{table}");
+    assert!(table.contains("renewal failed: CAA_ERROR"), "{table}");
 }
 
 #[test]

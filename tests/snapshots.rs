@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use certaudit::cli::{ListChoice, OutputFormat};
 use certaudit::output::{render, Rendering};
 use certaudit::plan::CsvCells;
+use certaudit::plan::{ListChoice, OutputFormat};
 use certaudit::report::classify::classify;
 use certaudit::report::{
     AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tags, Tool,

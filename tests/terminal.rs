@@ -1,4 +1,4 @@
-//! certaudit on a terminal (SPEC §2): the table coloured by urgency when stdout is a TTY and
+//! certaudit on a terminal: the table coloured by urgency when stdout is a TTY and
 //! not with NO_COLOR; the progress bar when stderr is a TTY and not with --quiet; the data on
 //! the other stream untouched either way. The terminal is a real pseudoterminal.
 

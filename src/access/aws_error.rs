@@ -3,6 +3,8 @@
 
 use aws_sdk_acm::error::{ProvideErrorMetadata, SdkError};
 
+use crate::report::{FailureKind, ScanError, Stage};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsFailure {
     pub code: String,
@@ -15,6 +17,15 @@ impl AwsFailure {
             code: code.to_string(),
             message: message.into(),
         }
+    }
+
+    pub fn kind(&self) -> FailureKind {
+        FailureKind::of(&self.code)
+    }
+
+    /// This failure as the report records it, where it happened.
+    pub fn at(self, stage: Stage, account_id: Option<&str>, region: Option<&str>) -> ScanError {
+        ScanError::new(stage, account_id, region, self.code, self.message)
     }
 
     pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self

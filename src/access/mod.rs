@@ -1,7 +1,7 @@
 //! How we get into an account: the caller's own credentials for its own account, AssumeRole
 //! with ExternalId into every other. Each account gets its own credential cache and each
 //! account-region its own retry partition, so hundreds of accounts neither re-assume the role
-//! on every call nor spend one shared retry budget (SPEC §1.3, §1.7).
+//! on every call nor spend one shared retry budget and sending rate.
 
 mod assumed_role;
 pub mod aws_error;
@@ -20,6 +20,7 @@ pub use assumed_role::AssumedRole;
 use aws_error::AwsFailure;
 
 use crate::plan::Targets;
+use crate::report::FailureKind;
 
 /// Region used for the caller's own calls when none is configured.
 const FALLBACK_REGION: &str = "us-east-1";
@@ -41,12 +42,12 @@ fn unidentified(failure: &AwsFailure, profile: Option<&str>) -> anyhow::Error {
             failure.message
         );
     }
-    let fix = match failure.code.as_str() {
-        "credentials" => {
+    let fix = match failure.kind() {
+        FailureKind::NoCredentials => {
             "No AWS credentials were found: pass --profile (or set AWS_PROFILE), set \
              AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role provides them"
         }
-        "dispatch" | "timeout" => {
+        FailureKind::Unreachable => {
             "AWS could not be reached: check network access, proxy settings (HTTPS_PROXY), \
              VPC endpoints, and AWS_ENDPOINT_URL if set"
         }
@@ -69,17 +70,17 @@ pub struct Caller {
 
 impl Caller {
     /// Load the caller's credentials and ask STS who they are.
-    pub async fn identify(plan: &Targets) -> Result<Caller> {
+    pub async fn identify(targets: &Targets) -> Result<Caller> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(shared_http_client())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
             .timeout_config(
                 TimeoutConfig::builder()
-                    .operation_timeout(plan.timeout)
-                    .connect_timeout(CONNECT_TIMEOUT.min(plan.timeout))
+                    .operation_timeout(targets.timeout)
+                    .connect_timeout(CONNECT_TIMEOUT.min(targets.timeout))
                     .build(),
             );
-        if let Some(profile) = &plan.profile {
+        if let Some(profile) = &targets.profile {
             // An explicit profile wins over keys in the environment, as with the AWS CLI: the
             // default chain would take AWS_ACCESS_KEY_ID first and audit another organization.
             let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
@@ -89,7 +90,7 @@ impl Caller {
                 .profile_name(profile)
                 .credentials_provider(credentials);
         }
-        if let Some(region) = &plan.region {
+        if let Some(region) = &targets.region {
             loader = loader.region(Region::new(region.clone()));
         }
         let mut config = loader.load().await;
@@ -109,7 +110,7 @@ impl Caller {
             .config_override(identify_retries)
             .send()
             .await
-            .map_err(|e| unidentified(&AwsFailure::from_sdk(&e), plan.profile.as_deref()))?;
+            .map_err(|e| unidentified(&AwsFailure::from_sdk(&e), targets.profile.as_deref()))?;
         let account_id = identity.account().unwrap_or_default().to_string();
         let partition = identity
             .arn()
@@ -132,15 +133,15 @@ impl Caller {
     pub async fn open_account(
         &self,
         account_id: &str,
-        plan: &Targets,
+        targets: &Targets,
     ) -> Result<AccountAccess, AwsFailure> {
         if account_id == self.account_id {
             return Ok(AccountAccess::new(account_id, self.config.clone()));
         }
         let role = AssumedRole::new(
             aws_sdk_sts::Client::new(&self.config),
-            self.role_arn(account_id, &plan.role_name),
-            plan.external_id.clone(),
+            self.role_arn(account_id, &targets.role_name),
+            targets.external_id.clone(),
         );
         role.prime().await?;
         let config = self
@@ -182,7 +183,7 @@ pub struct AccountAccess {
 }
 
 impl AccountAccess {
-    fn new(account_id: &str, config: SdkConfig) -> Self {
+    pub(crate) fn new(account_id: &str, config: SdkConfig) -> Self {
         AccountAccess {
             account_id: account_id.to_string(),
             config,

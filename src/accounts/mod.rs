@@ -9,6 +9,7 @@ use anyhow::Result;
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::plan::{AccountSource, Targets};
+use crate::report::FailureKind;
 
 /// One account the scan targets, and whether it will be skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,9 @@ pub struct AccountTarget {
 
 /// List the target accounts. Organizations being unavailable without an explicit list is
 /// fatal: there is nothing to scan.
-pub async fn resolve(plan: &Targets, caller: &Caller) -> Result<Vec<AccountTarget>> {
+pub async fn resolve(targets: &Targets, caller: &Caller) -> Result<Vec<AccountTarget>> {
     let mut all = Vec::new();
-    resolve_each(plan, caller, &mut |target| all.push(target))
+    resolve_each(targets, caller, &mut |target| all.push(target))
         .await
         .map_err(|broke| broke.error)?;
     Ok(all)
@@ -59,21 +60,21 @@ impl ListingBroke {
 /// List the target accounts, handing each to `found` as its page arrives, so a scan starts on
 /// the first page while later ones load. On failure, also says how many were handed over.
 pub async fn resolve_each(
-    plan: &Targets,
+    targets: &Targets,
     caller: &Caller,
     found: &mut dyn FnMut(AccountTarget),
 ) -> Result<usize, ListingBroke> {
     let mut count = 0;
     let mut excluded = std::collections::BTreeSet::new();
     let mut each = |mut target: AccountTarget| {
-        if plan.exclude.contains(&target.id) {
+        if targets.exclude.contains(&target.id) {
             target.skip = Some("excluded by --exclude".into());
             excluded.insert(target.id.clone());
         }
         count += 1;
         found(target);
     };
-    match &plan.accounts {
+    match &targets.accounts {
         AccountSource::Explicit(named) => named.iter().for_each(|a| {
             each(AccountTarget {
                 id: a.id.clone(),
@@ -90,14 +91,14 @@ pub async fn resolve_each(
             };
             if let Err(failure) = listed {
                 return Err(ListingBroke {
-                    error: organizations_unavailable(&failure, caller),
+                    error: organizations_unavailable(&failure, caller, ous),
                     failure: Some(failure),
                     listed: count,
                 });
             }
         }
     }
-    for id in plan.exclude.difference(&excluded) {
+    for id in targets.exclude.difference(&excluded) {
         tracing::warn!("--exclude {id}: no such account among those targeted; nothing excluded");
     }
     if count == 0 {
@@ -114,21 +115,26 @@ pub async fn resolve_each(
 }
 
 /// Organizations could not be listed: what to tell people.
-fn organizations_unavailable(failure: &AwsFailure, caller: &Caller) -> anyhow::Error {
+fn organizations_unavailable(
+    failure: &AwsFailure,
+    caller: &Caller,
+    ous: &[String],
+) -> anyhow::Error {
     let failed = |advice: String| anyhow::anyhow!(advice);
-    if failure.code == "ParentNotFoundException" {
+    let kind = failure.kind();
+    if kind == FailureKind::NotFound && !ous.is_empty() {
         return failed(format!(
             "--ou: {} ({}); check the IDs with `aws organizations list-roots` and \
              `aws organizations list-organizational-units-for-parent`",
             failure.message, failure.code
         ));
     }
-    let cause = match failure.code.as_str() {
-        "AWSOrganizationsNotInUseException" => format!(
+    let cause = match kind {
+        FailureKind::NotFound => format!(
             "account {} is not a member of an AWS Organization",
             caller.account_id
         ),
-        "AccessDeniedException" | "AccessDenied" => format!(
+        FailureKind::AccessDenied => format!(
             "account {} may not list the organization's accounts (it is neither the management \
              account nor a delegated administrator, or lacks organizations:ListAccounts)",
             caller.account_id

@@ -8,6 +8,7 @@ use aws_sdk_organizations::Client;
 
 use super::{skip_reason, AccountTarget};
 use crate::access::aws_error::AwsFailure;
+use crate::report::FailureKind;
 
 /// Organizations' largest page.
 const PAGE_SIZE: i32 = 20;
@@ -100,7 +101,7 @@ pub async fn list_under(
 /// AWS's ParentNotFoundException does not say which parent; only one given with --ou can be
 /// missing (the rest come from the API), so name it.
 fn naming_parent(mut failure: AwsFailure, parent: &str) -> AwsFailure {
-    if failure.code == "ParentNotFoundException" {
+    if failure.kind() == FailureKind::NotFound {
         failure.message = format!("{parent} is not an OU or root of this organization");
     }
     failure

@@ -14,10 +14,12 @@ use aws_sdk_securityhub::types::{
 };
 use chrono::SecondsFormat;
 
-use super::{attention, console_url, days_left, why, Urgency};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
-use crate::report::{AccountState, Certificate, CompactString, Report, ScanError, Stage};
+use crate::report::attention::{attention, console_url, days_left, why, Urgency};
+use crate::report::{
+    AccountState, Certificate, CompactString, FailureKind, Report, ScanError, Stage,
+};
 
 pub const GENERATOR_ID: &str = "certaudit";
 /// BatchImportFindings takes at most 100 findings per call.
@@ -28,7 +30,7 @@ const TITLE_MAX: usize = 256;
 const DESCRIPTION_MAX: usize = 1024;
 
 /// What every finding of one import shares.
-pub struct Context<'a> {
+pub struct ImportScope<'a> {
     pub caller: &'a str,
     pub partition: &'a str,
     pub hub_region: &'a str,
@@ -36,7 +38,7 @@ pub struct Context<'a> {
     pub now: String,
 }
 
-impl Context<'_> {
+impl ImportScope<'_> {
     pub fn product_arn(&self) -> String {
         format!(
             "arn:{}:securityhub:{}:{}:product/{}/default",
@@ -79,36 +81,54 @@ fn owned(v: &Option<CompactString>) -> Option<String> {
     v.as_deref().map(str::to_string)
 }
 
-/// The ASFF finding for one certificate that needs attention.
-pub fn finding(c: &Certificate, ctx: &Context, created_at: Option<&str>) -> AwsSecurityFinding {
-    let domain = c.domain_name.as_deref().unwrap_or("(no domain)");
-    let account = c.account_label();
-    let title = match c.days_to_expiry {
-        Some(d) if c.expired || d < 0 => format!("ACM certificate for {domain} has expired"),
-        Some(d) if c.expiring => format!("ACM certificate for {domain} expires in {d} days"),
-        _ => format!("ACM certificate for {domain} will not renew"),
-    };
-    let why = match why(c) {
-        w if w.is_empty() => String::new(),
-        w => format!(" {w}."),
-    };
-    let description = format!(
-        "{days}.{why} Account {account}, region {region}, type {kind}, not after {not_after}.",
-        days = days_left(c),
-        region = c.region,
-        kind = c.cert_type.as_deref().unwrap_or("unknown"),
-        not_after = c
-            .not_after
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-            .unwrap_or_else(|| "unknown".into()),
-    );
-    let recommendation = if c.imported {
-        "Obtain a renewed certificate from its issuer and re-import it into ACM (same ARN)"
-    } else if c.in_use == Some(false) {
-        "Attach the certificate to a resource so ACM can renew it, or delete it if unused"
-    } else {
-        "Complete the certificate's domain validation so ACM can renew it, or replace it"
-    };
+/// What a finding says to people about one certificate.
+struct FindingWords {
+    title: String,
+    description: String,
+    recommendation: &'static str,
+}
+
+impl FindingWords {
+    fn of(c: &Certificate) -> Self {
+        let domain = c.domain_name.as_deref().unwrap_or("(no domain)");
+        let title = match c.days_to_expiry {
+            Some(d) if c.expired || d < 0 => format!("ACM certificate for {domain} has expired"),
+            Some(d) if c.expiring => format!("ACM certificate for {domain} expires in {d} days"),
+            _ => format!("ACM certificate for {domain} will not renew"),
+        };
+        let why = match why(c) {
+            w if w.is_empty() => String::new(),
+            w => format!(" {w}."),
+        };
+        let description = format!(
+            "{days}.{why} Account {account}, region {region}, type {kind}, not after {not_after}.",
+            days = days_left(c),
+            account = c.account_label(),
+            region = c.region,
+            kind = c.cert_type.as_deref().unwrap_or("unknown"),
+            not_after = c
+                .not_after
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+                .unwrap_or_else(|| "unknown".into()),
+        );
+        let recommendation = if c.imported {
+            "Obtain a renewed certificate from its issuer and re-import it into ACM (same ARN)"
+        } else if c.in_use == Some(false) {
+            "Attach the certificate to a resource so ACM can renew it, or delete it if unused"
+        } else {
+            "Complete the certificate's domain validation so ACM can renew it, or replace it"
+        };
+        FindingWords {
+            title: clip(title, TITLE_MAX),
+            description: clip(description, DESCRIPTION_MAX),
+            recommendation,
+        }
+    }
+}
+
+/// The finding's resource: the certificate itself, with its account in the details (the
+/// finding's own AwsAccountId must be the caller's).
+fn certificate_resource(c: &Certificate) -> Resource {
     let mut details = AwsCertificateManagerCertificateDetails::builder()
         .set_domain_name(c.domain_name.clone())
         .set_subject_alternative_names(Some(c.subject_alternative_names.clone()))
@@ -131,47 +151,50 @@ pub fn finding(c: &Certificate, ctx: &Context, created_at: Option<&str>) -> AwsS
     if let Some(name) = &c.account_name {
         resource_details = resource_details.other("AccountName", name.clone());
     }
-    let resource = Resource::builder()
+    Resource::builder()
         .r#type("AwsCertificateManagerCertificate")
         .id(c.arn.clone())
         .partition(partition_of(&c.arn))
         .region(c.region.to_string())
         .details(resource_details.build())
+        .build()
+}
+
+/// The ASFF finding for one certificate that needs attention.
+pub fn finding(
+    c: &Certificate,
+    scope: &ImportScope,
+    created_at: Option<&str>,
+) -> AwsSecurityFinding {
+    let words = FindingWords::of(c);
+    let remediation = Remediation::builder()
+        .recommendation(
+            Recommendation::builder()
+                .text(words.recommendation)
+                .url(console_url(c))
+                .build(),
+        )
         .build();
-    let mut product_fields = vec![
-        (ACCOUNT_FIELD, c.account_id.to_string()),
-        ("certaudit/Region", c.region.to_string()),
-    ];
-    if let Some(d) = c.days_to_expiry {
-        product_fields.push(("certaudit/DaysToExpiry", d.to_string()));
-    }
     let mut builder = AwsSecurityFinding::builder()
         .schema_version("2018-10-08")
         .id(finding_id(&c.arn))
-        .product_arn(ctx.product_arn())
+        .product_arn(scope.product_arn())
         .generator_id(GENERATOR_ID)
-        .aws_account_id(ctx.caller)
+        .aws_account_id(scope.caller)
         .types(FINDING_TYPE)
-        .created_at(created_at.unwrap_or(&ctx.now))
-        .updated_at(ctx.now.clone())
+        .created_at(created_at.unwrap_or(&scope.now))
+        .updated_at(scope.now.clone())
         .severity(Severity::builder().label(severity(c)).build())
-        .title(clip(title, TITLE_MAX))
-        .description(clip(description, DESCRIPTION_MAX))
-        .remediation(
-            Remediation::builder()
-                .recommendation(
-                    Recommendation::builder()
-                        .text(recommendation)
-                        .url(console_url(c))
-                        .build(),
-                )
-                .build(),
-        )
+        .title(words.title)
+        .description(words.description)
+        .remediation(remediation)
         .source_url(console_url(c))
-        .resources(resource)
-        .record_state(RecordState::Active);
-    for (k, v) in product_fields {
-        builder = builder.product_fields(k, v);
+        .resources(certificate_resource(c))
+        .record_state(RecordState::Active)
+        .product_fields(ACCOUNT_FIELD, c.account_id.to_string())
+        .product_fields("certaudit/Region", c.region.to_string());
+    if let Some(d) = c.days_to_expiry {
+        builder = builder.product_fields("certaudit/DaysToExpiry", d.to_string());
     }
     builder.build()
 }
@@ -209,7 +232,7 @@ fn covered(report: &Report) -> BTreeSet<(String, String)> {
 /// longer qualifies in a covered account-region.
 pub fn plan(
     report: &Report,
-    ctx: &Context,
+    scope: &ImportScope,
     existing: &[AwsSecurityFinding],
 ) -> Vec<AwsSecurityFinding> {
     let existing: BTreeMap<&str, &AwsSecurityFinding> = existing
@@ -224,7 +247,7 @@ pub fn plan(
             let created = existing
                 .get(finding_id(&c.arn).as_str())
                 .and_then(|f| f.created_at());
-            finding(c, ctx, created)
+            finding(c, scope, created)
         })
         .collect();
     let active: BTreeSet<String> = findings.iter().filter_map(|f| f.id.clone()).collect();
@@ -235,20 +258,20 @@ pub fn plan(
         }
         let mut archived = old.clone();
         archived.record_state = Some(RecordState::Archived);
-        archived.updated_at = Some(ctx.now.clone());
+        archived.updated_at = Some(scope.now.clone());
         findings.push(archived);
     }
     findings
 }
 
 fn hub_error(caller: &Caller, region: &str, code: &str, message: String) -> ScanError {
-    ScanError {
-        account_id: Some(caller.account_id.clone()),
-        region: Some(region.to_string()),
-        stage: Stage::SecurityHub,
-        code: code.to_string(),
+    ScanError::new(
+        Stage::SecurityHub,
+        Some(&caller.account_id),
+        Some(region),
+        code,
         message,
-    }
+    )
 }
 
 /// Import the report's findings (and archive the stale ones). Returns what failed.
@@ -257,24 +280,24 @@ pub async fn import(caller: &Caller, region: &str, report: &Report) -> Vec<ScanE
         .region(Region::new(region.to_string()))
         .build();
     let client = aws_sdk_securityhub::Client::from_conf(config);
-    let ctx = Context {
+    let scope = ImportScope {
         caller: &caller.account_id,
         partition: &caller.partition,
         hub_region: region,
         now: chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
     };
-    let existing = match active_findings(&client, &ctx).await {
+    let existing = match active_findings(&client, &scope).await {
         Ok(existing) => existing,
         Err(failure) => {
             let message = format!(
                 "cannot read certaudit's existing findings (nothing imported): {}{}",
                 failure.message,
-                enable_hint(&failure.code, region)
+                enable_hint(&failure, region)
             );
             return vec![hub_error(caller, region, &failure.code, message)];
         }
     };
-    let findings = plan(report, &ctx, &existing);
+    let findings = plan(report, &scope, &existing);
     let mut errors = Vec::new();
     let mut imported = 0;
     for batch in findings.chunks(BATCH) {
@@ -302,7 +325,7 @@ pub async fn import(caller: &Caller, region: &str, report: &Report) -> Vec<ScanE
                     "{} findings were not imported: {}{}",
                     batch.len(),
                     failure.message,
-                    enable_hint(&failure.code, region)
+                    enable_hint(&failure, region)
                 );
                 errors.push(hub_error(caller, region, &failure.code, message));
             }
@@ -317,8 +340,8 @@ pub async fn import(caller: &Caller, region: &str, report: &Report) -> Vec<ScanE
     errors
 }
 
-fn enable_hint(code: &str, region: &str) -> String {
-    if code == "InvalidAccessException" {
+fn enable_hint(failure: &AwsFailure, region: &str) -> String {
+    if failure.kind() == FailureKind::NotFound {
         format!(" (enable Security Hub in {region}, or pick its region with --security-hub-region)")
     } else {
         String::new()
@@ -328,7 +351,7 @@ fn enable_hint(code: &str, region: &str) -> String {
 /// certaudit's active findings in the caller's default product.
 async fn active_findings(
     client: &aws_sdk_securityhub::Client,
-    ctx: &Context<'_>,
+    scope: &ImportScope<'_>,
 ) -> Result<Vec<AwsSecurityFinding>, AwsFailure> {
     let equals = |value: String| {
         StringFilter::builder()
@@ -337,7 +360,7 @@ async fn active_findings(
             .build()
     };
     let filters = AwsSecurityFindingFilters::builder()
-        .product_arn(equals(ctx.product_arn()))
+        .product_arn(equals(scope.product_arn()))
         .generator_id(equals(GENERATOR_ID.into()))
         .record_state(equals("ACTIVE".into()))
         .build();
@@ -358,10 +381,10 @@ async fn active_findings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::cert;
+    use crate::report::attention::tests::cert;
 
-    fn ctx() -> Context<'static> {
-        Context {
+    fn scope() -> ImportScope<'static> {
+        ImportScope {
             caller: "123456789012",
             partition: "aws",
             hub_region: "us-east-1",
@@ -385,7 +408,7 @@ mod tests {
     #[test]
     fn finding_is_asff_for_the_callers_default_product() {
         let c = cert(5);
-        let f = finding(&c, &ctx(), None);
+        let f = finding(&c, &scope(), None);
         assert_eq!(f.id(), Some(finding_id(&c.arn).as_str()));
         assert_eq!(
             f.product_arn(),
@@ -402,7 +425,7 @@ mod tests {
         assert_eq!(resource.region(), Some("eu-west-1"));
         let other = resource.details().unwrap().other().unwrap();
         assert_eq!(other["AccountId"], "111111111111");
-        let again = finding(&c, &ctx(), Some("2026-01-01T00:00:00Z"));
+        let again = finding(&c, &scope(), Some("2026-01-01T00:00:00Z"));
         assert_eq!(again.id(), f.id(), "deterministic Id");
         assert_eq!(again.created_at(), Some("2026-01-01T00:00:00Z"));
     }

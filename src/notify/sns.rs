@@ -4,9 +4,9 @@
 
 use aws_config::Region;
 
-use super::{attention, console_url, days_left, why, Urgency};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
+use crate::report::attention::{attention, console_url, days_left, why, Urgency};
 use crate::report::{Certificate, Report};
 
 /// SNS's largest message, in bytes.
@@ -247,7 +247,7 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::cert;
+    use crate::report::attention::tests::cert;
     use crate::report::{Summary, Tool};
 
     fn report(certificates: Vec<Certificate>) -> Report {

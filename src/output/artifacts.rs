@@ -11,8 +11,8 @@ use anyhow::{Context, Result};
 
 use super::csv;
 use super::{json, selected};
-use crate::cli::ListChoice;
 use crate::plan::CsvCells;
+use crate::plan::ListChoice;
 use crate::report::Report;
 
 /// Create the directory and prove it is writable, or fail with a message that names it.

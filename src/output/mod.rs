@@ -1,10 +1,8 @@
-//! Renderings of one `Report`: table, JSON, NDJSON, CSV, and the `--report-dir` artifacts;
-//! and of `doctor`'s `Diagnosis`.
+//! Renderings of one `Report`: table, JSON, NDJSON, CSV, and the `--report-dir` artifacts.
 //! Each format lives in its own file and only turns the report into bytes.
 
 mod artifacts;
 mod csv;
-mod doctor;
 mod json;
 mod rows;
 mod table;
@@ -14,10 +12,9 @@ use std::io::Write;
 use anyhow::Result;
 
 pub use artifacts::{check_report_dir, write_artifacts};
-pub use doctor::{write_json as write_diagnosis_json, write_table as write_diagnosis_table};
+pub use table::new_table;
 
-use crate::cli::{ListChoice, OutputFormat};
-use crate::plan::CsvCells;
+use crate::plan::{CsvCells, ListChoice, OutputFormat};
 use crate::report::{printable, Certificate, Report};
 
 /// How to render on stdout.

@@ -9,9 +9,11 @@ use comfy_table::{presets, ContentArrangement, Table, TableComponent};
 
 use super::rows::{self, Cell, Colour};
 use super::selected;
-use crate::cli::ListChoice;
+use crate::plan::ListChoice;
+use crate::report::attention::{renewal_problem, Urgency};
 use crate::report::{
-    account_label, counted, printable, AccountState, Certificate, Report, ScanError, Stage,
+    account_label, counted, printable, AccountState, Certificate, FailureKind, Report, ScanError,
+    Stage,
 };
 
 pub fn write(
@@ -84,7 +86,8 @@ fn summary_line(report: &Report) -> String {
     line
 }
 
-pub(super) fn new_table(header: &[&str]) -> Table {
+/// A small table in the house style (the big lists are written row by row, `rows.rs`).
+pub fn new_table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_HORIZONTAL_ONLY)
@@ -100,11 +103,11 @@ fn days_cell(c: &Certificate, color: bool) -> Cell {
         .days_to_expiry
         .map(|d| d.to_string())
         .unwrap_or_else(|| "-".into());
-    let colour = match c.days_to_expiry {
+    let colour = match Urgency::of(c) {
         _ if !color => None,
-        Some(d) if c.expired || d <= 7 => Some(Colour::Red),
-        Some(d) if d <= 30 => Some(Colour::Yellow),
-        _ => None,
+        Urgency::Expired | Urgency::Within7 => Some(Colour::Red),
+        Urgency::Within15 | Urgency::Within30 => Some(Colour::Yellow),
+        Urgency::Expiring | Urgency::Later => None,
     };
     Cell::new(text).coloured(colour)
 }
@@ -113,18 +116,6 @@ fn text<S: AsRef<str>>(v: &Option<S>) -> String {
     v.as_ref()
         .map(|s| s.as_ref().to_string())
         .unwrap_or_else(|| "-".into())
-}
-
-/// Why an ACM-issued certificate will not renew, in words.
-fn renewal_problem(c: &Certificate) -> String {
-    match (&c.renewal_status, &c.renewal_status_reason) {
-        (Some(status), Some(reason)) if status != "SUCCESS" => {
-            format!("renewal {status}: {reason}")
-        }
-        (Some(status), None) if status != "SUCCESS" => format!("renewal {status}"),
-        _ if c.in_use == Some(false) => "not in use: ineligible for renewal".into(),
-        _ => format!("renewal eligibility {}", text(&c.renewal_eligibility)),
-    }
 }
 
 /// The cells after "Days" for one certificate.
@@ -257,7 +248,5 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
 /// An error that `certaudit doctor` diagnoses: a role that cannot be assumed, or a call the
 /// role or an SCP does not allow.
 fn is_access_problem(e: &ScanError) -> bool {
-    e.stage == Stage::AssumeRole
-        || e.code.contains("AccessDenied")
-        || e.code == "UnauthorizedOperation"
+    e.stage == Stage::AssumeRole || e.kind() == FailureKind::AccessDenied
 }

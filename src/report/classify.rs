@@ -1,4 +1,4 @@
-//! Classification (SPEC §1.8): how many days a certificate has left, and whether it is
+//! Classification: how many days a certificate has left, and whether it is
 //! expiring, expired, imported, renewing by itself, or will not renew. Pure logic.
 
 use chrono::{DateTime, Utc};

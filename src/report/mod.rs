@@ -1,7 +1,12 @@
-//! The one result of a scan: every certificate found, every account's fate, every error.
-//! Output formats are renderings of this; nothing here formats anything.
+//! The one result of a scan: every certificate found, every account's fate, every error; and
+//! the domain's shared words (`attention`), so renderers never word a certificate two ways.
+//! Output formats are renderings of this.
 
+pub mod attention;
 pub mod classify;
+mod failure;
+
+pub use failure::FailureKind;
 
 use chrono::{DateTime, Utc};
 pub use compact_str::CompactString;
@@ -9,7 +14,11 @@ use serde::Serialize;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The report document (SPEC §2). Field names are the contract: add, never rename.
+/// The code of the error a signal leaves in the report.
+pub const INTERRUPTED: &str = "interrupted";
+
+/// The report document. Field names are a contract with every script that reads it: add,
+/// never rename.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema_version: u32,
@@ -76,7 +85,7 @@ pub struct AccountOutcome {
     pub regions_not_enabled: Vec<String>,
 }
 
-/// Where in the scan an error happened (SPEC §2).
+/// Where in the scan an error happened.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
@@ -137,7 +146,7 @@ pub fn account_label(account_id: &str, account_name: Option<&str>) -> String {
     }
 }
 
-/// One certificate as the report shows it (SPEC §2). Absent values are null, never omitted.
+/// One certificate as the report shows it. Absent values are null, never omitted.
 /// Short values (IDs, regions, ACM's enumerations) are `CompactString`s, stored inline without
 /// a heap allocation: a 100,000-certificate report is mostly these.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -350,6 +359,27 @@ impl ErrorGroup<'_> {
 }
 
 impl ScanError {
+    /// An error at a stage of the scan, in an account and region when it has them.
+    pub fn new(
+        stage: Stage,
+        account_id: Option<&str>,
+        region: Option<&str>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ScanError {
+            account_id: account_id.map(str::to_string),
+            region: region.map(str::to_string),
+            stage,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn kind(&self) -> FailureKind {
+        FailureKind::of(&self.code)
+    }
+
     fn same_kind(&self, other: &ScanError) -> bool {
         (&self.account_id, &self.region, self.stage, &self.code)
             == (&other.account_id, &other.region, other.stage, &other.code)

@@ -17,21 +17,15 @@ use super::limiter::{CallLimiter, Operation};
 use crate::access::aws_error::AwsFailure;
 use crate::access::AccountAccess;
 use crate::interrupt::Interrupt;
+use crate::plan::Detail;
 use crate::report::{Certificate, CompactString, ScanError, Stage, Tags};
 
 /// ACM's largest page.
 const MAX_ITEMS: i32 = 1000;
 
-/// What to read per certificate.
-#[derive(Debug, Clone, Copy)]
-pub struct Depth {
-    pub describe: bool,
-    pub tags: bool,
-}
-
 /// What every region's calls share: the pace per account-region and the cap on calls in
 /// flight across the whole scan.
-pub struct Shared<'a> {
+pub struct CallBudget<'a> {
     pub limiter: &'a CallLimiter,
     pub calls: &'a Semaphore,
     /// Describe (and tag) calls in flight per account-region: enough to keep `--rate` going
@@ -43,30 +37,28 @@ pub struct Shared<'a> {
 
 /// One account-region.
 #[derive(Debug, Clone)]
-pub struct Place {
+pub struct AccountRegion {
     pub account_id: String,
     pub account_name: Option<String>,
     pub region: String,
 }
 
-impl Place {
+impl AccountRegion {
     pub fn error(&self, stage: Stage, failure: AwsFailure) -> ScanError {
-        ScanError {
-            account_id: Some(self.account_id.clone()),
-            region: Some(self.region.clone()),
-            stage,
-            code: failure.code,
-            message: failure.message,
-        }
+        failure.at(stage, Some(&self.account_id), Some(&self.region))
     }
 
     /// Wait for this account-region's turn, then for a free call slot.
-    async fn pace<'s>(&self, shared: &'s Shared<'_>, operation: Operation) -> SemaphorePermit<'s> {
-        shared
+    async fn pace<'s>(
+        &self,
+        budget: &'s CallBudget<'_>,
+        operation: Operation,
+    ) -> SemaphorePermit<'s> {
+        budget
             .limiter
             .until_ready(&self.account_id, &self.region, operation)
             .await;
-        shared
+        budget
             .calls
             .acquire()
             .await
@@ -77,7 +69,7 @@ impl Place {
 /// A listed account-region whose certificates (made from their list entries) remain to be
 /// described. It holds the account's access, not a client: thousands of jobs may wait.
 pub struct RegionJob {
-    pub place: Place,
+    pub at: AccountRegion,
     pub access: Arc<AccountAccess>,
     pub certificates: Vec<Certificate>,
 }
@@ -94,63 +86,62 @@ pub struct RegionScan {
     pub errors: Vec<ScanError>,
 }
 
-/// List one account-region. With `Depth::describe` the certificates come back as a job to
-/// describe; without, as certificates made from their list entries.
+/// List one account-region. With `Detail::Full` the certificates come back as a job to
+/// describe; with `Summary`, as certificates made from their list entries.
 pub async fn list_region(
     access: &Arc<AccountAccess>,
-    place: Place,
-    shared: &Shared<'_>,
-    depth: Depth,
+    at: AccountRegion,
+    budget: &CallBudget<'_>,
+    detail: Detail,
 ) -> (RegionScan, Option<RegionJob>) {
     let mut scan = RegionScan::default();
-    let certificates = match list_all(&place, shared, access).await {
+    let certificates = match list_all(&at, budget, access).await {
         Ok(all) => all,
         Err((partial, failure)) => {
-            scan.errors
-                .push(place.error(Stage::ListCertificates, failure));
+            scan.errors.push(at.error(Stage::ListCertificates, failure));
             partial
         }
     };
     tracing::debug!(
-        account = %place.account_id,
-        region = %place.region,
+        account = %at.account_id,
+        region = %at.region,
         certificates = certificates.len(),
         "region listed"
     );
-    if !depth.describe {
+    if detail == Detail::Summary {
         scan.certificates = certificates;
         return (scan, None);
     }
     let job = RegionJob {
-        place,
+        at,
         access: access.clone(),
         certificates,
     };
     (scan, Some(job))
 }
 
-/// Describe (and tag) every certificate of a listed account-region.
-pub async fn describe_region(job: RegionJob, shared: &Shared<'_>, depth: Depth) -> RegionScan {
+/// Describe every certificate of a listed account-region, and read its tags when `tags`.
+pub async fn describe_region(job: RegionJob, budget: &CallBudget<'_>, tags: bool) -> RegionScan {
     let RegionJob {
-        place,
+        at,
         access,
         certificates,
     } = job;
-    let client = access.acm(&place.region);
+    let client = access.acm(&at.region);
     let mut scan = RegionScan {
         certificates: Vec::with_capacity(certificates.len()),
         errors: Vec::new(),
     };
     let mut described = stream::iter(certificates)
-        .map(|certificate| read_one(&place, shared, &client, certificate, depth))
-        .buffer_unordered(shared.in_flight);
+        .map(|certificate| describe_certificate(&at, budget, &client, certificate, tags))
+        .buffer_unordered(budget.in_flight);
     while let Some((certificate, errors)) = described.next().await {
         scan.certificates.push(certificate);
         scan.errors.extend(errors);
     }
     tracing::debug!(
-        account = %place.account_id,
-        region = %place.region,
+        account = %at.account_id,
+        region = %at.region,
         certificates = scan.certificates.len(),
         errors = scan.errors.len(),
         "region described"
@@ -163,8 +154,8 @@ type Partial = (Vec<Certificate>, AwsFailure);
 /// Every page, with every filter opened: the API's defaults hide all but RSA_1024/RSA_2048
 /// and hide ACME-issued certificates. Values come from the SDK's enums so none is forgotten.
 async fn list_all(
-    place: &Place,
-    shared: &Shared<'_>,
+    at: &AccountRegion,
+    budget: &CallBudget<'_>,
     access: &AccountAccess,
 ) -> Result<Vec<Certificate>, Partial> {
     let key_types: Vec<KeyAlgorithm> = KeyAlgorithm::values()
@@ -178,9 +169,9 @@ async fn list_all(
     let mut certificates = Vec::new();
     let mut next_token: Option<String> = None;
     loop {
-        let Some(_slot) = shared
+        let Some(_slot) = budget
             .interrupt
-            .or_stop(place.pace(shared, Operation::ListCertificates))
+            .or_stop(at.pace(budget, Operation::ListCertificates))
             .await
         else {
             return Ok(certificates);
@@ -188,7 +179,7 @@ async fn list_all(
         // By hand rather than with the paginator, and the client made only now: thousands of
         // regions wait for a slot here, and an SDK client or call future is tens of kilobytes
         // that only calls holding a slot should take.
-        let client = access.acm(&place.region);
+        let client = access.acm(&at.region);
         let page = Box::pin(
             client
                 .list_certificates()
@@ -202,8 +193,8 @@ async fn list_all(
                 .set_next_token(next_token.take())
                 .send(),
         );
-        // Interrupted: the pages read so far are what this region found.
-        let Some(page) = shared.interrupt.or_stop(page).await else {
+        // Interrupted: the pages read so far are what this region gathered.
+        let Some(page) = budget.interrupt.or_stop(page).await else {
             return Ok(certificates);
         };
         match page {
@@ -211,7 +202,7 @@ async fn list_all(
                 certificates.extend(
                     page.certificate_summary_list()
                         .iter()
-                        .map(|s| from_summary(place, s)),
+                        .map(|s| from_summary(at, s)),
                 );
                 match page.next_token() {
                     Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
@@ -223,28 +214,25 @@ async fn list_all(
     }
 }
 
-async fn read_one(
-    place: &Place,
-    shared: &Shared<'_>,
+async fn describe_certificate(
+    at: &AccountRegion,
+    budget: &CallBudget<'_>,
     client: &aws_sdk_acm::Client,
     mut certificate: Certificate,
-    depth: Depth,
+    read_tags: bool,
 ) -> (Certificate, Vec<ScanError>) {
     let mut errors = Vec::new();
-    if !depth.describe {
-        return (certificate, errors);
-    }
     let arn = certificate.arn.clone();
     let describe = async {
-        let _slot = place.pace(shared, Operation::DescribeCertificate).await;
+        let _slot = at.pace(budget, Operation::DescribeCertificate).await;
         // Boxed: an SDK call's future is large, and only calls holding a slot need one.
         Box::pin(client.describe_certificate().certificate_arn(&arn).send()).await
     };
     let tags = async {
-        if !depth.tags {
+        if !read_tags {
             return None;
         }
-        let _slot = place.pace(shared, Operation::ListTags).await;
+        let _slot = at.pace(budget, Operation::ListTags).await;
         Some(
             Box::pin(
                 client
@@ -256,7 +244,7 @@ async fn read_one(
         )
     };
     // Interrupted: the certificate is reported as it was listed.
-    let Some((described, tagged)) = shared
+    let Some((described, tagged)) = budget
         .interrupt
         .or_stop(async { futures::join!(describe, tags) })
         .await
@@ -269,7 +257,7 @@ async fn read_one(
                 apply_detail(&mut certificate, detail);
             }
         }
-        Err(e) => errors.push(place.error(Stage::DescribeCertificate, with_arn(&arn, &e))),
+        Err(e) => errors.push(at.error(Stage::DescribeCertificate, with_arn(&arn, &e))),
     }
     match tagged {
         Some(Ok(out)) => {
@@ -281,7 +269,7 @@ async fn read_one(
                 );
             }
         }
-        Some(Err(e)) => errors.push(place.error(Stage::ListTags, with_arn(&arn, &e))),
+        Some(Err(e)) => errors.push(at.error(Stage::ListTags, with_arn(&arn, &e))),
         None => {}
     }
     (certificate, errors)
@@ -303,65 +291,68 @@ fn time(t: Option<&AwsDateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
 
-fn short(v: &str) -> CompactString {
+fn compact(v: &str) -> CompactString {
     CompactString::from(v)
 }
 
-fn from_summary(place: &Place, s: &CertificateSummary) -> Certificate {
+fn from_summary(at: &AccountRegion, s: &CertificateSummary) -> Certificate {
     let mut c = Certificate::new(
         s.certificate_arn().unwrap_or_default(),
-        &place.account_id,
-        place.account_name.as_deref(),
-        &place.region,
+        &at.account_id,
+        at.account_name.as_deref(),
+        &at.region,
     );
     c.domain_name = s.domain_name().map(str::to_string);
     c.subject_alternative_names = s.subject_alternative_name_summaries().to_vec();
-    c.cert_type = s.r#type().map(|v| short(v.as_str()));
-    c.status = s.status().map(|v| short(v.as_str()));
-    c.key_algorithm = s.key_algorithm().map(|v| short(v.as_str()));
-    c.key_pair_origin = s.certificate_key_pair_origin().map(|v| short(v.as_str()));
+    c.cert_type = s.r#type().map(|v| compact(v.as_str()));
+    c.status = s.status().map(|v| compact(v.as_str()));
+    c.key_algorithm = s.key_algorithm().map(|v| compact(v.as_str()));
+    c.key_pair_origin = s.certificate_key_pair_origin().map(|v| compact(v.as_str()));
     c.not_before = time(s.not_before());
     c.not_after = time(s.not_after());
     c.in_use = s.in_use();
-    c.renewal_eligibility = s.renewal_eligibility().map(|v| short(v.as_str()));
-    c.managed_by = s.managed_by().map(|v| short(v.as_str()));
+    c.renewal_eligibility = s.renewal_eligibility().map(|v| compact(v.as_str()));
+    c.managed_by = s.managed_by().map(|v| compact(v.as_str()));
     c
 }
 
 /// What only DescribeCertificate knows overrides the summary.
 fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
-    let text = |v: Option<&str>| v.map(str::to_string);
+    let owned = |v: Option<&str>| v.map(str::to_string);
     if !d.subject_alternative_names().is_empty() {
         c.subject_alternative_names = d.subject_alternative_names().to_vec();
     }
-    c.domain_name = text(d.domain_name()).or(c.domain_name.take());
-    c.cert_type = d.r#type().map(|v| short(v.as_str())).or(c.cert_type.take());
-    c.status = d.status().map(|v| short(v.as_str())).or(c.status.take());
+    c.domain_name = owned(d.domain_name()).or(c.domain_name.take());
+    c.cert_type = d
+        .r#type()
+        .map(|v| compact(v.as_str()))
+        .or(c.cert_type.take());
+    c.status = d.status().map(|v| compact(v.as_str())).or(c.status.take());
     c.key_algorithm = d
         .key_algorithm()
-        .map(|v| short(v.as_str()))
+        .map(|v| compact(v.as_str()))
         .or(c.key_algorithm.take());
     c.key_pair_origin = d
         .certificate_key_pair_origin()
-        .map(|v| short(v.as_str()))
+        .map(|v| compact(v.as_str()))
         .or(c.key_pair_origin.take());
-    c.issuer = text(d.issuer());
-    c.serial = text(d.serial());
+    c.issuer = owned(d.issuer());
+    c.serial = owned(d.serial());
     c.not_before = time(d.not_before()).or(c.not_before);
     c.not_after = time(d.not_after()).or(c.not_after);
     c.in_use_by = Some(d.in_use_by().to_vec());
     c.in_use = Some(!d.in_use_by().is_empty());
     c.renewal_eligibility = d
         .renewal_eligibility()
-        .map(|v| short(v.as_str()))
+        .map(|v| compact(v.as_str()))
         .or(c.renewal_eligibility.take());
     if let Some(renewal) = d.renewal_summary() {
-        c.renewal_status = Some(short(renewal.renewal_status().as_str()));
-        c.renewal_status_reason = renewal.renewal_status_reason().map(|r| short(r.as_str()));
+        c.renewal_status = Some(compact(renewal.renewal_status().as_str()));
+        c.renewal_status_reason = renewal.renewal_status_reason().map(|r| compact(r.as_str()));
     }
     c.managed_by = d
         .managed_by()
-        .map(|v| short(v.as_str()))
+        .map(|v| compact(v.as_str()))
         .or(c.managed_by.take());
-    c.failure_reason = d.failure_reason().map(|v| short(v.as_str()));
+    c.failure_reason = d.failure_reason().map(|v| compact(v.as_str()));
 }

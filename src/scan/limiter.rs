@@ -1,4 +1,4 @@
-//! Pacing under ACM's quotas, which are per account *per region* per operation (SPEC §1.7):
+//! Pacing under ACM's quotas, which are per account *per region* per operation:
 //! one token bucket per (account, region, operation), or per (account, operation) with
 //! `--rate-scope account` for accounts whose quota other tools share.
 
@@ -9,7 +9,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::cli::RateScope;
+use crate::plan::RateScope;
 
 /// ACM's ListCertificates quota is 8/s per account-region.
 const LIST_CERTIFICATES_PER_SECOND: u32 = 8;

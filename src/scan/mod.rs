@@ -1,11 +1,10 @@
 //! The scan engine: accounts opened and listed concurrently (up to `--max-accounts`), then
 //! every account-region's certificates described under its own rate limiter, largest
 //! account-region first, so the scan ends when the busiest account-region's quota allows and
-//! not later (SPEC §5). One account's failure is recorded and the scan goes on.
+//! not later. One account's failure is recorded and the scan goes on.
 
 mod certificates;
 mod limiter;
-pub mod regions;
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
@@ -18,18 +17,19 @@ use tokio::sync::Semaphore;
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::accounts::AccountTarget;
-use crate::cli::Detail;
 use crate::interrupt::{Interrupt, Signal};
 use crate::plan::ScanPlan;
 use crate::progress::Progress;
+use crate::regions::{self, UnknownRegion};
 use crate::report::classify::classify;
 use crate::report::{
     account_label, counted, AccountOutcome, AccountState, Certificate, Report, ScanError, Stage,
-    Summary, Tool,
+    Summary, Tool, INTERRUPTED,
 };
-use certificates::{describe_region, list_region, Depth, Place, RegionJob, RegionScan, Shared};
+use certificates::{
+    describe_region, list_region, AccountRegion, CallBudget, RegionJob, RegionScan,
+};
 use limiter::CallLimiter;
-use regions::UnknownRegion;
 
 /// Calls in flight across the whole scan: keeps sockets and memory bounded however many
 /// accounts and regions there are (every other bound is per account-region).
@@ -68,13 +68,7 @@ impl AccountScan {
     fn failed(target: &AccountTarget, stage: Stage, failure: AwsFailure) -> Self {
         let reason = format!("{}: {}", stage.as_str(), failure);
         let mut scan = Self::ended(target, AccountState::Failed, Some(reason));
-        scan.errors.push(ScanError {
-            account_id: Some(target.id.clone()),
-            region: None,
-            stage,
-            code: failure.code,
-            message: failure.message,
-        });
+        scan.errors.push(failure.at(stage, Some(&target.id), None));
         scan
     }
 
@@ -129,15 +123,11 @@ pub async fn run(
     let generated_at = whole_seconds(Utc::now());
     let limiter = CallLimiter::new(plan.rate, plan.rate_scope);
     let calls = Semaphore::new(CALLS_IN_FLIGHT);
-    let shared = Shared {
+    let budget = CallBudget {
         limiter: &limiter,
         calls: &calls,
         in_flight: plan.rate.get().clamp(2, 64) as usize,
         interrupt,
-    };
-    let depth = Depth {
-        describe: plan.detail == Detail::Full,
-        tags: plan.tags,
     };
     // Every target received, for an interrupt to name the unfinished ones.
     let received: RefCell<Vec<AccountTarget>> = RefCell::new(Vec::new());
@@ -146,7 +136,7 @@ pub async fn run(
         .map(|target| {
             received.borrow_mut().push(target.clone());
             progress.account_found();
-            discover(plan, caller, &shared, target, depth)
+            discover(plan, caller, &budget, target)
         })
         .buffer_unordered(plan.max_accounts);
     tokio::pin!(discovering);
@@ -157,13 +147,11 @@ pub async fn run(
     tokio::pin!(stop);
     let mut stop_seen = false;
     loop {
-        while engine.stopped().is_none() && describing.len() < REGIONS_IN_FLIGHT {
-            let Some(job) = engine.next_job() else {
-                break;
-            };
-            let account = job.place.account_id.clone();
-            let shared = &shared;
-            describing.push(async move { (account, describe_region(job, shared, depth).await) });
+        while let Some(job) = engine.startable(describing.len()) {
+            let account = job.at.account_id.clone();
+            let budget = &budget;
+            describing
+                .push(async move { (account, describe_region(job, budget, plan.tags).await) });
         }
         if discovering_done && describing.is_empty() {
             break;
@@ -212,7 +200,7 @@ struct Engine<'p> {
     in_flight_certificates: usize,
     accounts: Vec<AccountOutcome>,
     errors: Vec<ScanError>,
-    found: Found,
+    gathered: Gathered,
     /// Once a signal has come, nothing new starts, and every account that finishes from then
     /// on is reported as failed: its work may have been cut short anywhere.
     interrupt: &'p Interrupt,
@@ -227,7 +215,7 @@ impl<'p> Engine<'p> {
             in_flight_certificates: 0,
             accounts: Vec::new(),
             errors: Vec::new(),
-            found: Found::default(),
+            gathered: Gathered::default(),
             interrupt,
         }
     }
@@ -236,8 +224,12 @@ impl<'p> Engine<'p> {
         self.interrupt.signal()
     }
 
-    /// The largest waiting job, counted as in flight.
-    fn next_job(&mut self) -> Option<RegionJob> {
+    /// The largest waiting job, counted as in flight, if another may start while `describing`
+    /// are running: none once a signal has come.
+    fn startable(&mut self, describing: usize) -> Option<RegionJob> {
+        if describing >= REGIONS_IN_FLIGHT || self.stopped().is_some() {
+            return None;
+        }
         let Queued(job) = self.queue.pop()?;
         self.in_flight_certificates += job.len();
         Some(job)
@@ -275,7 +267,7 @@ impl<'p> Engine<'p> {
     fn all_listed(&mut self) {
         let in_jobs: usize = self.queue.iter().map(|q| q.0.len()).sum();
         let absorbed: usize = self.open.values().map(|(s, _)| s.certificates.len()).sum();
-        self.found
+        self.gathered
             .listed(in_jobs + absorbed + self.in_flight_certificates);
     }
 
@@ -296,14 +288,14 @@ impl<'p> Engine<'p> {
             .account_done(scan.certificates.len(), scan.errors.len());
         self.accounts.push(scan.outcome);
         self.errors.extend(scan.errors);
-        self.found.add(scan.certificates, scan.unknown_regions);
+        self.gathered.add(scan.certificates, scan.unknown_regions);
     }
 
     /// After a stop: jobs never started keep their certificates as listed, and every account
-    /// received but not finished is reported, failed, with what it found.
+    /// received but not finished is reported, failed, with what it gathered.
     fn end_interrupted(&mut self, signal: Signal, received: &[AccountTarget]) {
         while let Some(Queued(job)) = self.queue.pop() {
-            let account = job.place.account_id.clone();
+            let account = job.at.account_id.clone();
             let region = RegionScan {
                 certificates: job.certificates,
                 errors: Vec::new(),
@@ -326,13 +318,13 @@ impl<'p> Engine<'p> {
             .filter(|a| a.reason.as_deref() == Some(UNFINISHED))
             .map(|a| account_label(&a.account_id, a.account_name.as_deref()))
             .collect();
-        self.errors.push(ScanError {
-            account_id: None,
-            region: None,
-            stage: Stage::Interrupted,
-            code: "interrupted".into(),
-            message: interrupted_message(signal, &unfinished),
-        });
+        self.errors.push(ScanError::new(
+            Stage::Interrupted,
+            None,
+            None,
+            INTERRUPTED,
+            interrupted_message(signal, &unfinished),
+        ));
     }
 
     fn into_report(mut self, received: &[AccountTarget], partition: &str) -> Report {
@@ -340,14 +332,14 @@ impl<'p> Engine<'p> {
             self.end_interrupted(signal, received);
         }
         // A --regions name that is no region: one error for the scan, not one per account.
-        for unknown in std::mem::take(&mut self.found.unknown_regions) {
-            self.errors.push(ScanError {
-                account_id: None,
-                region: Some(unknown.name.clone()),
-                stage: Stage::DescribeRegions,
-                code: regions::UNKNOWN_REGION.into(),
-                message: unknown.message(partition),
-            });
+        for unknown in std::mem::take(&mut self.gathered.unknown_regions) {
+            self.errors.push(ScanError::new(
+                Stage::DescribeRegions,
+                None,
+                Some(&unknown.name),
+                regions::UNKNOWN_REGION,
+                unknown.message(partition),
+            ));
         }
         Report {
             schema_version: crate::report::SCHEMA_VERSION,
@@ -357,7 +349,7 @@ impl<'p> Engine<'p> {
             caller_account_id: String::new(),
             summary: Summary::default(),
             accounts: self.accounts,
-            certificates: self.found.into_certificates(),
+            certificates: self.gathered.into_certificates(),
             errors: self.errors,
         }
     }
@@ -391,13 +383,13 @@ fn interrupted_message(signal: Signal, unfinished: &[String]) -> String {
 /// accounts' vectors (growing one vector of 100,000 would copy it, at twice its size, at every
 /// doubling); once the total is known, they go into one vector of exactly that size.
 #[derive(Default)]
-struct Found {
+struct Gathered {
     certificates: Vec<Vec<Certificate>>,
     all: Option<Vec<Certificate>>,
     unknown_regions: BTreeSet<UnknownRegion>,
 }
 
-impl Found {
+impl Gathered {
     fn add(&mut self, certificates: Vec<Certificate>, unknown_regions: Vec<UnknownRegion>) {
         match &mut self.all {
             Some(all) => all.extend(certificates),
@@ -430,9 +422,8 @@ impl Found {
 async fn discover(
     plan: &ScanPlan,
     caller: &Caller,
-    shared: &Shared<'_>,
+    budget: &CallBudget<'_>,
     target: AccountTarget,
-    depth: Depth,
 ) -> Discovered {
     let target = &target;
     let ended = |scan| Discovered {
@@ -449,7 +440,7 @@ async fn discover(
     // Cut short by an interrupt: the engine reports the account as unfinished.
     let cut = || ended(AccountScan::ended(target, AccountState::Failed, None));
     let opening = caller.open_account(&target.id, &plan.target);
-    let access = match shared.interrupt.or_stop(opening).await {
+    let access = match budget.interrupt.or_stop(opening).await {
         None => return cut(),
         Some(Ok(access)) => std::sync::Arc::new(access),
         Some(Err(failure)) => {
@@ -457,7 +448,7 @@ async fn discover(
         }
     };
     let choosing = regions::choose(&access, plan.target.regions.as_deref(), &caller.partition);
-    let choice = match shared.interrupt.or_stop(choosing).await {
+    let choice = match budget.interrupt.or_stop(choosing).await {
         None => return cut(),
         Some(Ok(choice)) => choice,
         Some(Err(failure)) => {
@@ -465,12 +456,12 @@ async fn discover(
         }
     };
     let listings = choice.scan.iter().map(|region| {
-        let place = Place {
+        let at = AccountRegion {
             account_id: target.id.clone(),
             account_name: target.name.clone(),
             region: region.clone(),
         };
-        list_region(&access, place, shared, depth)
+        list_region(&access, at, budget, plan.detail)
     });
     let listed = futures::future::join_all(listings).await;
     let mut scan = AccountScan::ended(target, AccountState::Scanned, None);
@@ -490,4 +481,130 @@ async fn discover(
         jobs.extend(job.filter(|j| j.len() > 0));
     }
     Discovered { scan, jobs }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::access::AccountAccess;
+
+    fn target(id: &str) -> AccountTarget {
+        AccountTarget {
+            id: id.into(),
+            name: Some(format!("name-{id}")),
+            skip: None,
+        }
+    }
+
+    fn job(account: &str, region: &str, certificates: usize) -> RegionJob {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        RegionJob {
+            at: AccountRegion {
+                account_id: account.into(),
+                account_name: None,
+                region: region.into(),
+            },
+            access: Arc::new(AccountAccess::new(account, config)),
+            certificates: (0..certificates)
+                .map(|i| {
+                    let arn = format!("arn:aws:acm:{region}:{account}:certificate/{i}");
+                    Certificate::new(&arn, account, None, region)
+                })
+                .collect(),
+        }
+    }
+
+    fn discovered(account: &str, jobs: Vec<RegionJob>) -> Discovered {
+        let mut scan = AccountScan::ended(&target(account), AccountState::Scanned, None);
+        scan.outcome.regions = jobs.iter().map(|j| j.at.region.clone()).collect();
+        Discovered { scan, jobs }
+    }
+
+    /// A job's certificates as the describe stage hands them back.
+    fn described(job: RegionJob) -> RegionScan {
+        RegionScan {
+            certificates: job.certificates,
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_largest_account_region_starts_first() {
+        let progress = Progress::new(false);
+        let never = Interrupt::never();
+        let mut engine = Engine::new(&progress, &never);
+        engine.on_discovered(discovered("1", vec![job("1", "a", 3), job("1", "b", 10)]));
+        engine.on_discovered(discovered("2", vec![job("2", "c", 5)]));
+        let sizes: Vec<usize> = std::iter::from_fn(|| engine.startable(0))
+            .map(|j| j.len())
+            .collect();
+        assert_eq!(sizes, [10, 5, 3]);
+        assert_eq!(engine.in_flight_certificates, 18);
+    }
+
+    #[test]
+    fn no_job_starts_past_the_regions_in_flight_bound() {
+        let progress = Progress::new(false);
+        let never = Interrupt::never();
+        let mut engine = Engine::new(&progress, &never);
+        engine.on_discovered(discovered("1", vec![job("1", "a", 1)]));
+        assert!(engine.startable(REGIONS_IN_FLIGHT).is_none());
+        assert!(engine.startable(REGIONS_IN_FLIGHT - 1).is_some());
+    }
+
+    #[test]
+    fn an_account_finishes_with_its_last_region_and_keeps_every_certificate() {
+        let progress = Progress::new(false);
+        let never = Interrupt::never();
+        let mut engine = Engine::new(&progress, &never);
+        engine.on_discovered(discovered("1", vec![job("1", "a", 2), job("1", "b", 3)]));
+        let first = engine.startable(0).unwrap();
+        let second = engine.startable(0).unwrap();
+        engine.on_described("1", described(first));
+        assert!(engine.accounts.is_empty(), "one region still out");
+        engine.on_described("1", described(second));
+        assert_eq!(engine.accounts.len(), 1);
+        assert_eq!(engine.accounts[0].state, AccountState::Scanned);
+        assert_eq!(engine.in_flight_certificates, 0);
+        let report = engine.into_report(&[target("1")], "aws");
+        assert_eq!(report.certificates.len(), 5);
+        assert!(report.errors.is_empty());
+    }
+
+    #[test]
+    fn an_interrupt_keeps_listed_certificates_and_names_every_unfinished_account() {
+        let progress = Progress::new(false);
+        let interrupt = Interrupt::already(Signal::Terminate);
+        let mut engine = Engine::new(&progress, &interrupt);
+        engine.on_discovered(discovered("1", vec![job("1", "a", 4), job("1", "b", 2)]));
+        assert!(
+            engine.startable(0).is_none(),
+            "nothing starts after a signal"
+        );
+        // Account 2 was received but never listed; account 1's jobs never started.
+        let report = engine.into_report(&[target("1"), target("2")], "aws");
+        assert_eq!(
+            report.certificates.len(),
+            6,
+            "listed, not described: still reported"
+        );
+        for account in &report.accounts {
+            assert_eq!(account.state, AccountState::Failed, "{account:?}");
+            assert_eq!(account.reason.as_deref(), Some(UNFINISHED));
+        }
+        assert_eq!(report.accounts.len(), 2);
+        let interrupted = &report.errors[0];
+        assert_eq!(interrupted.stage, Stage::Interrupted);
+        for expected in ["SIGTERM", "name-1 (1)", "name-2 (2)"] {
+            assert!(
+                interrupted.message.contains(expected),
+                "{}",
+                interrupted.message
+            );
+        }
+    }
 }

@@ -1,5 +1,5 @@
 """The fidelity layer: a WSGI middleware in front of moto that adds the AWS behaviours moto
-does not model (SPEC section 4), so a test cannot pass only because moto is lenient.
+does not model, so a test cannot pass only because moto is lenient.
 
 What it adds, each switched by the scenario:
 - ACM ListCertificates as AWS answers it: default key-type filter (RSA_1024/RSA_2048 only),

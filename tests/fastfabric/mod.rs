@@ -1,4 +1,4 @@
-//! The fast fabric: a purpose-built AWS stand-in for the scale benchmark (SPEC §5), where moto
+//! The fast fabric: a purpose-built AWS stand-in for the scale benchmark, where moto
 //! (Python, one request at a time per thread) cannot serve thousands of calls a second. It
 //! speaks the same wire protocols the SDK uses — STS and EC2 query/XML, Organizations and ACM
 //! JSON 1.1 — for exactly the calls certaudit makes, seeded from the same scenario format as

@@ -5,9 +5,9 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::table::new_table;
-use crate::doctor::{Check, CheckKind, Diagnosis, Verdict};
-use crate::report::printable;
+use super::model::{Check, CheckKind, Diagnosis, Verdict};
+use crate::output::new_table;
+use crate::report::{account_label, printable};
 
 pub fn write_json(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, diagnosis)?;
@@ -78,8 +78,11 @@ fn write_raw_table(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
     for c in failed {
         let place = match &c.region {
             Some(region) if c.is_unknown_region() => format!("--regions {region}"),
-            Some(region) => format!("{} {region}", account_label(c)),
-            None => account_label(c),
+            Some(region) => format!(
+                "{} {region}",
+                account_label(&c.account_id, c.account_name.as_deref())
+            ),
+            None => account_label(&c.account_id, c.account_name.as_deref()),
         };
         writeln!(
             out,
@@ -91,13 +94,6 @@ fn write_raw_table(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "    fix: {}", c.fix.as_deref().unwrap_or("-"))?;
     }
     Ok(())
-}
-
-fn account_label(c: &Check) -> String {
-    match &c.account_name {
-        Some(name) => format!("{} ({name})", c.account_id),
-        None => c.account_id.clone(),
-    }
 }
 
 /// The checks, one slice per account (they come sorted by account).
