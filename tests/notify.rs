@@ -34,18 +34,30 @@ struct Inbox {
 
 impl Inbox {
     fn new(fabric: &Fabric) -> Inbox {
+        Inbox::subscribed(fabric, false)
+    }
+
+    /// A FIFO topic with a FIFO queue subscribed: SNS refuses a FIFO publish without a
+    /// MessageGroupId (and, without content-based deduplication, a MessageDeduplicationId).
+    fn fifo(fabric: &Fabric) -> Inbox {
+        Inbox::subscribed(fabric, true)
+    }
+
+    fn subscribed(fabric: &Fabric, fifo: bool) -> Inbox {
+        let suffix = if fifo { ".fifo" } else { "" };
         let config = fabric.sdk_config();
         let sns = aws_sdk_sns::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
         runtime().block_on(async {
-            let topic = sns
-                .create_topic()
-                .name("certaudit-alerts")
-                .send()
-                .await
-                .unwrap();
+            let mut topic = sns.create_topic().name(format!("certaudit-alerts{suffix}"));
+            let mut queue = sqs.create_queue().queue_name(format!("inbox{suffix}"));
+            if fifo {
+                topic = topic.attributes("FifoTopic", "true");
+                queue = queue.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+            }
+            let topic = topic.send().await.unwrap();
             let topic_arn = topic.topic_arn().unwrap().to_string();
-            let queue = sqs.create_queue().queue_name("inbox").send().await.unwrap();
+            let queue = queue.send().await.unwrap();
             let queue_url = queue.queue_url().unwrap().to_string();
             let queue_arn = sqs
                 .get_queue_attributes()
@@ -455,20 +467,23 @@ fn a_fifo_topic_gets_a_message_group_and_deduplication_id() {
     let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
         acm("soon", json!({"days_left": 5.5})),
     ]}]}));
-    let sns = aws_sdk_sns::Client::new(&fabric.sdk_config());
-    let topic = runtime().block_on(async {
-        let out = sns
-            .create_topic()
-            .name("alerts.fifo")
-            .attributes("FifoTopic", "true")
-            .send()
-            .await
-            .unwrap();
-        out.topic_arn().unwrap().to_string()
-    });
-    // SNS refuses a FIFO publish without MessageGroupId (and, without content-based
-    // deduplication, without MessageDeduplicationId).
-    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--sns-topic-arn", &topic]);
+    let inbox = Inbox::fifo(&fabric);
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--sns-topic-arn",
+        &inbox.topic_arn,
+    ]);
     assert_eq!(code, 0, "{}", report["errors"]);
     assert!(report["errors"].as_array().unwrap().is_empty());
+    let delivered = inbox.take();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "one summary through the FIFO topic: {delivered:?}"
+    );
+    let (subject, message) = &delivered[0];
+    assert!(subject.contains("1 expiring"), "{subject}");
+    assert!(message.contains("soon.example.com"), "{message}");
+    assert!(message.contains(&fabric.arn("soon")), "{message}");
 }

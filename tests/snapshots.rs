@@ -1,9 +1,11 @@
-//! Snapshot tests: every output format of one fixed report, and `--help`, so any change in
-//! what users and scripts see shows up in review.
+//! Snapshot tests: every output format of one fixed report (errors.csv included), doctor's
+//! table and JSON, and `--help`, so any change in what users and scripts see shows up in
+//! review.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use certaudit::output::{render, Rendering};
+use certaudit::doctor::{self, Check, CheckKind, Diagnosis, DoctorSummary, Verdict};
+use certaudit::output::{render, write_artifacts, Rendering};
 use certaudit::plan::CsvCells;
 use certaudit::plan::{ListChoice, OutputFormat};
 use certaudit::report::classify::classify;
@@ -225,4 +227,100 @@ fn scan_help_output() {
 #[test]
 fn doctor_help_output() {
     insta::assert_snapshot!(help(&["doctor", "--help"]));
+}
+
+fn check(
+    account: (&str, Option<&str>),
+    kind: CheckKind,
+    region: Option<&str>,
+    result: Verdict,
+    failure: Option<(&str, &str, &str)>,
+) -> Check {
+    Check {
+        account_id: account.0.into(),
+        account_name: account.1.map(str::to_string),
+        check: kind,
+        region: region.map(str::to_string),
+        result,
+        code: failure.map(|f| f.0.to_string()),
+        message: failure.map(|f| f.1.to_string()),
+        fix: failure.map(|f| f.2.to_string()),
+    }
+}
+
+/// A diagnosis with one healthy account, one whose role is missing, one suspended.
+fn diagnosis() -> Diagnosis {
+    let good = ("111111111111", Some("prod-web"));
+    let broken = ("333333333333", Some("legacy"));
+    let gone = ("444444444444", None);
+    let checks = vec![
+        check(good, CheckKind::AssumeRole, None, Verdict::Ok, None),
+        check(good, CheckKind::DescribeRegions, None, Verdict::Ok, None),
+        check(
+            good,
+            CheckKind::ListCertificates,
+            Some("eu-west-1"),
+            Verdict::Ok,
+            None,
+        ),
+        check(
+            good,
+            CheckKind::ListCertificates,
+            Some("us-east-1"),
+            Verdict::Ok,
+            None,
+        ),
+        check(
+            broken,
+            CheckKind::AssumeRole,
+            None,
+            Verdict::Failed,
+            Some((
+                "AccessDenied",
+                "not authorized to perform: sts:AssumeRole",
+                "the role is missing here or no longer trusts this caller",
+            )),
+        ),
+        Check {
+            message: Some("account state is SUSPENDED".into()),
+            ..check(gone, CheckKind::Account, None, Verdict::Skipped, None)
+        },
+    ];
+    Diagnosis {
+        tool: Tool::default(),
+        generated_at: generated_at(),
+        caller_account_id: "999999999999".into(),
+        role_name: "CertAuditReadOnly".into(),
+        external_id_given: true,
+        summary: DoctorSummary {
+            accounts_targeted: 3,
+            accounts_ok: 1,
+            accounts_failed: 1,
+            accounts_skipped: 1,
+            checks: 6,
+            checks_failed: 1,
+        },
+        checks,
+    }
+}
+
+#[test]
+fn doctor_table_output() {
+    let mut out = Vec::new();
+    doctor::write_table(&diagnosis(), &mut out).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn doctor_json_output() {
+    let mut out = Vec::new();
+    doctor::write_json(&diagnosis(), &mut out).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn errors_csv_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    write_artifacts(&report(), dir.path(), CsvCells::Neutralised).unwrap();
+    insta::assert_snapshot!(std::fs::read_to_string(dir.path().join("errors.csv")).unwrap());
 }

@@ -29,11 +29,18 @@ impl Fabric {
     pub fn start(scenario: Value) -> Fabric {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let python = root.join(".venv/bin/python");
+        // `make venv` writes this stamp only after every pinned package installed.
+        let installed = root.join(".venv/.installed");
         assert!(
-            python.exists(),
-            "the moto test fabric is not installed ({} is missing): run `make test`, which \
-             creates .venv from tests/fabric/requirements.txt",
-            python.display()
+            python.exists() && installed.exists(),
+            "the moto test fabric is not installed ({} is missing): run `make test`, or \
+             `make venv` once and then `cargo test`; either creates .venv from the pinned \
+             tests/fabric/requirements.txt",
+            if python.exists() {
+                installed.display()
+            } else {
+                python.display()
+            }
         );
         let dir = tempfile::tempdir().expect("temp dir");
         let scenario_path = dir.path().join("scenario.json");
