@@ -16,8 +16,9 @@ test: $(STAMP) fmt clippy lint-access
 	cargo test --all-targets
 
 ## bench: the scale benchmark (release build): small (checked against moto), 70 and 500
-## accounts, full and summary detail; prints wall time against the rate-quota floor, peak RSS,
-## throttling and failures, and fails if a target is missed. About 4 minutes, after a release
+## accounts, and 501 accounts with the work spread thin ("wide"), full and summary detail;
+## prints wall time against the rate-quota floor, peak RSS, CPU seconds and CPU per AWS call,
+## throttling and failures, and fails if a target is missed. About 7 minutes, after a release
 ## build (about 10 minutes the first time on 2 cores).
 bench: $(STAMP)
 	cargo bench --bench scale

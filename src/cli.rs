@@ -92,7 +92,7 @@ pub struct ScanArgs {
 
     /// Accounts opened and listed at once (their certificates are then described largest
     /// account-region first, each at --rate).
-    #[arg(long, default_value = "16", value_name = "N", value_parser = parse_positive,
+    #[arg(long, default_value = "64", value_name = "N", value_parser = parse_positive,
           help_heading = "Scan")]
     pub max_accounts: NonZeroU32,
 

@@ -27,6 +27,38 @@ impl Signal {
     }
 }
 
+/// Registers the handlers (saying on `ready` whether that worked), records the first signal,
+/// exits on the second.
+async fn relay_signals(
+    sender: watch::Sender<Option<Signal>>,
+    ready: std::sync::mpsc::Sender<std::io::Result<()>>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let handlers = signal(SignalKind::interrupt())
+        .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)));
+    let (mut interrupt, mut terminate) = match handlers {
+        Ok(handlers) => handlers,
+        Err(e) => return drop(ready.send(Err(e))),
+    };
+    let _ = ready.send(Ok(()));
+    let first = tokio::select! {
+        _ = interrupt.recv() => Signal::Interrupt,
+        _ = terminate.recv() => Signal::Terminate,
+    };
+    eprintln!(
+        "certaudit: {} received: stopping and writing what was found (send it again to exit at \
+         once)",
+        first.name()
+    );
+    let _ = sender.send(Some(first));
+    let second = tokio::select! {
+        _ = interrupt.recv() => Signal::Interrupt,
+        _ = terminate.recv() => Signal::Terminate,
+    };
+    eprintln!("certaudit: {} received again: exiting now", second.name());
+    std::process::exit(second.exit_code().into());
+}
+
 /// Whether (and by which signal) the run was asked to stop. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Interrupt {
@@ -34,31 +66,28 @@ pub struct Interrupt {
 }
 
 impl Interrupt {
-    /// Start listening for SIGINT and SIGTERM (inside a tokio runtime). From now on they no
-    /// longer kill the process on their own: the first is recorded, the second exits.
+    /// Start listening for SIGINT and SIGTERM. From now on they no longer kill the process on
+    /// their own: the first is recorded, the second exits. The listener has a thread (and a
+    /// small runtime) of its own, so it answers whatever the scan's runtime is doing — even
+    /// after it has finished, while the report is being written to a stdout that blocks.
     pub fn listen() -> std::io::Result<Interrupt> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
         let (sender, received) = watch::channel(None);
-        tokio::spawn(async move {
-            let first = tokio::select! {
-                _ = interrupt.recv() => Signal::Interrupt,
-                _ = terminate.recv() => Signal::Terminate,
-            };
-            eprintln!(
-                "certaudit: {} received: stopping and writing what was found (send it again to \
-                 exit at once)",
-                first.name()
-            );
-            let _ = sender.send(Some(first));
-            let second = tokio::select! {
-                _ = interrupt.recv() => Signal::Interrupt,
-                _ = terminate.recv() => Signal::Terminate,
-            };
-            eprintln!("certaudit: {} received again: exiting now", second.name());
-            std::process::exit(second.exit_code().into());
-        });
+        let (ready, started) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("certaudit-signals".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                let runtime = match runtime {
+                    Ok(runtime) => runtime,
+                    Err(e) => return drop(ready.send(Err(e))),
+                };
+                runtime.block_on(relay_signals(sender, ready));
+            })?;
+        started
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the signal listener did not start")))?;
         Ok(Interrupt { received })
     }
 

@@ -9,11 +9,23 @@ use certaudit::outcome::{self, Stopped};
 use certaudit::report::printable;
 use certaudit::{audit, doctor};
 
+/// A scan allocates and frees small buffers for every AWS call; on its one busy thread glibc's
+/// malloc was over a third of the CPU per call, mimalloc a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`; the Rust binding names no
+/// constant for it). 0 returns freed pages to the OS at once instead of after 10 ms: at
+/// 100,000 certificates that is the difference between ~261 MB and ~245 MB peak RSS.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 /// The work runs on a thread with a large stack: decoding Security Hub's finding type (hundreds
 /// of nested optional structures) needs more than the main thread's 8 MiB in debug builds.
 const STACK_BYTES: usize = 64 * 1024 * 1024;
 
 fn main() -> ExitCode {
+    // SAFETY: sets one of mimalloc's global options, before any other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     let cli = Cli::parse();
     let work = std::thread::Builder::new()
         .name("certaudit".into())

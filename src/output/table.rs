@@ -112,7 +112,8 @@ fn days_cell(c: &Certificate, color: bool) -> Cell {
     Cell::new(text).coloured(colour)
 }
 
-fn text<S: AsRef<str>>(v: &Option<S>) -> String {
+/// The value, or "-" for a null.
+fn or_dash<S: AsRef<str>>(v: &Option<S>) -> String {
     v.as_ref()
         .map(|s| s.as_ref().to_string())
         .unwrap_or_else(|| "-".into())
@@ -132,7 +133,7 @@ fn write_certificates(
             &["Days", "Domain", "Account", "Region", "Why", "ARN"],
             |c| {
                 vec![
-                    text(&c.domain_name),
+                    or_dash(&c.domain_name),
                     c.account_label(),
                     c.region.to_string(),
                     renewal_problem(c),
@@ -150,12 +151,12 @@ fn write_certificates(
                     .map(|u| if u { "yes" } else { "no" })
                     .unwrap_or("-");
                 vec![
-                    text(&c.domain_name),
+                    or_dash(&c.domain_name),
                     c.account_label(),
                     c.region.to_string(),
-                    text(&c.key_algorithm),
+                    or_dash(&c.key_algorithm),
                     in_use.into(),
-                    text(&c.issuer),
+                    or_dash(&c.issuer),
                     c.arn.clone(),
                 ]
             },
@@ -166,12 +167,12 @@ fn write_certificates(
             ],
             |c| {
                 vec![
-                    text(&c.domain_name),
+                    or_dash(&c.domain_name),
                     c.account_label(),
                     c.region.to_string(),
-                    text(&c.cert_type),
-                    text(&c.status),
-                    text(&c.key_algorithm),
+                    or_dash(&c.cert_type),
+                    or_dash(&c.status),
+                    or_dash(&c.key_algorithm),
                     c.arn.clone(),
                 ]
             },
@@ -196,8 +197,8 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
         for a in skipped {
             table.add_row(vec![
                 a.account_id.clone(),
-                printable(&text(&a.account_name)).into_owned(),
-                printable(&text(&a.reason)).into_owned(),
+                printable(&or_dash(&a.account_name)).into_owned(),
+                printable(&or_dash(&a.reason)).into_owned(),
             ]);
         }
         writeln!(out, "{table}")?;

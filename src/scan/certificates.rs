@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::limiter::{CallLimiter, Operation};
+use super::limiter::{BudgetKey, CallLimiter, Operation};
 use crate::access::aws_error::AwsFailure;
 use crate::access::AccountAccess;
 use crate::interrupt::Interrupt;
@@ -41,6 +41,8 @@ pub struct AccountRegion {
     pub account_id: String,
     pub account_name: Option<String>,
     pub region: String,
+    /// The rate budget its calls count against.
+    pub budget_key: BudgetKey,
 }
 
 impl AccountRegion {
@@ -56,7 +58,7 @@ impl AccountRegion {
     ) -> SemaphorePermit<'s> {
         budget
             .limiter
-            .until_ready(&self.account_id, &self.region, operation)
+            .until_ready(&self.budget_key, operation)
             .await;
         budget
             .calls

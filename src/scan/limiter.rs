@@ -21,14 +21,15 @@ pub enum Operation {
     ListTags,
 }
 
-type Key = (String, Option<String>);
+/// (account, region), the region absent when one budget covers the account.
+pub type BudgetKey = (String, Option<String>);
 
 /// Paced on the std monotonic clock and waited on tokio's timer. governor's default clock
 /// (quanta) calibrates the TSC against the OS clock at start: on a loaded machine that was
 /// seen running several times too fast, letting a scan exceed --rate several-fold.
 type Budget = RateLimiter<
-    Key,
-    DefaultKeyedStateStore<Key>,
+    BudgetKey,
+    DefaultKeyedStateStore<BudgetKey>,
     MonotonicClock,
     NoOpMiddleware<std::time::Instant>,
 >;
@@ -57,19 +58,24 @@ impl CallLimiter {
         }
     }
 
-    /// Wait until this account-region may make one more call of `operation`.
-    pub async fn until_ready(&self, account: &str, region: &str, operation: Operation) {
+    /// The budget an account-region's calls count against: its own, or its account's with
+    /// `--rate-scope account`. Made once per account-region, not per call.
+    pub fn key(&self, account: &str, region: &str) -> BudgetKey {
         let region = match self.scope {
             RateScope::AccountRegion => Some(region.to_string()),
             RateScope::Account => None,
         };
-        let key = (account.to_string(), region);
+        (account.to_string(), region)
+    }
+
+    /// Wait until this budget may make one more call of `operation`.
+    pub async fn until_ready(&self, key: &BudgetKey, operation: Operation) {
         let limiter = match operation {
             Operation::ListCertificates => &self.list,
             Operation::DescribeCertificate => &self.describe,
             Operation::ListTags => &self.tags,
         };
-        while let Err(not_until) = limiter.check_key(&key) {
+        while let Err(not_until) = limiter.check_key(key) {
             tokio::time::sleep(not_until.wait_time_from(MonotonicClock.now())).await;
         }
     }
