@@ -14,7 +14,7 @@ use crate::outcome::{self, Stopped};
 use crate::output::{self, Rendering};
 use crate::plan::{OutputFormat, ScanPlan};
 use crate::progress::Progress;
-use crate::report::{Report, ScanError, Stage, INTERRUPTED};
+use crate::report::{Report, ScanError, Stage};
 use crate::scan;
 
 /// `certaudit scan`: plan, scan, write every output, and say which exit code the report
@@ -151,13 +151,7 @@ pub async fn run(plan: &ScanPlan, show_progress: bool, interrupt: &Interrupt) ->
         let sending = notify::send(&plan.notify, &caller, &mut report);
         if interrupt.or_stop(sending).await.is_none() {
             let message = "interrupted while notifying: some notifications may not have been sent";
-            report.add_errors([ScanError::new(
-                Stage::Interrupted,
-                None,
-                None,
-                INTERRUPTED,
-                message,
-            )]);
+            report.add_errors([ScanError::interrupted(message)]);
         }
     }
     Ok(report)

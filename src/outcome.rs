@@ -75,22 +75,15 @@ pub fn exit_code(report: &Report, fail_on: &BTreeSet<Finding>, allow_partial: bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{ScanError, Summary, Tool};
+    use crate::report::ScanError;
 
     fn report(errors: Vec<ScanError>, expiring: bool) -> Report {
         let mut c = Certificate::new("arn:c", "111111111111", None, "us-east-1");
         c.expiring = expiring;
-        Report {
-            schema_version: 1,
-            tool: Tool::default(),
-            generated_at: chrono::Utc::now(),
-            expiring_days: 45,
-            caller_account_id: "111111111111".into(),
-            summary: Summary::default(),
-            accounts: Vec::new(),
-            certificates: vec![c],
-            errors,
-        }
+        let mut report = Report::new(chrono::Utc::now(), 45, "111111111111");
+        report.certificates = vec![c];
+        report.errors = errors;
+        report
     }
 
     fn failed(stage: Stage) -> ScanError {

@@ -248,20 +248,10 @@ pub async fn publish(
 mod tests {
     use super::*;
     use crate::report::attention::tests::cert;
-    use crate::report::{Summary, Tool};
 
     fn report(certificates: Vec<Certificate>) -> Report {
-        let mut report = Report {
-            schema_version: 1,
-            tool: Tool::default(),
-            generated_at: chrono::Utc::now(),
-            expiring_days: 45,
-            caller_account_id: "123456789012".into(),
-            summary: Summary::default(),
-            accounts: Vec::new(),
-            certificates,
-            errors: Vec::new(),
-        };
+        let mut report = Report::new(chrono::Utc::now(), 45, "123456789012");
+        report.certificates = certificates;
         report.tally(0);
         report
     }

@@ -252,6 +252,25 @@ impl Certificate {
 }
 
 impl Report {
+    /// A report with nothing in it yet: what the scan fills in.
+    pub fn new(
+        generated_at: DateTime<Utc>,
+        expiring_days: i64,
+        caller_account_id: impl Into<String>,
+    ) -> Self {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::default(),
+            generated_at,
+            expiring_days,
+            caller_account_id: caller_account_id.into(),
+            summary: Summary::default(),
+            accounts: Vec::new(),
+            certificates: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
     /// The account of an error as people read it: "name (id)" when the name is known.
     pub fn error_account(&self, e: &ScanError) -> Option<String> {
         let id = e.account_id.as_deref()?;
@@ -374,6 +393,11 @@ impl ScanError {
             code: code.into(),
             message: message.into(),
         }
+    }
+
+    /// The one error a signal leaves: the whole scan, no account or region.
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        ScanError::new(Stage::Interrupted, None, None, INTERRUPTED, message)
     }
 
     pub fn kind(&self) -> FailureKind {

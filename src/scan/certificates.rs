@@ -171,32 +171,30 @@ async fn list_all(
     let mut certificates = Vec::new();
     let mut next_token: Option<String> = None;
     loop {
-        let Some(_slot) = budget
-            .interrupt
-            .or_stop(at.pace(budget, Operation::ListCertificates))
+        let token = next_token.take();
+        let fetch = async {
+            let _slot = at.pace(budget, Operation::ListCertificates).await;
+            // By hand rather than with the paginator, and the client made only now: thousands
+            // of regions wait for a slot here, and an SDK client or call future is tens of
+            // kilobytes that only calls holding a slot should take.
+            let client = access.acm(&at.region);
+            Box::pin(
+                client
+                    .list_certificates()
+                    .includes(
+                        Filters::builder()
+                            .set_key_types(Some(key_types.clone()))
+                            .build(),
+                    )
+                    .set_certificate_key_pair_origins(Some(origins.clone()))
+                    .max_items(MAX_ITEMS)
+                    .set_next_token(token)
+                    .send(),
+            )
             .await
-        else {
-            return Ok(certificates);
         };
-        // By hand rather than with the paginator, and the client made only now: thousands of
-        // regions wait for a slot here, and an SDK client or call future is tens of kilobytes
-        // that only calls holding a slot should take.
-        let client = access.acm(&at.region);
-        let page = Box::pin(
-            client
-                .list_certificates()
-                .includes(
-                    Filters::builder()
-                        .set_key_types(Some(key_types.clone()))
-                        .build(),
-                )
-                .set_certificate_key_pair_origins(Some(origins.clone()))
-                .max_items(MAX_ITEMS)
-                .set_next_token(next_token.take())
-                .send(),
-        );
         // Interrupted: the pages read so far are what this region gathered.
-        let Some(page) = budget.interrupt.or_stop(page).await else {
+        let Some(page) = budget.interrupt.or_stop(fetch).await else {
             return Ok(certificates);
         };
         match page {

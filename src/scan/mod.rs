@@ -24,7 +24,6 @@ use crate::regions::{self, UnknownRegion};
 use crate::report::classify::classify;
 use crate::report::{
     account_label, counted, AccountOutcome, AccountState, Certificate, Report, ScanError, Stage,
-    Summary, Tool, INTERRUPTED,
 };
 use certificates::{
     describe_region, list_region, AccountRegion, CallBudget, RegionJob, RegionScan,
@@ -176,10 +175,8 @@ pub async fn run(
         }
     }
     progress.finish();
-    let mut report = engine.into_report(&received.borrow(), &caller.partition);
-    report.generated_at = generated_at;
-    report.expiring_days = plan.expiring_days;
-    report.caller_account_id = caller.account_id.clone();
+    let header = Report::new(generated_at, plan.expiring_days, &caller.account_id);
+    let mut report = engine.into_report(&received.borrow(), &caller.partition, header);
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
     }
@@ -322,16 +319,19 @@ impl<'p> Engine<'p> {
             .filter(|a| a.reason.as_deref() == Some(UNFINISHED))
             .map(|a| account_label(&a.account_id, a.account_name.as_deref()))
             .collect();
-        self.errors.push(ScanError::new(
-            Stage::Interrupted,
-            None,
-            None,
-            INTERRUPTED,
-            interrupted_message(signal, &unfinished),
-        ));
+        self.errors.push(ScanError::interrupted(interrupted_message(
+            signal,
+            &unfinished,
+        )));
     }
 
-    fn into_report(mut self, received: &[AccountTarget], partition: &str) -> Report {
+    /// `report` (its header filled in) with everything the engine gathered.
+    fn into_report(
+        mut self,
+        received: &[AccountTarget],
+        partition: &str,
+        mut report: Report,
+    ) -> Report {
         if let Some(signal) = self.stopped() {
             self.end_interrupted(signal, received);
         }
@@ -345,17 +345,10 @@ impl<'p> Engine<'p> {
                 unknown.message(partition),
             ));
         }
-        Report {
-            schema_version: crate::report::SCHEMA_VERSION,
-            tool: Tool::default(),
-            generated_at: Utc::now(),
-            expiring_days: 0,
-            caller_account_id: String::new(),
-            summary: Summary::default(),
-            accounts: self.accounts,
-            certificates: self.gathered.into_certificates(),
-            errors: self.errors,
-        }
+        report.accounts = self.accounts;
+        report.certificates = self.gathered.into_certificates();
+        report.errors = self.errors;
+        report
     }
 }
 
@@ -524,6 +517,10 @@ mod tests {
         }
     }
 
+    fn header() -> Report {
+        Report::new(Utc::now(), 45, "999999999999")
+    }
+
     fn discovered(account: &str, jobs: Vec<RegionJob>) -> Discovered {
         let mut scan = AccountScan::ended(&target(account), AccountState::Scanned, None);
         scan.outcome.regions = jobs.iter().map(|j| j.at.region.clone()).collect();
@@ -576,7 +573,7 @@ mod tests {
         assert_eq!(engine.accounts.len(), 1);
         assert_eq!(engine.accounts[0].state, AccountState::Scanned);
         assert_eq!(engine.in_flight_certificates, 0);
-        let report = engine.into_report(&[target("1")], "aws");
+        let report = engine.into_report(&[target("1")], "aws", header());
         assert_eq!(report.certificates.len(), 5);
         assert!(report.errors.is_empty());
     }
@@ -592,7 +589,7 @@ mod tests {
             "nothing starts after a signal"
         );
         // Account 2 was received but never listed; account 1's jobs never started.
-        let report = engine.into_report(&[target("1"), target("2")], "aws");
+        let report = engine.into_report(&[target("1"), target("2")], "aws", header());
         assert_eq!(
             report.certificates.len(),
             6,
