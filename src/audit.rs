@@ -3,16 +3,18 @@
 
 use std::io::{IsTerminal, Write};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::access::Caller;
 use crate::accounts;
 use crate::cli::ScanArgs;
+use crate::diff::{self, Side};
+use crate::history::History;
 use crate::interrupt::Interrupt;
 use crate::notify;
 use crate::outcome::{self, Stopped};
 use crate::output::{self, Rendering};
-use crate::plan::{OutputFormat, ScanPlan};
+use crate::plan::{NotifyOn, OutputFormat, ScanPlan};
 use crate::progress::Progress;
 use crate::report::{Report, ScanError, Stage};
 use crate::scan;
@@ -30,6 +32,15 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
     if let Some(dir) = &plan.report_dir {
         output::check_report_dir(dir).map_err(Stopped::fatal)?;
     }
+    // Opened before the scan: a database this certaudit cannot write stops it before any call.
+    let mut history = match &plan.history {
+        Some(path) => Some(History::open(path).map_err(Stopped::fatal)?),
+        None => None,
+    };
+    let previous = match (&history, plan.notify.on) {
+        (Some(history), NotifyOn::Changes) => previous_scan(history).map_err(Stopped::fatal)?,
+        _ => None,
+    };
     // One thread runs the whole scan, the HTTP connections' tasks included: a call's request
     // and response then never wake another thread, which on a small machine cost more CPU per
     // call than the call itself (the scan waits on AWS and its quotas; it computes little).
@@ -42,7 +53,7 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
     })?;
     let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
     let report = runtime
-        .block_on(run(&plan, show_progress, &interrupt))
+        .block_on(run(&plan, previous.as_ref(), show_progress, &interrupt))
         .map_err(|error| match interrupt.signal() {
             Some(signal) => Stopped {
                 code: signal.exit_code(),
@@ -50,7 +61,16 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
             },
             None => Stopped::fatal(error),
         })?;
-    write_outputs(&plan, &report)?;
+    drop(previous);
+    let written = write_outputs(&plan, &report);
+    // An interrupted scan is recorded too, as incomplete: the diff's scope rule keeps what it
+    // did not finish from reading as removed.
+    let recorded = match &mut history {
+        Some(history) => record(history, &report),
+        None => Ok(()),
+    };
+    written?;
+    recorded?;
     Ok(match interrupt.signal() {
         Some(signal) => signal.exit_code(),
         None => outcome::exit_code(&report, &plan.fail_on, plan.allow_partial),
@@ -87,13 +107,62 @@ fn write_outputs(plan: &ScanPlan, report: &Report) -> Result<(), Stopped> {
     }
 }
 
+/// Append the scan to the history; the outputs are already written whatever happens here.
+fn record(history: &mut History, report: &Report) -> Result<(), Stopped> {
+    let id = history
+        .append(report, &recorded_arguments())
+        .with_context(|| {
+            format!(
+                "the scan was not recorded in the history {} (its outputs were written)",
+                history.path().display()
+            )
+        })
+        .map_err(Stopped::fatal)?;
+    tracing::info!(scan = id, history = %history.path().display(), "scan recorded");
+    Ok(())
+}
+
+/// The latest stored scan and where it came from, to diff the new scan against.
+fn previous_scan(history: &History) -> Result<Option<(Report, Side)>> {
+    let Some(scan) = history.latest()? else {
+        return Ok(None);
+    };
+    let side = Side {
+        generated_at: scan.generated_at,
+        scan_id: Some(scan.id),
+        source: history.path().display().to_string(),
+    };
+    Ok(Some((history.load(&scan)?, side)))
+}
+
+/// The command line as the history records it: the ExternalId's value is a secret.
+fn recorded_arguments() -> Vec<String> {
+    let mut arguments: Vec<String> = std::env::args().collect();
+    let mut secret_next = false;
+    for argument in &mut arguments {
+        if std::mem::take(&mut secret_next) {
+            *argument = "<redacted>".into();
+        } else if argument == "--external-id" {
+            secret_next = true;
+        } else if argument.starts_with("--external-id=") {
+            *argument = "--external-id=<redacted>".into();
+        }
+    }
+    arguments
+}
+
 /// ACM's published DescribeCertificate and ListTagsForCertificate quota per account-region.
 const ACM_QUOTA_PER_SECOND: u32 = 10;
 
 /// Run the scan the plan describes. Fails only when nothing could be scanned at all (no
 /// caller, no organization, a signal before the first account); everything else is an error
 /// inside the report. A signal stops every stage, notifications included.
-pub async fn run(plan: &ScanPlan, show_progress: bool, interrupt: &Interrupt) -> Result<Report> {
+pub async fn run(
+    plan: &ScanPlan,
+    previous: Option<&(Report, Side)>,
+    show_progress: bool,
+    interrupt: &Interrupt,
+) -> Result<Report> {
     let Some(caller) = interrupt.or_stop(Caller::identify(&plan.target)).await else {
         bail!("interrupted before the caller was identified: nothing was scanned");
     };
@@ -148,7 +217,15 @@ pub async fn run(plan: &ScanPlan, show_progress: bool, interrupt: &Interrupt) ->
         _ => {}
     }
     if plan.notify.any() && interrupt.signal().is_none() {
-        let sending = notify::send(&plan.notify, &caller, &mut report);
+        let changes = previous.map(|(before, from)| {
+            let to = Side {
+                generated_at: report.generated_at,
+                scan_id: None,
+                source: "this scan".into(),
+            };
+            diff::diff(before, &report, from.clone(), to, plan.expiring_days)
+        });
+        let sending = notify::send(&plan.notify, &caller, &mut report, changes.as_ref());
         if interrupt.or_stop(sending).await.is_none() {
             let message = "interrupted while notifying: some notifications may not have been sent";
             report.add_errors([ScanError::interrupted(message)]);

@@ -9,12 +9,13 @@ use std::collections::BTreeSet;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::diff::ChangeKind;
 pub use crate::plan::{check_external_id, parse_account_id};
 use crate::plan::{
     dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, NamedAccount, Notify, ScanPlan,
     Targets,
 };
-pub use crate::plan::{Detail, Finding, ListChoice, OutputFormat, RateScope};
+pub use crate::plan::{Detail, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +46,97 @@ pub enum Command {
     /// Check access before an audit: AssumeRole into every targeted account and one cheap
     /// read per enabled region, with the AWS error and the likely fix for what fails.
     Doctor(Box<DoctorArgs>),
+    /// What changed between two scans: two report.json files, or two scans of a history
+    /// database (by default its last two).
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(Box<DiffArgs>),
+    /// The scans stored in a history database (`scan --history`), or prune old ones.
+    History(Box<HistoryArgs>),
+}
+
+const DIFF_EXIT_CODES: &str = "Exit codes: 0 compared, nothing matched --fail-on; 1 fatal; 2 \
+usage error; 3 some account-region could not be compared (a scan failed there); 4 --fail-on \
+matched.";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report.json (a `scan -o json` or `--report-dir` report).
+    #[arg(value_name = "OLD.json", requires = "new")]
+    pub old: Option<PathBuf>,
+
+    /// The later report.json.
+    #[arg(value_name = "NEW.json")]
+    pub new: Option<PathBuf>,
+
+    /// Compare two scans stored in this history database instead of two files.
+    #[arg(
+        long,
+        env = "CERTAUDIT_HISTORY",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
+    pub history: Option<PathBuf>,
+
+    /// The earlier stored scan: its ID, or a date or time (the last scan at or before it).
+    /// Default: the scan before --to.
+    #[arg(long, value_name = "ID|DATE")]
+    pub from: Option<String>,
+
+    /// The later stored scan: its ID, or a date or time. Default: the latest.
+    #[arg(long, value_name = "ID|DATE")]
+    pub to: Option<String>,
+
+    /// A certificate with this many days or fewer left is expiring (default: the later
+    /// scan's threshold).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(0..=3650))]
+    pub expiring_days: Option<i64>,
+
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Write CSV cells as they are (no leading ' before a cell that starts like a formula).
+    #[arg(long)]
+    pub csv_raw: bool,
+
+    /// Exit 4 when any change is of one of these kinds (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,...")]
+    pub fail_on: Vec<ChangeKind>,
+
+    /// Exit 0 (or 4) instead of 3 when some account-region could not be compared.
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
+
+    /// The history database (written by `scan --history`).
+    #[arg(
+        long,
+        env = "CERTAUDIT_HISTORY",
+        hide_env_values = true,
+        value_name = "PATH",
+        global = true
+    )]
+    pub history: Option<PathBuf>,
+
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value_t = TableOrJson::Table)]
+    pub output: TableOrJson,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Remove the scans older than DAYS days (never the latest) and the certificate states
+    /// only they saw, then shrink the file.
+    Prune {
+        /// Keep the scans of the last DAYS days.
+        #[arg(long, value_name = "DAYS")]
+        keep_days: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -53,15 +145,15 @@ pub struct DoctorArgs {
     pub target: TargetArgs,
 
     /// Output format on stdout.
-    #[arg(short, long, value_enum, default_value_t = DoctorFormat::Table, help_heading = "Report")]
-    pub output: DoctorFormat,
+    #[arg(short, long, value_enum, default_value_t = TableOrJson::Table, help_heading = "Report")]
+    pub output: TableOrJson,
 
     #[command(flatten)]
     pub logging: LoggingArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DoctorFormat {
+pub enum TableOrJson {
     Table,
     Json,
 }
@@ -133,6 +225,17 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Report")]
     pub allow_partial: bool,
 
+    /// Append this scan to a history database (SQLite, created when missing), for
+    /// `certaudit diff` and `certaudit history`.
+    #[arg(
+        long,
+        env = "CERTAUDIT_HISTORY",
+        hide_env_values = true,
+        value_name = "PATH",
+        help_heading = "Report"
+    )]
+    pub history: Option<PathBuf>,
+
     /// Publish one summary of every expiring, expired and will-not-renew certificate to this
     /// SNS topic (split into numbered parts over 256 KiB).
     #[arg(long, value_name = "ARN", value_parser = parse_sns_topic_arn, help_heading = "Notify")]
@@ -141,6 +244,12 @@ pub struct ScanArgs {
     /// Publish the SNS summary even when nothing needs attention.
     #[arg(long, requires = "sns_topic_arn", help_heading = "Notify")]
     pub notify_always: bool,
+
+    /// When to publish the SNS summary: when something needs `attention`, or only when the
+    /// scan `changes` something since the previous one in --history (the changes lead the
+    /// message).
+    #[arg(long, value_enum, default_value_t = NotifyOn::Attention, help_heading = "Notify")]
+    pub notify_on: NotifyOn,
 
     /// Import one Security Hub finding per certificate needing attention, from every account and
     /// region, into the caller's account in this region; archive findings that no longer apply.
@@ -209,7 +318,7 @@ pub struct TargetArgs {
     pub regions: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct LoggingArgs {
     /// Print progress and logs: -v info, -vv debug.
     #[arg(short, long, action = clap::ArgAction::Count, help_heading = "Logging")]
@@ -261,6 +370,12 @@ impl ScanArgs {
     /// The scan these flags describe, as plain values; nothing is called yet.
     pub fn plan(&self) -> Result<ScanPlan> {
         let args = self;
+        if args.notify_on == NotifyOn::Changes && args.history.is_none() {
+            anyhow::bail!(
+                "--notify-on changes compares with the previous scan in a history database: \
+                 pass --history PATH (or set CERTAUDIT_HISTORY)"
+            );
+        }
         Ok(ScanPlan {
             target: args.target.targets()?,
             detail: args.detail,
@@ -282,8 +397,10 @@ impl ScanArgs {
             notify: Notify {
                 sns_topic_arn: args.sns_topic_arn.clone(),
                 always: args.notify_always,
+                on: args.notify_on,
                 security_hub_region: args.security_hub_region.clone(),
             },
+            history: args.history.clone(),
         })
     }
 }

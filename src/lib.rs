@@ -5,8 +5,11 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod changes;
 pub mod cli;
+pub mod diff;
 pub mod doctor;
+pub mod history;
 pub mod interrupt;
 pub mod notify;
 pub mod outcome;

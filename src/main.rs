@@ -7,7 +7,7 @@ use clap::Parser;
 use certaudit::cli::{Cli, Command, LoggingArgs};
 use certaudit::outcome::{self, Stopped};
 use certaudit::report::printable;
-use certaudit::{audit, doctor};
+use certaudit::{audit, changes, doctor};
 
 /// A scan allocates and frees small buffers for every AWS call; on its one busy thread glibc's
 /// malloc was over a third of the CPU per call, mimalloc a fraction of that.
@@ -53,6 +53,14 @@ fn run(command: Command) -> Result<u8, Stopped> {
         Command::Doctor(args) => {
             init_logging(&args.logging);
             doctor::command(&args)
+        }
+        Command::Diff(args) => {
+            init_logging(&LoggingArgs::default());
+            changes::diff_command(&args)
+        }
+        Command::History(args) => {
+            init_logging(&LoggingArgs::default());
+            changes::history_command(&args)
         }
     }
 }

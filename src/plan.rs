@@ -54,12 +54,23 @@ pub enum Finding {
     WillNotRenew,
 }
 
+/// When the SNS summary is published.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum NotifyOn {
+    /// Something needs attention (or the scan was incomplete).
+    #[default]
+    Attention,
+    /// The scan differs from the previous one stored in the history.
+    Changes,
+}
+
 /// Where to send what a scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Notify {
     pub sns_topic_arn: Option<String>,
     /// Publish even when nothing needs attention.
     pub always: bool,
+    pub on: NotifyOn,
     pub security_hub_region: Option<String>,
 }
 
@@ -126,6 +137,8 @@ pub struct ScanPlan {
     pub fail_on: BTreeSet<Finding>,
     pub allow_partial: bool,
     pub notify: Notify,
+    /// The history database the scan is appended to.
+    pub history: Option<PathBuf>,
 }
 
 pub(crate) fn dedup(accounts: Vec<NamedAccount>) -> Vec<NamedAccount> {

@@ -22,7 +22,7 @@ use std::io::Write;
 use crate::access::aws_error::AwsFailure;
 use crate::access::{AccountAccess, Caller};
 use crate::accounts::{self, AccountTarget};
-use crate::cli::{DoctorArgs, DoctorFormat};
+use crate::cli::{DoctorArgs, TableOrJson};
 use crate::outcome::{self, Stopped};
 use crate::output;
 use crate::plan::Targets;
@@ -47,8 +47,8 @@ pub fn command(args: &DoctorArgs) -> Result<u8, Stopped> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.output {
-        DoctorFormat::Table => write_table(&diagnosis, &mut out),
-        DoctorFormat::Json => write_json(&diagnosis, &mut out),
+        TableOrJson::Table => write_table(&diagnosis, &mut out),
+        TableOrJson::Json => write_json(&diagnosis, &mut out),
     }
     .and_then(|()| Ok(out.flush()?));
     match written {

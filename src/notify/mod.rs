@@ -6,14 +6,18 @@ pub mod security_hub;
 pub mod sns;
 
 use crate::access::Caller;
+use crate::diff::Diff;
 use crate::plan::Notify;
 use crate::report::{Report, ScanError, Stage};
 
-/// Send every notification asked for. Failures are added to the report's errors.
-pub async fn send(notify: &Notify, caller: &Caller, report: &mut Report) {
+/// Send every notification asked for. `changes` is the diff against the previous stored scan
+/// (`--notify-on changes`; none on a history's first scan). Failures are added to the
+/// report's errors.
+pub async fn send(notify: &Notify, caller: &Caller, report: &mut Report, changes: Option<&Diff>) {
     let mut errors: Vec<ScanError> = Vec::new();
     if let Some(topic) = &notify.sns_topic_arn {
-        if let Err(failure) = sns::publish(caller, topic, report, notify.always).await {
+        let messages = sns::messages(report, notify, changes);
+        if let Err(failure) = sns::publish(caller, topic, report, messages).await {
             let region = topic.split(':').nth(3);
             errors.push(failure.at(Stage::Sns, Some(&caller.account_id), region));
         }

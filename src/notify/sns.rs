@@ -6,6 +6,8 @@ use aws_config::Region;
 
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
+use crate::diff::Diff;
+use crate::plan::{Notify, NotifyOn};
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
 use crate::report::{Certificate, Report};
 
@@ -15,6 +17,8 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 const PART_LINE_RESERVE: usize = 64;
 /// Errors listed in each message's header; the rest are counted (the report has them all).
 const ERRORS_LISTED: usize = 20;
+/// Changes listed at the head of a `--notify-on changes` message; the rest are counted.
+const CHANGES_LISTED: usize = 50;
 /// SNS subjects: ASCII, no line breaks, under 100 characters.
 const MAX_SUBJECT_CHARS: usize = 99;
 
@@ -24,14 +28,35 @@ pub struct Message {
     pub body: String,
 }
 
+/// The messages `--notify-on` calls for: with `changes`, none when nothing changed and the
+/// scan was complete (unless `always`), else the usual summary led by the changes.
+pub fn messages(report: &Report, notify: &Notify, changes: Option<&Diff>) -> Vec<Message> {
+    match (notify.on, changes) {
+        (NotifyOn::Changes, Some(diff)) => {
+            if diff.changes.is_empty() && !report.is_incomplete() && !notify.always {
+                return Vec::new();
+            }
+            compose_led_by(report, true, Some(diff))
+        }
+        _ => compose(report, notify.always),
+    }
+}
+
 /// The messages to publish for a report: none when nothing needs attention and the scan was
 /// complete (unless `always`).
 pub fn compose(report: &Report, always: bool) -> Vec<Message> {
+    compose_led_by(report, always, None)
+}
+
+fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<Message> {
     let certificates = attention(report);
     if certificates.is_empty() && !report.is_incomplete() && !always {
         return Vec::new();
     }
-    let header = header(report, &certificates);
+    let mut header = header(report, &certificates);
+    if let Some(diff) = changes {
+        header.insert_str(0, &changes_section(diff));
+    }
     let mut parts: Vec<String> = Vec::new();
     let mut current = header.clone();
     let budget = MAX_MESSAGE_BYTES - PART_LINE_RESERVE;
@@ -64,7 +89,11 @@ pub fn compose(report: &Report, always: bool) -> Vec<Message> {
     }
     parts.push(current);
     let total = parts.len();
-    let base = subject(report, &certificates);
+    let mut base = subject(report, &certificates);
+    if let Some(diff) = changes {
+        let changed = crate::report::counted(diff.changes.len(), "change");
+        base = clip_subject(&base.replacen("certaudit: ", &format!("certaudit: {changed}; "), 1));
+    }
     parts
         .into_iter()
         .enumerate()
@@ -166,6 +195,46 @@ fn header(report: &Report, certificates: &[&Certificate]) -> String {
     text
 }
 
+/// What changed since the previous scan, first in the message: one line per change (the
+/// first `CHANGES_LISTED`), then what could not be compared.
+fn changes_section(diff: &Diff) -> String {
+    let mut text = format!(
+        "{} since the scan of {}:\n",
+        crate::report::counted(diff.changes.len(), "change"),
+        diff.from.generated_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    for c in diff.changes.iter().take(CHANGES_LISTED) {
+        let place = [
+            c.domain_name.clone().unwrap_or_default(),
+            c.account_label(),
+            c.region.clone().unwrap_or_default(),
+            c.detail(),
+        ];
+        let place: Vec<String> = place.into_iter().filter(|p| !p.is_empty()).collect();
+        text.push_str(&format!(
+            "  {} {}: {}\n",
+            c.kind.marker(),
+            c.kind.as_str(),
+            place.join("  ")
+        ));
+    }
+    if diff.changes.len() > CHANGES_LISTED {
+        text.push_str(&format!(
+            "  and {} more: see `certaudit diff --history`\n",
+            diff.changes.len() - CHANGES_LISTED
+        ));
+    }
+    if diff.is_incomplete() {
+        text.push_str(&format!(
+            "Not compared ({} account-region(s)): a scan could not read them, so their \
+             certificates are not listed as changes.\n",
+            diff.scope.not_compared.len()
+        ));
+    }
+    text.push('\n');
+    text
+}
+
 fn group_title(urgency: Urgency, report: &Report) -> String {
     match urgency {
         Urgency::Expired => "EXPIRED".into(),
@@ -197,14 +266,13 @@ fn entry(c: &Certificate) -> String {
     )
 }
 
-/// Publish the report's summary to the topic, every part of it.
+/// Publish the messages to the topic, every part of them.
 pub async fn publish(
     caller: &Caller,
     topic_arn: &str,
     report: &Report,
-    always: bool,
+    messages: Vec<Message>,
 ) -> Result<(), AwsFailure> {
-    let messages = compose(report, always);
     if messages.is_empty() {
         tracing::info!(topic = topic_arn, "nothing needs attention: no SNS message");
         return Ok(());

@@ -10,7 +10,7 @@ use crate::plan::CsvCells;
 use crate::report::{Certificate, ScanError};
 
 impl CsvCells {
-    fn cell(self, text: String) -> String {
+    pub(super) fn cell(self, text: String) -> String {
         // A number (a negative days_to_expiry) is read as a number, never run.
         let risky =
             text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err();

@@ -1,8 +1,10 @@
-//! Renderings of one `Report`: table, JSON, NDJSON, CSV, and the `--report-dir` artifacts.
-//! Each format lives in its own file and only turns the report into bytes.
+//! Renderings of one `Report`: table, JSON, NDJSON, CSV, and the `--report-dir` artifacts;
+//! and of one `Diff` (`diff.rs`). Each format lives in its own file and only turns the
+//! result into bytes.
 
 mod artifacts;
 mod csv;
+pub mod diff;
 mod json;
 mod rows;
 mod table;

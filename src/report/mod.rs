@@ -10,7 +10,7 @@ pub use failure::FailureKind;
 
 use chrono::{DateTime, Utc};
 pub use compact_str::CompactString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -19,7 +19,9 @@ pub const INTERRUPTED: &str = "interrupted";
 
 /// The report document. Field names are a contract with every script that reads it: add,
 /// never rename.
-#[derive(Debug, Clone, Serialize)]
+/// Deserialize reads any schema_version 1 report (what `certaudit diff` compares); fields a
+/// later version added default when absent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
@@ -32,7 +34,7 @@ pub struct Report {
     pub errors: Vec<ScanError>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
     pub name: String,
     pub version: String,
@@ -47,7 +49,8 @@ impl Default for Tool {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Summary {
     pub accounts_targeted: usize,
     pub accounts_scanned: usize,
@@ -63,7 +66,7 @@ pub struct Summary {
     pub duration_ms: u64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountState {
     Scanned,
@@ -72,7 +75,7 @@ pub enum AccountState {
 }
 
 /// What happened to one targeted account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountOutcome {
     pub account_id: String,
     pub account_name: Option<String>,
@@ -82,11 +85,12 @@ pub struct AccountOutcome {
     /// Regions scanned in this account.
     pub regions: Vec<String>,
     /// Regions asked for with `--regions` that this account has not enabled: not called.
+    #[serde(default)]
     pub regions_not_enabled: Vec<String>,
 }
 
 /// Where in the scan an error happened.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Organizations,
@@ -118,7 +122,7 @@ impl Stage {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ScanError {
     pub account_id: Option<String>,
     /// Null for account-level errors.
@@ -149,7 +153,7 @@ pub fn account_label(account_id: &str, account_name: Option<&str>) -> String {
 /// One certificate as the report shows it. Absent values are null, never omitted.
 /// Short values (IDs, regions, ACM's enumerations) are `CompactString`s, stored inline without
 /// a heap allocation: a 100,000-certificate report is mostly these.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Certificate {
     pub arn: String,
     pub account_id: CompactString,
@@ -206,6 +210,13 @@ impl Tags {
 impl Serialize for Tags {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<String, String>::deserialize(deserializer)?;
+        Ok(Tags(map.into_iter().collect()))
     }
 }
 

@@ -5,6 +5,9 @@ scenario file.
 
 Prints `READY <endpoint>` on stdout once seeded, then serves until stdin closes or it is
 killed. The endpoint goes into AWS_ENDPOINT_URL; the real SDK talks to it like to AWS.
+
+While it serves, each line on stdin is one change to the organization between two scans (a
+JSON object, `control.py`), answered on stdout with `OK <json>` or `ERR <message>`.
 """
 
 import argparse
@@ -22,6 +25,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control import apply  # noqa: E402
 from fidelity import Extras, FidelityLayer  # noqa: E402
 from seed import seed  # noqa: E402
 
@@ -61,9 +65,17 @@ def main():
     layer.recording = True
     print(f"READY {state['endpoint']}", flush=True)
 
-    # Serve until whoever started us goes away (stdin closes) or kills us.
+    # Serve until whoever started us goes away (stdin closes) or kills us; each line read is
+    # a change to apply.
     try:
-        sys.stdin.read()
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                answer = apply(json.loads(line), state, layer, extras)
+                print(f"OK {json.dumps(answer)}", flush=True)
+            except Exception as e:  # the test reads the message and fails with it
+                print(f"ERR {type(e).__name__}: {e}", flush=True)
     except KeyboardInterrupt:
         pass
     server.shutdown()

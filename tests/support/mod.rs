@@ -4,10 +4,12 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+pub mod inbox;
+
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -18,7 +20,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct Fabric {
     child: Child,
-    _stdin: ChildStdin,
+    /// Changes to the organization go in here (`tests/fabric/control.py`)…
+    stdin: Mutex<ChildStdin>,
+    /// …and their answers come back here, a line each.
+    answers: Mutex<mpsc::Receiver<String>>,
     pub endpoint: String,
     pub state: Value,
     calls_log: PathBuf,
@@ -64,9 +69,12 @@ impl Fabric {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
         let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
         let Some(endpoint) = line.strip_prefix("READY ").map(|e| e.trim().to_string()) else {
@@ -78,11 +86,26 @@ impl Fabric {
         let stdin = child.stdin.take().unwrap();
         Fabric {
             child,
-            _stdin: stdin,
+            stdin: Mutex::new(stdin),
+            answers: Mutex::new(rx),
             endpoint,
             state,
             calls_log,
             dir,
+        }
+    }
+
+    /// Change the organization between two scans (`tests/fabric/control.py`): delete,
+    /// import, replace (renew or re-import), extras, in_use, role. Returns the answer.
+    pub fn change(&self, change: Value) -> Value {
+        let answers = self.answers.lock().unwrap();
+        writeln!(self.stdin.lock().unwrap(), "{change}").expect("the fabric's stdin");
+        let line = answers
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("the fabric did not answer {change}: {e}"));
+        match line.strip_prefix("OK ") {
+            Some(answer) => serde_json::from_str(answer).unwrap(),
+            None => panic!("the fabric refused {change}: {line}"),
         }
     }
 

@@ -1,0 +1,268 @@
+//! `certaudit diff` and `certaudit history`: compare two scans — two report files, or two
+//! scans of a history database, through the one diff engine — and list or prune a history.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{DiffArgs, HistoryAction, HistoryArgs, TableOrJson};
+use crate::diff::{self, ChangeKind, Diff, Side};
+use crate::history::{History, StoredScan, SCHEMA_VERSION};
+use crate::outcome::{self, Stopped};
+use crate::output::{self, new_table};
+use crate::plan::{CsvCells, OutputFormat};
+use crate::report::{self, printable, Report};
+
+/// `certaudit diff`: compare, print, and exit 3 (not everything compared), 4 (`--fail-on`
+/// matched) or 0.
+pub fn diff_command(args: &DiffArgs) -> Result<u8, Stopped> {
+    let (old, new, from, to) = match (&args.old, &args.new) {
+        (Some(old), Some(new)) => {
+            if args.from.is_some() || args.to.is_some() {
+                return Err(Stopped::usage(anyhow!(
+                    "--from and --to pick scans of a --history database; with two report files \
+                     leave them out"
+                )));
+            }
+            let (before, after) = (read_report(old), read_report(new));
+            let (before, after) = (
+                before.map_err(Stopped::fatal)?,
+                after.map_err(Stopped::fatal)?,
+            );
+            let (from, to) = (file_side(old, &before), file_side(new, &after));
+            (before, after, from, to)
+        }
+        _ => match &args.history {
+            Some(path) => stored_pair(path, args).map_err(Stopped::fatal)?,
+            None => {
+                return Err(Stopped::usage(anyhow!(
+                    "nothing to compare: give two report files (certaudit diff OLD.json \
+                     NEW.json) or a history database (--history PATH, or CERTAUDIT_HISTORY)"
+                )))
+            }
+        },
+    };
+    let expiring_days = args.expiring_days.unwrap_or(new.expiring_days);
+    let diff = diff::diff(&old, &new, from, to, expiring_days);
+    drop((old, new));
+    let cells = if args.csv_raw {
+        CsvCells::Raw
+    } else {
+        CsvCells::Neutralised
+    };
+    write_stdout(|out| output::diff::render(&diff, args.output, cells, out))?;
+    if args.output != OutputFormat::Table {
+        let _ = write_not_compared(&diff, &mut std::io::stderr().lock());
+    }
+    let fail_on: BTreeSet<ChangeKind> = args.fail_on.iter().copied().collect();
+    Ok(exit_code(&diff, &fail_on, args.allow_partial))
+}
+
+/// Incomplete (3) wins over `--fail-on` (4), as for a scan.
+pub fn exit_code(diff: &Diff, fail_on: &BTreeSet<ChangeKind>, allow_partial: bool) -> u8 {
+    if diff.is_incomplete() && !allow_partial {
+        outcome::INCOMPLETE
+    } else if fail_on.iter().any(|kind| diff.count(*kind) > 0) {
+        outcome::FINDINGS
+    } else {
+        outcome::OK
+    }
+}
+
+/// For the formats whose stdout is data: what could not be compared, on stderr.
+fn write_not_compared(diff: &Diff, out: &mut dyn Write) -> std::io::Result<()> {
+    for entry in &diff.scope.not_compared {
+        let label = report::account_label(&entry.account_id, entry.account_name.as_deref());
+        let region = entry.region.as_deref().unwrap_or("all regions");
+        let line = format!(
+            "certaudit: not compared [{label} {region}]: {}",
+            entry.reason
+        );
+        writeln!(out, "{}", printable(&line))?;
+    }
+    Ok(())
+}
+
+/// Just enough of a report to say which version it is before reading the rest.
+#[derive(Deserialize)]
+struct Version {
+    schema_version: Option<u32>,
+}
+
+/// A report file, any schema_version 1 report.
+pub fn read_report(path: &Path) -> Result<Report> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read report {}", path.display()))?;
+    let version: Version = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a certaudit report (not a JSON object)",
+            path.display()
+        )
+    })?;
+    match version.schema_version {
+        Some(report::SCHEMA_VERSION) => {}
+        Some(other) => bail!(
+            "{} is a report of schema_version {other}; this certaudit reads version {}",
+            path.display(),
+            report::SCHEMA_VERSION
+        ),
+        None => bail!(
+            "{} is not a certaudit report (it has no schema_version): pass report.json from \
+             --report-dir or the output of `certaudit scan -o json`",
+            path.display()
+        ),
+    }
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a certaudit report", path.display()))
+}
+
+fn file_side(path: &Path, report: &Report) -> Side {
+    Side {
+        generated_at: report.generated_at,
+        scan_id: None,
+        source: path.display().to_string(),
+    }
+}
+
+fn stored_side(path: &Path, scan: &StoredScan) -> Side {
+    Side {
+        generated_at: scan.generated_at,
+        scan_id: Some(scan.id),
+        source: path.display().to_string(),
+    }
+}
+
+/// The two stored scans `--from` and `--to` name (default: the last two), read back.
+fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Side)> {
+    let history = History::open_existing(path)?;
+    let to = match &args.to {
+        Some(selector) => history.find(selector)?,
+        None => history
+            .latest()?
+            .with_context(|| format!("{} holds no scan yet", path.display()))?,
+    };
+    let from = match &args.from {
+        Some(selector) => history.find(selector)?,
+        None => history.before(to.id)?.with_context(|| {
+            format!(
+                "{} holds no scan before scan {}: record another with `certaudit scan \
+                 --history`, or name --from",
+                path.display(),
+                to.id
+            )
+        })?,
+    };
+    if from.id == to.id {
+        bail!("--from and --to name the same scan ({})", from.id);
+    }
+    let (old, new) = (history.load(&from)?, history.load(&to)?);
+    Ok((old, new, stored_side(path, &from), stored_side(path, &to)))
+}
+
+/// `certaudit history`: list the stored scans, or prune them.
+pub fn history_command(args: &HistoryArgs) -> Result<u8, Stopped> {
+    let Some(path) = &args.history else {
+        return Err(Stopped::usage(anyhow!(
+            "which history? pass --history PATH or set CERTAUDIT_HISTORY"
+        )));
+    };
+    let mut history = History::open_existing(path).map_err(Stopped::fatal)?;
+    match args.action {
+        None => {
+            let scans = history.scans().map_err(Stopped::fatal)?;
+            write_stdout(|out| match args.output {
+                TableOrJson::Table => write_scans_table(&scans, out),
+                TableOrJson::Json => write_scans_json(path, &scans, out),
+            })?;
+        }
+        Some(HistoryAction::Prune { keep_days }) => {
+            let pruned = history
+                .prune(keep_days, Utc::now())
+                .map_err(Stopped::fatal)?;
+            let kept = history.scans().map_err(Stopped::fatal)?.len();
+            write_stdout(|out| {
+                writeln!(
+                    out,
+                    "Pruned {} and {} from {}; {} kept.",
+                    report::counted(pruned.scans, "scan"),
+                    report::counted(pruned.certificate_states, "certificate state"),
+                    path.display(),
+                    report::counted(kept, "scan"),
+                )?;
+                Ok(())
+            })?;
+        }
+    }
+    Ok(outcome::OK)
+}
+
+fn write_scans_table(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
+    let mut table = new_table(&[
+        "ID",
+        "Generated",
+        "Complete",
+        "Accounts",
+        "Failed",
+        "Certificates",
+        "Expiring",
+        "Expired",
+        "Will not renew",
+        "Errors",
+    ]);
+    for scan in scans {
+        let s = &scan.summary;
+        table.add_row(vec![
+            scan.id.to_string(),
+            scan.generated_at
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+            if scan.complete { "yes" } else { "NO" }.to_string(),
+            s.accounts_targeted.to_string(),
+            s.accounts_failed.to_string(),
+            s.certificates.to_string(),
+            s.expiring.to_string(),
+            s.expired.to_string(),
+            s.will_not_renew.to_string(),
+            s.errors.to_string(),
+        ]);
+    }
+    writeln!(out, "{}", report::counted(scans.len(), "scan"))?;
+    if !scans.is_empty() {
+        writeln!(out, "{table}")?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ScansDocument<'a> {
+    history: String,
+    history_schema_version: i64,
+    scans: &'a [StoredScan],
+}
+
+fn write_scans_json(path: &Path, scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
+    let document = ScansDocument {
+        history: path.display().to_string(),
+        history_schema_version: SCHEMA_VERSION,
+        scans,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Write to stdout through one buffer; a reader that went away ends quietly.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<(), Stopped> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match write(&mut out).and_then(|()| Ok(out.flush()?)) {
+        Err(e) if !output::is_closed_pipe(&e) => {
+            Err(Stopped::fatal(e.context("cannot write to stdout")))
+        }
+        _ => Ok(()),
+    }
+}

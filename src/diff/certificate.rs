@@ -1,0 +1,172 @@
+//! How one certificate changed between two scans: the named kinds first (renewed, reimported,
+//! crossed a threshold, renewal failed…), then `changed` for every other field that differs.
+//! Fields derived from the scan's time (days_to_expiry, expiring, expired) never count as a
+//! change by themselves: they move every day.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::ChangeKind;
+use crate::report::Certificate;
+
+/// Renewal states that mean ACM's renewal is stuck and a human must act.
+const RENEWAL_STUCK: [&str; 2] = ["FAILED", "PENDING_VALIDATION"];
+
+/// One change found in a certificate, before it is placed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub kind: ChangeKind,
+    pub field: Option<&'static str>,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// A change about the whole certificate (added, removed).
+pub fn whole(kind: ChangeKind) -> Found {
+    Found {
+        kind,
+        field: None,
+        before: Value::Null,
+        after: Value::Null,
+    }
+}
+
+fn found<T: Serialize>(kind: ChangeKind, field: &'static str, before: T, after: T) -> Found {
+    let value = |v: T| serde_json::to_value(v).unwrap_or(Value::Null);
+    Found {
+        kind,
+        field: Some(field),
+        before: value(before),
+        after: value(after),
+    }
+}
+
+fn expiring(c: &Certificate, expiring_days: i64) -> bool {
+    c.expired || c.days_to_expiry.is_some_and(|d| d <= expiring_days)
+}
+
+fn stuck(c: &Certificate) -> bool {
+    c.renewal_status
+        .as_deref()
+        .is_some_and(|s| RENEWAL_STUCK.contains(&s))
+}
+
+/// Every change from `o` to `n` (the same ARN), named kinds first.
+pub fn changes(o: &Certificate, n: &Certificate, expiring_days: i64) -> Vec<Found> {
+    let mut out = Vec::new();
+    let reimported = n.imported && o.serial.is_some() && n.serial.is_some() && o.serial != n.serial;
+    let renewed = !reimported
+        && matches!((o.not_after, n.not_after), (Some(before), Some(after)) if after > before);
+    if reimported {
+        out.push(found(
+            ChangeKind::Reimported,
+            "serial",
+            &o.serial,
+            &n.serial,
+        ));
+    } else if renewed {
+        out.push(found(
+            ChangeKind::Renewed,
+            "not_after",
+            o.not_after,
+            n.not_after,
+        ));
+    }
+    let days = |kind| found(kind, "days_to_expiry", o.days_to_expiry, n.days_to_expiry);
+    if n.expired && !o.expired {
+        out.push(days(ChangeKind::BecameExpired));
+    } else if expiring(n, expiring_days) && !expiring(o, expiring_days) {
+        out.push(days(ChangeKind::BecameExpiring));
+    }
+    // Only DescribeCertificate reads these; a `--detail summary` scan leaves them null.
+    let described = o.in_use_by.is_some() && n.in_use_by.is_some();
+    let renewal_failed = described && stuck(n) && o.renewal_status != n.renewal_status;
+    if renewal_failed {
+        let (before, after) = (&o.renewal_status, &n.renewal_status);
+        out.push(found(
+            ChangeKind::RenewalFailed,
+            "renewal_status",
+            before,
+            after,
+        ));
+    }
+    if n.will_not_renew && !o.will_not_renew {
+        out.push(found(
+            ChangeKind::WillNotRenew,
+            "will_not_renew",
+            false,
+            true,
+        ));
+    }
+    // Null is "not read" (--detail summary): only two readings can differ.
+    if let (Some(before), Some(after)) = (&o.in_use_by, &n.in_use_by) {
+        if before != after {
+            out.push(found(ChangeKind::InUseChanged, "in_use_by", before, after));
+        }
+    } else if o.in_use.is_some() && n.in_use.is_some() && o.in_use != n.in_use {
+        out.push(found(
+            ChangeKind::InUseChanged,
+            "in_use",
+            o.in_use,
+            n.in_use,
+        ));
+    }
+    let explained = Explained {
+        described,
+        certificate: reimported || renewed,
+        renewal_status: renewal_failed,
+        status: n.expired && !o.expired,
+    };
+    other_fields(o, n, explained, &mut out);
+    out
+}
+
+/// Fields a named kind already reports, so `changed` does not say them twice; and whether
+/// both scans described the certificate (else what only a description reads is unknown).
+struct Explained {
+    described: bool,
+    /// Renewed or reimported: a new certificate, so its serial and validity are new too.
+    certificate: bool,
+    renewal_status: bool,
+    /// Became expired: ACM's status turns EXPIRED with it.
+    status: bool,
+}
+
+/// `changed`, one per field that differs and no named kind explains.
+fn other_fields(o: &Certificate, n: &Certificate, explained: Explained, out: &mut Vec<Found>) {
+    macro_rules! field {
+        ($name:literal, $field:ident) => {
+            if o.$field != n.$field {
+                out.push(found(ChangeKind::Changed, $name, &o.$field, &n.$field));
+            }
+        };
+    }
+    field!("domain_name", domain_name);
+    if explained.described {
+        field!("subject_alternative_names", subject_alternative_names);
+        field!("issuer", issuer);
+        field!("renewal_status_reason", renewal_status_reason);
+        field!("failure_reason", failure_reason);
+    }
+    field!("type", cert_type);
+    if !explained.status {
+        field!("status", status);
+    }
+    field!("key_algorithm", key_algorithm);
+    field!("key_pair_origin", key_pair_origin);
+    if !explained.certificate {
+        if explained.described {
+            field!("serial", serial);
+        }
+        field!("not_before", not_before);
+        field!("not_after", not_after);
+    }
+    field!("renewal_eligibility", renewal_eligibility);
+    if explained.described && !explained.renewal_status {
+        field!("renewal_status", renewal_status);
+    }
+    field!("managed_by", managed_by);
+    if o.tags.is_some() && n.tags.is_some() {
+        field!("tags", tags);
+    }
+}

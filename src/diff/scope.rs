@@ -1,0 +1,212 @@
+//! The scope rule: which account-regions two scans both read completely. Only there can a
+//! missing certificate mean "removed"; everywhere else the earlier scan covered is listed as
+//! not compared, with the reason.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::report::{AccountOutcome, AccountState, Report, ScanError, Stage};
+
+/// An account-region whose certificates were not compared, and why. `region` is null when
+/// the account had no region read in the earlier scan (it failed there).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NotCompared {
+    pub account_id: String,
+    pub region: Option<String>,
+    pub reason: String,
+    /// For people (the table's `?` line); the JSON keeps the contract's three fields.
+    #[serde(skip)]
+    pub account_name: Option<String>,
+}
+
+/// Which account-regions compare, and which of the earlier scan's do not.
+#[derive(Debug, Default)]
+pub struct Coverage {
+    regions: HashMap<String, HashSet<String>>,
+    pub compared: usize,
+    pub not_compared: Vec<NotCompared>,
+}
+
+impl Coverage {
+    /// Whether certificates in this account-region are compared.
+    pub fn compares(&self, account_id: &str, region: &str) -> bool {
+        self.regions
+            .get(account_id)
+            .is_some_and(|regions| regions.contains(region))
+    }
+
+    fn compare(&mut self, account_id: &str, region: &str) {
+        self.compared += 1;
+        self.regions
+            .entry(account_id.to_string())
+            .or_default()
+            .insert(region.to_string());
+    }
+
+    fn skip(&mut self, account: &AccountOutcome, region: Option<&str>, reason: String) {
+        self.not_compared.push(NotCompared {
+            account_id: account.account_id.clone(),
+            region: region.map(str::to_string),
+            reason,
+            account_name: account.account_name.clone(),
+        });
+    }
+}
+
+/// True when the scan's organization listing broke part-way: an account missing from it may
+/// still exist.
+pub fn listing_broke(report: &Report) -> bool {
+    report
+        .errors
+        .iter()
+        .any(|e| e.stage == Stage::Organizations)
+}
+
+/// The first error of each account and of each account-region, for the stages that read
+/// certificates (notification errors say nothing about what was read).
+struct Gaps<'a> {
+    accounts: HashMap<&'a str, &'a AccountOutcome>,
+    errors: HashMap<(&'a str, Option<&'a str>), &'a ScanError>,
+}
+
+impl<'a> Gaps<'a> {
+    fn of(report: &'a Report) -> Self {
+        let mut errors = HashMap::new();
+        for e in &report.errors {
+            let reads = !matches!(
+                e.stage,
+                Stage::Organizations | Stage::Sns | Stage::SecurityHub
+            );
+            if let (true, Some(account)) = (reads, e.account_id.as_deref()) {
+                errors.entry((account, e.region.as_deref())).or_insert(e);
+            }
+        }
+        let accounts = report
+            .accounts
+            .iter()
+            .map(|a| (a.account_id.as_str(), a))
+            .collect();
+        Gaps { accounts, errors }
+    }
+
+    /// Why this scan did not read the account-region completely; None when it did.
+    fn gap(&self, account: &AccountOutcome, region: &str) -> Option<String> {
+        if account.state != AccountState::Scanned {
+            return Some(account_gap(account));
+        }
+        if !account.regions.iter().any(|r| r == region) {
+            return Some("region not scanned".into());
+        }
+        let id = account.account_id.as_str();
+        let error = self
+            .errors
+            .get(&(id, None))
+            .or_else(|| self.errors.get(&(id, Some(region))))?;
+        Some(format!("{} {}", error.stage.as_str(), error.code))
+    }
+
+    fn account(&self, id: &str) -> Option<&'a AccountOutcome> {
+        self.accounts.get(id).copied()
+    }
+}
+
+fn account_gap(account: &AccountOutcome) -> String {
+    let state = match account.state {
+        AccountState::Scanned => "scanned",
+        AccountState::Failed => "account failed",
+        AccountState::Skipped => "account skipped",
+    };
+    match &account.reason {
+        Some(reason) => format!("{state}: {reason}"),
+        None => state.to_string(),
+    }
+}
+
+/// Apply the scope rule to every account either scan targeted.
+pub fn compare(old: &Report, new: &Report) -> Coverage {
+    let (before, after) = (Gaps::of(old), Gaps::of(new));
+    let mut coverage = Coverage::default();
+    let ids: BTreeSet<&str> = old
+        .accounts
+        .iter()
+        .chain(&new.accounts)
+        .map(|a| a.account_id.as_str())
+        .collect();
+    for id in ids {
+        match (before.account(id), after.account(id)) {
+            (Some(o), Some(n)) => both(&mut coverage, (&before, o), (&after, n)),
+            (Some(o), None) => {
+                let reason = if listing_broke(new) {
+                    "not in the later scan: its organization listing broke before this account"
+                } else {
+                    "account not in the later scan"
+                };
+                earlier_regions(&mut coverage, o, |_| Some(reason.to_string()));
+            }
+            (None, Some(n)) => {
+                for region in &n.regions {
+                    if after.gap(n, region).is_none() {
+                        coverage.compare(id, region);
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    coverage
+}
+
+/// An account both scans targeted: each region either compares or is listed with the reasons
+/// from either side. A region only the later scan read compares when it read it completely
+/// (its certificates are new to the audit).
+fn both(
+    coverage: &mut Coverage,
+    (before, o): (&Gaps, &AccountOutcome),
+    (after, n): (&Gaps, &AccountOutcome),
+) {
+    let reasons = |region: &str| {
+        let mut why = Vec::new();
+        if let Some(gap) = before.gap(o, region) {
+            why.push(format!("earlier scan: {gap}"));
+        }
+        if let Some(gap) = after.gap(n, region) {
+            why.push(format!("later scan: {gap}"));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    };
+    earlier_regions(coverage, o, |region| match region {
+        Some(region) => reasons(region),
+        // No region read earlier: nothing to compare, and nothing to say when it was scanned
+        // (every region it asked for was not enabled).
+        None => {
+            (o.state != AccountState::Scanned).then(|| format!("earlier scan: {}", account_gap(o)))
+        }
+    });
+    for region in n.regions.iter().filter(|r| !o.regions.contains(r)) {
+        if o.state == AccountState::Scanned && after.gap(n, region).is_none() {
+            coverage.compare(&n.account_id, region);
+        }
+    }
+}
+
+/// Every region the earlier scan read in this account, compared when `why` has no reason;
+/// an account it read no region of is one entry with a null region.
+fn earlier_regions(
+    coverage: &mut Coverage,
+    o: &AccountOutcome,
+    why: impl Fn(Option<&str>) -> Option<String>,
+) {
+    if o.regions.is_empty() {
+        if let Some(reason) = why(None) {
+            coverage.skip(o, None, reason);
+        }
+        return;
+    }
+    for region in &o.regions {
+        match why(Some(region)) {
+            None => coverage.compare(&o.account_id, region),
+            Some(reason) => coverage.skip(o, Some(region), reason),
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The diff engine's rules, one scan pair per rule.
+
+use chrono::{Duration, TimeZone};
+
+use super::*;
+use crate::report::classify::classify;
+use crate::report::{ScanError, Stage, Tags};
+
+const PROD: &str = "111111111111";
+const DEV: &str = "222222222222";
+const EAST: &str = "us-east-1";
+const WEST: &str = "eu-west-1";
+
+fn day(n: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap() + Duration::days(n)
+}
+
+/// A complete scan at `day(n)` of the given accounts, every one scanned in both regions.
+fn scan(n: i64, accounts: &[&str]) -> Report {
+    let mut report = Report::new(day(n), 45, PROD);
+    for id in accounts {
+        report.accounts.push(AccountOutcome {
+            account_id: id.to_string(),
+            account_name: Some(format!("name-{id}")),
+            state: AccountState::Scanned,
+            reason: None,
+            regions: vec![EAST.into(), WEST.into()],
+            regions_not_enabled: Vec::new(),
+        });
+    }
+    report
+}
+
+fn arn(account: &str, region: &str, name: &str) -> String {
+    format!("arn:aws:acm:{region}:{account}:certificate/{name}")
+}
+
+/// An ACM-issued certificate in use, expiring on `expires` (a day number).
+fn add(report: &mut Report, account: &str, region: &str, name: &str, expires: i64) -> usize {
+    let mut c = Certificate::new(&arn(account, region, name), account, None, region);
+    c.domain_name = Some(format!("{name}.example.com"));
+    c.cert_type = Some("AMAZON_ISSUED".into());
+    c.status = Some("ISSUED".into());
+    c.renewal_eligibility = Some("ELIGIBLE".into());
+    c.serial = Some(format!("{name}-1"));
+    c.not_after = Some(day(expires));
+    c.in_use = Some(true);
+    c.in_use_by = Some(vec!["arn:aws:elasticloadbalancing:lb/1".into()]);
+    c.tags = Some(Tags::default());
+    report.certificates.push(c);
+    report.certificates.len() - 1
+}
+
+/// Classify every certificate as a scan at the report's time does.
+fn done(mut report: Report) -> Report {
+    let (at, days) = (report.generated_at, report.expiring_days);
+    for c in &mut report.certificates {
+        classify(c, at, days);
+    }
+    report
+}
+
+fn side(report: &Report) -> Side {
+    Side {
+        generated_at: report.generated_at,
+        scan_id: None,
+        source: "test".into(),
+    }
+}
+
+fn compare(old: Report, new: Report) -> Diff {
+    let (old, new) = (done(old), done(new));
+    diff(&old, &new, side(&old), side(&new), 45)
+}
+
+/// Each change as (kind, the certificate's name or the account ID).
+fn kinds(d: &Diff) -> Vec<(ChangeKind, String)> {
+    d.changes
+        .iter()
+        .map(|c| {
+            let what = c.arn.as_deref().map_or(c.account_id.clone(), |a| {
+                a.rsplit('/').next().unwrap().to_string()
+            });
+            (c.kind, what)
+        })
+        .collect()
+}
+
+fn fail(report: &mut Report, account: &str, stage: Stage, region: Option<&str>) {
+    report.errors.push(ScanError::new(
+        stage,
+        Some(account),
+        region,
+        "AccessDenied",
+        "no",
+    ));
+}
+
+#[test]
+fn a_day_later_with_nothing_changed_is_no_change() {
+    let mut old = scan(0, &[PROD]);
+    add(&mut old, PROD, EAST, "www", 200);
+    let mut new = scan(1, &[PROD]);
+    add(&mut new, PROD, EAST, "www", 200);
+    let d = compare(old, new);
+    assert_eq!(kinds(&d), vec![]);
+    assert_eq!((d.scope.compared, d.is_incomplete()), (2, false));
+    assert_eq!(
+        d.summary.len(),
+        ChangeKind::ALL.len(),
+        "every kind has a count"
+    );
+}
+
+#[test]
+fn added_and_removed_where_both_scans_read_the_region() {
+    let mut old = scan(0, &[PROD]);
+    add(&mut old, PROD, EAST, "gone", 200);
+    let mut new = scan(1, &[PROD]);
+    add(&mut new, PROD, WEST, "fresh", 200);
+    let d = compare(old, new);
+    assert_eq!(
+        kinds(&d),
+        vec![
+            (ChangeKind::Added, "fresh".into()),
+            (ChangeKind::Removed, "gone".into())
+        ],
+        "in account, region (eu-west-1 first), ARN order"
+    );
+    assert_eq!(
+        (d.count(ChangeKind::Added), d.count(ChangeKind::Removed)),
+        (1, 1)
+    );
+}
+
+#[test]
+fn a_denied_role_never_reads_as_its_certificates_removed() {
+    let mut old = scan(0, &[PROD, DEV]);
+    add(&mut old, DEV, EAST, "a", 200);
+    add(&mut old, DEV, WEST, "b", 200);
+    let mut new = scan(1, &[PROD, DEV]);
+    let dev = &mut new.accounts[1];
+    dev.state = AccountState::Failed;
+    dev.reason = Some("AssumeRole denied".into());
+    dev.regions.clear();
+    fail(&mut new, DEV, Stage::AssumeRole, None);
+    let d = compare(old, new);
+    assert_eq!(kinds(&d), vec![(ChangeKind::AccountFailed, DEV.into())]);
+    let not: Vec<_> = d
+        .scope
+        .not_compared
+        .iter()
+        .map(|n| (n.account_id.as_str(), n.region.as_deref()))
+        .collect();
+    assert_eq!(not, vec![(DEV, Some(EAST)), (DEV, Some(WEST))]);
+    assert!(d.scope.not_compared[0]
+        .reason
+        .contains("later scan: account failed: AssumeRole denied"));
+    assert_eq!(
+        d.scope.compared, 2,
+        "the other account's regions still compare"
+    );
+    assert!(d.is_incomplete());
+}
+
+#[test]
+fn a_region_that_failed_is_not_compared_and_the_others_are() {
+    let mut old = scan(0, &[PROD]);
+    add(&mut old, PROD, EAST, "east", 200);
+    add(&mut old, PROD, WEST, "west", 200);
+    let mut new = scan(1, &[PROD]);
+    fail(&mut new, PROD, Stage::ListCertificates, Some(WEST));
+    let d = compare(old, new);
+    assert_eq!(kinds(&d), vec![(ChangeKind::Removed, "east".into())]);
+    assert_eq!(d.scope.not_compared.len(), 1);
+    assert_eq!(d.scope.not_compared[0].region.as_deref(), Some(WEST));
+    assert_eq!(
+        d.scope.not_compared[0].reason,
+        "later scan: list_certificates AccessDenied"
+    );
+}
+
+#[test]
+fn renewed_and_reimported_are_told_apart_and_not_repeated_as_changed() {
+    let mut old = scan(0, &[PROD]);
+    add(&mut old, PROD, EAST, "acm", 30);
+    let i = add(&mut old, PROD, EAST, "imp", 30);
+    old.certificates[i].cert_type = Some("IMPORTED".into());
+    let mut new = scan(1, &[PROD]);
+    let a = add(&mut new, PROD, EAST, "acm", 400);
+    new.certificates[a].serial = Some("acm-2".into());
+    let i = add(&mut new, PROD, EAST, "imp", 400);
+    new.certificates[i].cert_type = Some("IMPORTED".into());
+    new.certificates[i].serial = Some("imp-2".into());
+    let d = compare(old, new);
+    assert_eq!(
+        kinds(&d),
+        vec![
+            (ChangeKind::Renewed, "acm".into()),
+            (ChangeKind::Reimported, "imp".into())
+        ]
+    );
+    let renewed = &d.changes[0];
+    assert_eq!(renewed.field.as_deref(), Some("not_after"));
+    assert_eq!(renewed.after, serde_json::json!("2027-12-06T06:00:00Z"));
+    assert_eq!(d.changes[1].before, serde_json::json!("imp-1"));
+}
+
+#[test]
+fn thresholds_are_crossed_once() {
+    let mut old = scan(0, &[PROD]);
+    add(&mut old, PROD, EAST, "crosses", 46);
+    add(&mut old, PROD, EAST, "already", 20);
+    add(&mut old, PROD, EAST, "lapses", 1);
+    let mut new = scan(2, &[PROD]);
+    add(&mut new, PROD, EAST, "crosses", 46);
+    add(&mut new, PROD, EAST, "already", 20);
+    add(&mut new, PROD, EAST, "lapses", 1);
+    let d = compare(old, new);
+    assert_eq!(
+        kinds(&d),
+        vec![
+            (ChangeKind::BecameExpiring, "crosses".into()),
+            (ChangeKind::BecameExpired, "lapses".into())
+        ]
+    );
+    assert_eq!(
+        (d.changes[0].before.clone(), d.changes[0].after.clone()),
+        (46.into(), 44.into())
+    );
+}
+
+#[test]
+fn renewal_trouble_use_and_other_fields() {
+    let mut old = scan(0, &[PROD]);
+    for name in ["stuck", "unused", "tagged", "unread"] {
+        add(&mut old, PROD, EAST, name, 200);
+    }
+    let mut new = scan(1, &[PROD]);
+    let stuck = add(&mut new, PROD, EAST, "stuck", 200);
+    new.certificates[stuck].renewal_status = Some("FAILED".into());
+    let unused = add(&mut new, PROD, EAST, "unused", 200);
+    new.certificates[unused].in_use_by = Some(Vec::new());
+    new.certificates[unused].renewal_eligibility = Some("INELIGIBLE".into());
+    let tagged = add(&mut new, PROD, EAST, "tagged", 200);
+    let mut tags = Tags::default();
+    tags.insert("owner".into(), "web".into());
+    new.certificates[tagged].tags = Some(tags);
+    let unread = add(&mut new, PROD, EAST, "unread", 200);
+    new.certificates[unread].tags = None;
+    new.certificates[unread].in_use_by = None;
+    let d = compare(old, new);
+    assert_eq!(
+        kinds(&d),
+        vec![
+            (ChangeKind::RenewalFailed, "stuck".into()),
+            (ChangeKind::WillNotRenew, "stuck".into()),
+            (ChangeKind::Changed, "tagged".into()),
+            (ChangeKind::WillNotRenew, "unused".into()),
+            (ChangeKind::InUseChanged, "unused".into()),
+            (ChangeKind::Changed, "unused".into()),
+        ],
+        "tags and use that were not read are not changes"
+    );
+    let fields: Vec<_> = d
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Changed)
+        .map(|c| c.field.clone().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["tags", "renewal_eligibility"]);
+    assert_eq!(d.changes[2].detail(), r#"tags {} → {"owner":"web"}"#);
+}
+
+#[test]
+fn accounts_added_removed_and_a_broken_listing() {
+    let mut old = scan(0, &[PROD]);
+    add(&mut old, PROD, EAST, "old", 200);
+    let mut new = scan(1, &[DEV]);
+    add(&mut new, DEV, EAST, "new", 200);
+    let d = compare(old.clone(), new.clone());
+    assert_eq!(
+        kinds(&d),
+        vec![
+            (ChangeKind::AccountRemoved, PROD.into()),
+            (ChangeKind::AccountAdded, DEV.into()),
+            (ChangeKind::Added, "new".into())
+        ]
+    );
+    assert_eq!(
+        d.scope.not_compared.len(),
+        2,
+        "the removed account's certificates are unknown"
+    );
+    assert_eq!(
+        d.scope.not_compared[0].reason,
+        "account not in the later scan"
+    );
+
+    new.errors.push(ScanError::new(
+        Stage::Organizations,
+        None,
+        None,
+        "Throttling",
+        "broke",
+    ));
+    let d = compare(old, new);
+    assert!(!kinds(&d).contains(&(ChangeKind::AccountRemoved, PROD.into())));
+    assert!(d.scope.not_compared[0]
+        .reason
+        .contains("organization listing broke"));
+}
+
+#[test]
+fn a_recovered_account_is_told_and_its_certificates_are_not_all_new() {
+    let mut old = scan(0, &[PROD]);
+    old.accounts[0].state = AccountState::Failed;
+    old.accounts[0].regions.clear();
+    fail(&mut old, PROD, Stage::AssumeRole, None);
+    let mut new = scan(1, &[PROD]);
+    add(&mut new, PROD, EAST, "www", 200);
+    let d = compare(old, new);
+    assert_eq!(kinds(&d), vec![(ChangeKind::AccountRecovered, PROD.into())]);
+    assert_eq!(d.scope.not_compared[0].region, None);
+    assert_eq!(d.changes[0].detail(), "scanned");
+}
+
+#[test]
+fn a_region_first_scanned_now_has_its_certificates_added() {
+    let mut old = scan(0, &[PROD]);
+    old.accounts[0].regions = vec![EAST.into()];
+    let mut new = scan(1, &[PROD]);
+    add(&mut new, PROD, WEST, "www", 200);
+    let d = compare(old, new);
+    assert_eq!(kinds(&d), vec![(ChangeKind::Added, "www".into())]);
+    assert!(!d.is_incomplete());
+}
+
+#[test]
+fn the_threshold_is_the_diffs_not_each_scans() {
+    let mut old = scan(0, &[PROD]);
+    old.expiring_days = 10;
+    add(&mut old, PROD, EAST, "www", 30);
+    let mut new = scan(1, &[PROD]);
+    add(&mut new, PROD, EAST, "www", 30);
+    let (old, new) = (done(old), done(new));
+    let d = diff(&old, &new, side(&old), side(&new), 45);
+    assert!(
+        kinds(&d).is_empty(),
+        "expiring by 45 days in both: {:?}",
+        kinds(&d)
+    );
+}
