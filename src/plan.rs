@@ -57,10 +57,12 @@ pub enum Finding {
 /// When the SNS summary is published.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum NotifyOn {
-    /// Something needs attention (or the scan was incomplete).
+    // Plain comments, not doc comments: clap would show these in `--help` as possible values
+    // and turn the whole help long.
+    // Something needs attention (or the scan was incomplete).
     #[default]
     Attention,
-    /// The scan differs from the previous one stored in the history.
+    // The scan differs from the previous one stored in the history.
     Changes,
 }
 

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+use certaudit::diff::{diff, Diff, Side};
 use certaudit::doctor::{self, Check, CheckKind, Diagnosis, DoctorSummary, Verdict};
 use certaudit::output::{render, write_artifacts, Rendering};
 use certaudit::plan::CsvCells;
@@ -202,6 +203,83 @@ fn summary_counts_agree_with_the_certificates() {
     assert_eq!(s.regions_scanned, 3);
 }
 
+/// The fixed report a day later: `unused` deleted, `api` new, `www` renewed, `legacy`
+/// re-imported, a tag that now starts like a formula; `legacy` (the account) failed again.
+fn diff_of_a_day() -> Diff {
+    let mut old = report();
+    let serial = |c: &mut Certificate, s: &str| c.serial = Some(s.into());
+    for c in &mut old.certificates {
+        serial(c, "01");
+    }
+    let mut new = old.clone();
+    new.generated_at = generated_at() + Duration::days(1);
+    new.certificates
+        .retain(|c| c.domain_name.as_deref() != Some("unused.dev.example.com"));
+    for c in &mut new.certificates {
+        match c.domain_name.as_deref() {
+            Some("www.example.com") => {
+                c.not_after = c.not_after.map(|t| t + Duration::days(395));
+                serial(c, "02");
+            }
+            Some("legacy.example.com") => {
+                c.not_after = c.not_after.map(|t| t + Duration::days(365));
+                serial(c, "02");
+                let mut tags = Tags::default();
+                tags.insert("owner".into(), "=cmd|' /C calc'!A0".into());
+                c.tags = Some(tags);
+            }
+            _ => {}
+        }
+    }
+    let mut api = certificate(
+        6,
+        ("111111111111", "prod-web"),
+        "us-east-1",
+        "AMAZON_ISSUED",
+        395,
+    );
+    api.domain_name = Some("api.example.com".into());
+    new.certificates.push(api);
+    for c in &mut new.certificates {
+        classify(c, new.generated_at, 45);
+    }
+    new.sort();
+    new.tally(1000);
+    let side = |report: &Report, id| Side {
+        generated_at: report.generated_at,
+        scan_id: Some(id),
+        source: "history.db".into(),
+    };
+    diff(&old, &new, side(&old, 7), side(&new, 8), 45)
+}
+
+fn rendered_diff(format: OutputFormat) -> String {
+    let mut out = Vec::new();
+    certaudit::output::diff::render(&diff_of_a_day(), format, CsvCells::Neutralised, &mut out)
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn diff_table_output() {
+    insta::assert_snapshot!(rendered_diff(OutputFormat::Table));
+}
+
+#[test]
+fn diff_json_output() {
+    insta::assert_snapshot!(rendered_diff(OutputFormat::Json));
+}
+
+#[test]
+fn diff_ndjson_output() {
+    insta::assert_snapshot!(rendered_diff(OutputFormat::Ndjson));
+}
+
+#[test]
+fn diff_csv_output() {
+    insta::assert_snapshot!(rendered_diff(OutputFormat::Csv));
+}
+
 fn help(args: &[&str]) -> String {
     let out = assert_cmd::Command::cargo_bin("certaudit")
         .unwrap()
@@ -227,6 +305,16 @@ fn scan_help_output() {
 #[test]
 fn doctor_help_output() {
     insta::assert_snapshot!(help(&["doctor", "--help"]));
+}
+
+#[test]
+fn diff_help_output() {
+    insta::assert_snapshot!(help(&["diff", "--help"]));
+}
+
+#[test]
+fn history_help_output() {
+    insta::assert_snapshot!(help(&["history", "--help"]));
 }
 
 fn check(

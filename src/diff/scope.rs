@@ -177,28 +177,33 @@ fn both(
     };
     earlier_regions(coverage, o, |region| match region {
         Some(region) => reasons(region),
-        // No region read earlier: nothing to compare, and nothing to say when it was scanned
-        // (every region it asked for was not enabled).
-        None => {
-            (o.state != AccountState::Scanned).then(|| format!("earlier scan: {}", account_gap(o)))
-        }
+        None => Some(match n.state {
+            AccountState::Scanned => format!("earlier scan: {}", account_gap(o)),
+            _ => format!(
+                "earlier scan: {}; later scan: {}",
+                account_gap(o),
+                account_gap(n)
+            ),
+        }),
     });
     for region in n.regions.iter().filter(|r| !o.regions.contains(r)) {
-        if o.state == AccountState::Scanned && after.gap(n, region).is_none() {
+        // Skipped before (suspended, say): its certificates are new to the audit.
+        if o.state != AccountState::Failed && after.gap(n, region).is_none() {
             coverage.compare(&n.account_id, region);
         }
     }
 }
 
-/// Every region the earlier scan read in this account, compared when `why` has no reason;
-/// an account it read no region of is one entry with a null region.
+/// Every region the earlier scan read in this account, compared when `why` has no reason.
+/// An account it tried and failed to read is one entry with a null region; one it skipped
+/// on purpose (suspended) or found no region enabled in covered nothing to compare.
 fn earlier_regions(
     coverage: &mut Coverage,
     o: &AccountOutcome,
     why: impl Fn(Option<&str>) -> Option<String>,
 ) {
     if o.regions.is_empty() {
-        if let Some(reason) = why(None) {
+        if let (AccountState::Failed, Some(reason)) = (o.state, why(None)) {
             coverage.skip(o, None, reason);
         }
         return;

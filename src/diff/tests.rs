@@ -351,3 +351,55 @@ fn the_threshold_is_the_diffs_not_each_scans() {
         kinds(&d)
     );
 }
+
+#[test]
+fn an_account_skipped_in_both_scans_is_not_a_gap_and_one_skipped_before_adds() {
+    let skipped = |report: &mut Report| {
+        let dev = report
+            .accounts
+            .iter_mut()
+            .find(|a| a.account_id == DEV)
+            .unwrap();
+        dev.state = AccountState::Skipped;
+        dev.reason = Some("account state is SUSPENDED".into());
+        dev.regions.clear();
+    };
+    let mut old = scan(0, &[PROD, DEV]);
+    skipped(&mut old);
+    let mut new = scan(1, &[PROD, DEV]);
+    skipped(&mut new);
+    let d = compare(old.clone(), new);
+    assert!(!d.is_incomplete(), "{:?}", d.scope.not_compared);
+    assert!(kinds(&d).is_empty());
+
+    let mut back = scan(1, &[PROD, DEV]);
+    add(&mut back, DEV, EAST, "www", 200);
+    let d = compare(old, back);
+    assert_eq!(
+        kinds(&d),
+        vec![
+            (ChangeKind::Changed, DEV.into()),
+            (ChangeKind::Added, "www".into())
+        ]
+    );
+    assert_eq!(d.changes[0].detail(), "state skipped → scanned");
+}
+
+#[test]
+fn what_only_a_description_reads_is_not_compared_with_a_summary_scan() {
+    let mut old = scan(0, &[PROD]);
+    let c = add(&mut old, PROD, EAST, "www", 200);
+    old.certificates[c].in_use_by = None;
+    old.certificates[c].serial = None;
+    old.certificates[c].tags = None;
+    let mut new = scan(1, &[PROD]);
+    let c = add(&mut new, PROD, EAST, "www", 200);
+    new.certificates[c].issuer = Some("Amazon RSA 2048 M03".into());
+    new.certificates[c].renewal_status = Some("FAILED".into());
+    let d = compare(old, new);
+    assert_eq!(
+        kinds(&d),
+        vec![(ChangeKind::WillNotRenew, "www".into())],
+        "issuer, serial, renewal status unknown before: no change, no renewal_failed"
+    );
+}
