@@ -19,9 +19,11 @@ test: $(STAMP) fmt clippy lint-access
 ## accounts, and 501 accounts with the work spread thin ("wide"), full and summary detail;
 ## prints wall time against the rate-quota floor, peak RSS, CPU seconds and CPU per AWS call,
 ## throttling and failures, and fails if a target is missed. About 7 minutes, after a release
-## build (about 10 minutes the first time on 2 cores).
+## build (about 10 minutes the first time on 2 cores). Then the history benchmark: appending
+## and diffing 100,000-certificate scans, and the database after a year of daily scans.
 bench: $(STAMP)
 	cargo bench --bench scale
+	cargo bench --bench history
 
 ## venv: the pinned Python environment for the moto test fabric.
 venv: $(STAMP)

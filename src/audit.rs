@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use crate::access::Caller;
 use crate::accounts;
 use crate::cli::ScanArgs;
-use crate::diff::{self, Side};
-use crate::history::History;
+use crate::diff::{self, Diff, Side};
+use crate::history::{History, StoredScan};
 use crate::interrupt::Interrupt;
 use crate::notify;
 use crate::outcome::{self, Stopped};
@@ -37,10 +37,6 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
         Some(path) => Some(History::open(path).map_err(Stopped::fatal)?),
         None => None,
     };
-    let previous = match (&history, plan.notify.on) {
-        (Some(history), NotifyOn::Changes) => previous_scan(history).map_err(Stopped::fatal)?,
-        _ => None,
-    };
     // One thread runs the whole scan, the HTTP connections' tasks included: a call's request
     // and response then never wake another thread, which on a small machine cost more CPU per
     // call than the call itself (the scan waits on AWS and its quotas; it computes little).
@@ -53,7 +49,7 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
     })?;
     let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
     let report = runtime
-        .block_on(run(&plan, previous.as_ref(), show_progress, &interrupt))
+        .block_on(run(&plan, history.as_ref(), show_progress, &interrupt))
         .map_err(|error| match interrupt.signal() {
             Some(signal) => Stopped {
                 code: signal.exit_code(),
@@ -61,7 +57,6 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
             },
             None => Stopped::fatal(error),
         })?;
-    drop(previous);
     let written = write_outputs(&plan, &report);
     // An interrupted scan is recorded too, as incomplete: the diff's scope rule keeps what it
     // did not finish from reading as removed.
@@ -122,17 +117,30 @@ fn record(history: &mut History, report: &Report) -> Result<(), Stopped> {
     Ok(())
 }
 
-/// The latest stored scan and where it came from, to diff the new scan against.
-fn previous_scan(history: &History) -> Result<Option<(Report, Side)>> {
-    let Some(scan) = history.latest()? else {
-        return Ok(None);
+/// `--notify-on changes`: the diff from the latest stored scan to this one; none on a
+/// history's first scan, or when the stored scan cannot be read (then the usual summary goes
+/// out: a notification is never lost to the history).
+fn changes_since_stored(history: &History, report: &Report, expiring_days: i64) -> Option<Diff> {
+    let previous = || -> Result<Option<(Report, StoredScan)>> {
+        let Some(scan) = history.latest()? else {
+            return Ok(None);
+        };
+        Ok(Some((history.load(&scan)?, scan)))
     };
-    let side = Side {
-        generated_at: scan.generated_at,
-        scan_id: Some(scan.id),
-        source: history.path().display().to_string(),
+    let (before, scan) = match previous() {
+        Ok(found) => found?,
+        Err(e) => {
+            tracing::warn!("cannot read the previous scan from the history: {e:#}");
+            return None;
+        }
     };
-    Ok(Some((history.load(&scan)?, side)))
+    let to = Side {
+        generated_at: report.generated_at,
+        scan_id: None,
+        source: "this scan".into(),
+    };
+    let from = scan.side(history.path());
+    Some(diff::diff(&before, report, from, to, expiring_days))
 }
 
 /// The command line as the history records it: the ExternalId's value is a secret.
@@ -159,7 +167,7 @@ const ACM_QUOTA_PER_SECOND: u32 = 10;
 /// inside the report. A signal stops every stage, notifications included.
 pub async fn run(
     plan: &ScanPlan,
-    previous: Option<&(Report, Side)>,
+    history: Option<&History>,
     show_progress: bool,
     interrupt: &Interrupt,
 ) -> Result<Report> {
@@ -217,14 +225,12 @@ pub async fn run(
         _ => {}
     }
     if plan.notify.any() && interrupt.signal().is_none() {
-        let changes = previous.map(|(before, from)| {
-            let to = Side {
-                generated_at: report.generated_at,
-                scan_id: None,
-                source: "this scan".into(),
-            };
-            diff::diff(before, &report, from.clone(), to, plan.expiring_days)
-        });
+        let changes = match (plan.notify.on, history) {
+            (NotifyOn::Changes, Some(history)) => {
+                changes_since_stored(history, &report, plan.expiring_days)
+            }
+            _ => None,
+        };
         let sending = notify::send(&plan.notify, &caller, &mut report, changes.as_ref());
         if interrupt.or_stop(sending).await.is_none() {
             let message = "interrupted while notifying: some notifications may not have been sent";

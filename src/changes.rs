@@ -128,14 +128,6 @@ fn file_side(path: &Path, report: &Report) -> Side {
     }
 }
 
-fn stored_side(path: &Path, scan: &StoredScan) -> Side {
-    Side {
-        generated_at: scan.generated_at,
-        scan_id: Some(scan.id),
-        source: path.display().to_string(),
-    }
-}
-
 /// The two stored scans `--from` and `--to` name (default: the last two), read back.
 fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Side)> {
     let history = History::open_existing(path)?;
@@ -160,7 +152,7 @@ fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Si
         bail!("--from and --to name the same scan ({})", from.id);
     }
     let (old, new) = (history.load(&from)?, history.load(&to)?);
-    Ok((old, new, stored_side(path, &from), stored_side(path, &to)))
+    Ok((old, new, from.side(path), to.side(path)))
 }
 
 /// `certaudit history`: list the stored scans, or prune them.

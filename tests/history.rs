@@ -6,6 +6,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -222,6 +223,26 @@ fn every_change_between_two_scans_and_both_diff_forms_agree() {
     history_lists_both_scans(&fabric, &db, &first, &second);
     the_table_marks_every_change(&fabric, &db);
     assert_eq!(read_json(&second_file)["summary"], second["summary"]);
+
+    let pruned = fabric
+        .certaudit()
+        .args(["history", "prune", "--keep-days", "0", "--history"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&pruned.stdout);
+    assert!(said.starts_with("Pruned 1 scan and "), "{said}");
+    assert!(
+        said.trim_end().ends_with("1 scan kept."),
+        "the latest is always kept: {said}"
+    );
+    let (code, _) = json_run(
+        fabric
+            .certaudit()
+            .args(["history", "-o", "json", "--history"])
+            .arg(&db),
+    );
+    assert_eq!(code, 0);
 }
 
 fn exit_codes_follow_the_scope_and_fail_on(fabric: &Fabric, db: &Path) {
@@ -392,6 +413,19 @@ fn slow_organization() -> Value {
     ]})
 }
 
+/// `certaudit scan -o json --history DB` over the two regions, as a process to spawn (stdout
+/// not kept).
+fn scan_process(fabric: &Fabric, db: &Path, extra: &[&str]) -> Command {
+    let mut scan = fabric.certaudit_process();
+    scan.args(["scan", "-o", "json", "--history"])
+        .arg(db)
+        .args(TWO_REGIONS)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    scan
+}
+
 fn integrity(db: &Path) -> (String, i64) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let check: String = conn
@@ -408,21 +442,15 @@ fn an_interrupted_scan_is_recorded_incomplete_and_reads_as_nothing_removed() {
     let fabric = Fabric::start(slow_organization());
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
-    let history = ["--history", db.to_str().unwrap()];
-    let (code, _) =
-        fabric.scan_json(&[&history[..], &TWO_REGIONS[..], &["--detail", "summary"]].concat());
-    assert_eq!(code, 0);
-    let child = fabric
-        .certaudit_process()
-        .args(["scan", "-o", "json", "--rate", "1"])
-        .args(history)
-        .args(TWO_REGIONS)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+    let first = scan_process(&fabric, &db, &["--detail", "summary"])
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0));
+    let child = scan_process(&fabric, &db, &["--rate", "1"])
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(4));
-    let sent = std::process::Command::new("kill")
+    let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
@@ -461,13 +489,7 @@ fn a_killed_scan_leaves_the_database_whole_or_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
     let scan = || {
-        fabric
-            .certaudit_process()
-            .args(["scan", "-o", "json", "--detail", "summary", "--history"])
-            .arg(&db)
-            .args(TWO_REGIONS)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+        scan_process(&fabric, &db, &["--detail", "summary"])
             .spawn()
             .unwrap()
     };
@@ -531,13 +553,7 @@ fn two_scans_writing_at_once_are_both_recorded() {
     let db = dir.path().join("history.db");
     let scans: Vec<_> = (0..2)
         .map(|_| {
-            fabric
-                .certaudit_process()
-                .args(["scan", "-o", "json", "--detail", "summary", "--history"])
-                .arg(&db)
-                .args(TWO_REGIONS)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
+            scan_process(&fabric, &db, &["--detail", "summary"])
                 .spawn()
                 .unwrap()
         })

@@ -14,6 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::diff::Side;
 use crate::report::classify::classify;
 use crate::report::{AccountOutcome, Certificate, Report, ScanError, Summary, Tool};
 
@@ -21,6 +22,9 @@ pub use schema::VERSION as SCHEMA_VERSION;
 
 /// How long a writer waits for another (a second scan appending, a prune) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Bytes the WAL file is cut back to after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 /// An open history database.
 pub struct History {
@@ -38,6 +42,17 @@ pub struct StoredScan {
     pub caller_account_id: String,
     pub expiring_days: i64,
     pub summary: Summary,
+}
+
+impl StoredScan {
+    /// This scan as one side of a diff.
+    pub fn side(&self, history: &Path) -> Side {
+        Side {
+            generated_at: self.generated_at,
+            scan_id: Some(self.id),
+            source: history.display().to_string(),
+        }
+    }
 }
 
 /// What `history prune` removed.
@@ -84,6 +99,9 @@ impl History {
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The WAL grows to the largest transaction (a first scan of 100,000 certificates:
+        // ~140 MB) and would stay that size; after a checkpoint it is cut back to this.
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         schema::migrate(&mut conn)?;
         Ok(History {
             conn,

@@ -1,0 +1,319 @@
+//! The history benchmark, part of `make bench` (`cargo bench --bench history`, a release build).
+//!
+//! In-process, against a real SQLite file in a temporary directory: a generated organization
+//! of 100,000 certificates (500 accounts × 3 regions, realistic fields: SANs, issuer, serial,
+//! in-use-by, two tags) scanned once a day for a year with 1 % daily churn (a third renewed, a
+//! third replaced by new certificates, a third re-tagged). Printed, each with its target:
+//! appending a 100,000-certificate scan (the first, and the 365th into a year-old database),
+//! diffing two such scans (from the history, and from two report.json files, parsing
+//! included), and the database's size after the year. Fails if a target is missed.
+//!
+//! `BENCH_HISTORY_DAYS=30` runs a shorter year (the size target is then not judged).
+
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use certaudit::changes::read_report;
+use certaudit::diff::{diff, Side};
+use certaudit::history::History;
+use certaudit::report::classify::classify;
+use certaudit::report::{AccountOutcome, AccountState, Certificate, Report, Tags};
+
+const CERTIFICATES: usize = 100_000;
+const ACCOUNTS: usize = 500;
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+const DAILY_CHURN: f64 = 0.01;
+const DAYS: usize = 365;
+const APPEND_TARGET_S: f64 = 5.0;
+const DIFF_TARGET_S: f64 = 2.0;
+const SIZE_TARGET_MB: f64 = 1024.0;
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 6, 0, 0).unwrap()
+}
+
+fn account_id(n: usize) -> String {
+    format!("{:012}", 100_000_000_000 + n)
+}
+
+/// Certificate number `n`, in its `generation` (a renewal is a new generation).
+fn certificate(n: usize, generation: u32, at: DateTime<Utc>) -> Certificate {
+    let account = account_id(n % ACCOUNTS);
+    let region = REGIONS[(n / ACCOUNTS) % REGIONS.len()];
+    let arn = format!("arn:aws:acm:{region}:{account}:certificate/{n:08x}-5f0c-4b7e-9d2a-{n:012x}");
+    let mut c = Certificate::new(&arn, &account, None, region);
+    let domain = format!("svc{n}.team{}.example.com", n % 97);
+    c.subject_alternative_names = vec![domain.clone(), format!("www.{domain}")];
+    c.domain_name = Some(domain);
+    let imported = n.is_multiple_of(5);
+    c.cert_type = Some(
+        if imported {
+            "IMPORTED"
+        } else {
+            "AMAZON_ISSUED"
+        }
+        .into(),
+    );
+    c.status = Some("ISSUED".into());
+    c.key_algorithm = Some("RSA_2048".into());
+    c.key_pair_origin = Some(
+        if imported {
+            "CUSTOMER_PROVIDED"
+        } else {
+            "AWS_MANAGED"
+        }
+        .into(),
+    );
+    c.issuer = Some(
+        if imported {
+            "DigiCert Global G2 TLS RSA SHA256 2020 CA1"
+        } else {
+            "Amazon RSA 2048 M03"
+        }
+        .into(),
+    );
+    c.serial = Some(format!(
+        "0a:{:02x}:{:08x}:{:02x}:9c:41:7e",
+        generation % 256,
+        n,
+        n % 251
+    ));
+    let issued =
+        at - Duration::days((n % 300) as i64) + Duration::days(395 * i64::from(generation));
+    c.not_before = Some(issued);
+    c.not_after = Some(issued + Duration::days(395));
+    c.renewal_eligibility = Some(if imported { "INELIGIBLE" } else { "ELIGIBLE" }.into());
+    c.in_use = Some(true);
+    c.in_use_by = Some(vec![format!(
+        "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/web-{n}/50dc6c495c0c9188"
+    )]);
+    let mut tags = Tags::default();
+    tags.insert("team".into(), format!("team{}", n % 97));
+    tags.insert("service".into(), format!("svc{n}"));
+    c.tags = Some(tags);
+    c
+}
+
+/// One day's scan: every account scanned in every region.
+fn scan(day: usize, certificates: &[Certificate]) -> Report {
+    let at = start() + Duration::days(day as i64);
+    let mut report = Report::new(at, 45, account_id(0));
+    report.accounts = (0..ACCOUNTS)
+        .map(|a| AccountOutcome {
+            account_id: account_id(a),
+            account_name: Some(format!("account-{a}")),
+            state: AccountState::Scanned,
+            reason: None,
+            regions: REGIONS.iter().map(|r| r.to_string()).collect(),
+            regions_not_enabled: Vec::new(),
+        })
+        .collect();
+    report.certificates = certificates.to_vec();
+    for c in &mut report.certificates {
+        c.account_name = Some(
+            format!(
+                "account-{}",
+                c.account_id[9..].parse::<usize>().unwrap_or(0) % ACCOUNTS
+            )
+            .into(),
+        );
+        classify(c, at, 45);
+    }
+    report.sort();
+    report.tally(60_000);
+    report
+}
+
+/// A day of churn: `DAILY_CHURN` of the certificates, a third each renewed, replaced by a new
+/// certificate, re-tagged. `next` numbers new certificates.
+fn churn(certificates: &mut [Certificate], day: usize, next: &mut usize, generations: &mut [u32]) {
+    let changed = (certificates.len() as f64 * DAILY_CHURN) as usize;
+    let at = start() + Duration::days(day as i64);
+    for i in 0..changed {
+        // Spread over the whole inventory, a different slice each day.
+        let slot = (day * 7_919 + i * 97) % certificates.len();
+        match i % 3 {
+            0 => {
+                generations[slot] += 1;
+                let n = certificate_number(&certificates[slot]);
+                certificates[slot] = certificate(n, generations[slot], at);
+            }
+            1 => {
+                certificates[slot] = certificate(*next, 0, at);
+                generations[slot] = 0;
+                *next += 1;
+            }
+            _ => {
+                let tags = certificates[slot].tags.get_or_insert_with(Tags::default);
+                tags.insert("reviewed".into(), format!("day-{day}"));
+            }
+        }
+    }
+}
+
+fn certificate_number(c: &Certificate) -> usize {
+    let id = c.arn.rsplit('-').next().unwrap();
+    usize::from_str_radix(id, 16).unwrap()
+}
+
+fn timed<T>(work: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let out = work();
+    (out, started.elapsed().as_secs_f64())
+}
+
+fn file_size_mb(path: &Path) -> f64 {
+    let mut bytes = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        bytes += std::fs::metadata(&name).map(|m| m.len()).unwrap_or(0);
+    }
+    bytes as f64 / 1e6
+}
+
+fn verdict(value: f64, target: f64) -> &'static str {
+    if value <= target {
+        "ok"
+    } else {
+        "MISSED"
+    }
+}
+
+fn main() {
+    let days: usize = std::env::var("BENCH_HISTORY_DAYS")
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(DAYS);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let mut history = History::open(&db).unwrap();
+    let mut certificates: Vec<Certificate> = (0..CERTIFICATES)
+        .map(|n| certificate(n, 0, start()))
+        .collect();
+    let mut generations = vec![0u32; CERTIFICATES];
+    let mut next = CERTIFICATES;
+    let args = ["certaudit".to_string(), "scan".to_string()];
+    println!("history: {CERTIFICATES} certificates, {ACCOUNTS} accounts × {} regions, {days} daily scans at {} % churn", REGIONS.len(), DAILY_CHURN * 100.0);
+
+    let first = scan(0, &certificates);
+    let (_, first_append) = timed(|| history.append(&first, &args).unwrap());
+    let mut last_append = first_append;
+    let mut previous = first;
+    let mut slowest: f64 = first_append;
+    for day in 1..days {
+        churn(&mut certificates, day, &mut next, &mut generations);
+        let report = scan(day, &certificates);
+        let (_, took) = timed(|| history.append(&report, &args).unwrap());
+        last_append = took;
+        slowest = slowest.max(took);
+        if day % 73 == 0 {
+            eprintln!(
+                "  day {day}: append {took:.2} s, database {:.0} MB",
+                file_size_mb(&db)
+            );
+        }
+        previous = report;
+    }
+    drop(history);
+    let size = file_size_mb(&db);
+
+    // Diff the last two days: from the history (both scans read back), and from two files.
+    let history = History::open(&db).unwrap();
+    let ((changes, compared), from_history) = timed(|| {
+        let to = history.latest().unwrap().unwrap();
+        let from = history.before(to.id).unwrap().unwrap();
+        let (old, new) = (history.load(&from).unwrap(), history.load(&to).unwrap());
+        let side = |r: &Report| Side {
+            generated_at: r.generated_at,
+            scan_id: None,
+            source: "bench".into(),
+        };
+        let d = diff(&old, &new, side(&old), side(&new), 45);
+        (d.changes.len(), d.scope.compared)
+    });
+    let before_file = dir.path().join("before.json");
+    let after_file = dir.path().join("after.json");
+    let before = history
+        .load(
+            &history
+                .before(history.latest().unwrap().unwrap().id)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+    std::fs::write(&before_file, serde_json::to_vec(&before).unwrap()).unwrap();
+    std::fs::write(&after_file, serde_json::to_vec(&previous).unwrap()).unwrap();
+    drop(before);
+    let (file_changes, from_files) = timed(|| {
+        let (old, new) = (
+            read_report(&before_file).unwrap(),
+            read_report(&after_file).unwrap(),
+        );
+        let side = |r: &Report| Side {
+            generated_at: r.generated_at,
+            scan_id: None,
+            source: "bench".into(),
+        };
+        diff(&old, &new, side(&old), side(&new), 45).changes.len()
+    });
+    assert_eq!(
+        changes, file_changes,
+        "both diff forms find the same changes"
+    );
+    assert_eq!(compared, ACCOUNTS * REGIONS.len());
+
+    println!("{:<44} {:>10} {:>10}", "figure", "value", "target");
+    let line = |name: &str, value: f64, unit: &str, target: f64| {
+        println!(
+            "{name:<44} {value:>8.2} {unit} {target:>8.0} {unit}  {}",
+            verdict(value, target)
+        );
+    };
+    line(
+        "append, first scan (100,000 certificates)",
+        first_append,
+        "s ",
+        APPEND_TARGET_S,
+    );
+    line(
+        &format!("append, scan {days} (into the year's database)"),
+        last_append,
+        "s ",
+        APPEND_TARGET_S,
+    );
+    line(
+        "append, slowest of the year",
+        slowest,
+        "s ",
+        APPEND_TARGET_S,
+    );
+    line(
+        &format!("diff from the history ({changes} changes)"),
+        from_history,
+        "s ",
+        DIFF_TARGET_S,
+    );
+    line(
+        "diff of two report.json files",
+        from_files,
+        "s ",
+        DIFF_TARGET_S,
+    );
+    line(
+        &format!("database after {days} daily scans"),
+        size,
+        "MB",
+        SIZE_TARGET_MB,
+    );
+    let missed = slowest > APPEND_TARGET_S
+        || from_history > DIFF_TARGET_S
+        || from_files > DIFF_TARGET_S
+        || (days == DAYS && size > SIZE_TARGET_MB);
+    if missed {
+        eprintln!("history benchmark: a target was missed");
+        std::process::exit(1);
+    }
+}
