@@ -4,26 +4,33 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench venv lint-access fmt clippy clean
+.PHONY: demo test bench venv chromium lint-access fmt clippy clean
 
 ## demo: build, start the fabric with the demo organization, and scan it end to end.
 demo: $(STAMP)
 	cargo build --quiet
 	scripts/demo.sh
 
-## test: everything CI runs — fmt, clippy, unit, snapshot and integration tests.
-test: $(STAMP) fmt clippy lint-access
+## test: everything CI runs — fmt, clippy, unit, snapshot and integration tests (the HTML
+## report's in Debian's headless Chromium, installed here when missing).
+test: $(STAMP) chromium fmt clippy lint-access
 	cargo test --all-targets
+
+## chromium: Debian's Chromium for the browser test (apt-get; CI runs as root).
+chromium:
+	scripts/install-chromium.sh
 
 ## bench: the scale benchmark (release build): small (checked against moto), 70 and 500
 ## accounts, and 501 accounts with the work spread thin ("wide"), full and summary detail;
 ## prints wall time against the rate-quota floor, peak RSS, CPU seconds and CPU per AWS call,
 ## throttling and failures, and fails if a target is missed. About 7 minutes, after a release
 ## build (about 10 minutes the first time on 2 cores). Then the history benchmark: appending
-## and diffing 100,000-certificate scans, and the database after a year of daily scans.
-bench: $(STAMP)
+## and diffing 100,000-certificate scans, and the database after a year of daily scans; and
+## report.html of 100,000 certificates opened in headless Chromium.
+bench: $(STAMP) chromium
 	cargo bench --bench scale
 	cargo bench --bench history
+	cargo bench --bench report_html
 
 ## venv: the pinned Python environment for the moto test fabric.
 venv: $(STAMP)

@@ -23,9 +23,9 @@ use crate::scan;
 /// calls for. A signal's code wins over the report's; a fatal error wins over both.
 pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
     let plan = args.plan().map_err(Stopped::usage)?;
-    if plan.list.is_some() && plan.output == OutputFormat::Json {
+    if plan.list.is_some() && matches!(plan.output, OutputFormat::Json | OutputFormat::Html) {
         tracing::warn!(
-            "--list has no effect with -o json: the report document always holds every \
+            "--list has no effect with -o json or -o html: the report always holds every \
              certificate (use -o ndjson or -o csv for one list)"
         );
     }
@@ -79,11 +79,12 @@ fn write_outputs(plan: &ScanPlan, report: &Report) -> Result<(), Stopped> {
         Some(dir) => output::write_artifacts(report, dir, plan.csv_cells),
         None => Ok(()),
     };
+    let terminal = std::io::stdout().is_terminal();
     let rendering = Rendering {
         format: plan.output,
         list: plan.list,
-        color: std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        width: (terminal && !plan.wide).then(terminal_width),
         csv_cells: plan.csv_cells,
     };
     let stdout = std::io::stdout();
@@ -157,6 +158,16 @@ fn recorded_arguments() -> Vec<String> {
         }
     }
     arguments
+}
+
+/// The terminal's width in columns: what the terminal says, else `COLUMNS`, else 80.
+fn terminal_width() -> usize {
+    let columns = || std::env::var("COLUMNS").ok()?.parse().ok();
+    terminal_size::terminal_size()
+        .map(|(terminal_size::Width(w), _)| usize::from(w))
+        .filter(|w| *w > 0)
+        .or_else(columns)
+        .unwrap_or(80)
 }
 
 /// ACM's published DescribeCertificate and ListTagsForCertificate quota per account-region.

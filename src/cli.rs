@@ -15,7 +15,7 @@ use crate::plan::{
     dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, NamedAccount, Notify, ScanPlan,
     Targets,
 };
-pub use crate::plan::{Detail, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
+pub use crate::plan::{Detail, DiffFormat, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +52,11 @@ pub enum Command {
     Diff(Box<DiffArgs>),
     /// The scans stored in a history database (`scan --history`), or prune old ones.
     History(Box<HistoryArgs>),
+    /// Print the shell completion script: `source <(certaudit completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 const DIFF_EXIT_CODES: &str = "Exit codes: 0 compared, nothing matched --fail-on; 1 fatal; 2 \
@@ -92,8 +97,8 @@ pub struct DiffArgs {
     pub expiring_days: Option<i64>,
 
     /// Output format on stdout.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Table)]
+    pub output: DiffFormat,
 
     /// Write CSV cells as they are (no leading ' before a cell that starts like a formula).
     #[arg(long)]
@@ -205,6 +210,11 @@ pub struct ScanArgs {
     /// and errors.csv here (each written whole under a temporary name, then renamed).
     #[arg(long, value_name = "DIR", help_heading = "Report")]
     pub report_dir: Option<PathBuf>,
+
+    /// On a terminal, show every table column at full width (by default the table drops and
+    /// shortens columns to fit the terminal; piped, it always has every column).
+    #[arg(long, help_heading = "Report")]
+    pub wide: bool,
 
     /// Write CSV cells as AWS returned them. By default a cell starting with = + - @ tab or CR
     /// gets a leading ' so a spreadsheet cannot run it as a formula.
@@ -387,6 +397,7 @@ impl ScanArgs {
             output: args.output,
             list: args.list,
             report_dir: args.report_dir.clone(),
+            wide: args.wide,
             csv_cells: if args.csv_raw {
                 CsvCells::Raw
             } else {

@@ -62,6 +62,11 @@ fn run(command: Command) -> Result<u8, Stopped> {
             init_logging(&LoggingArgs::default());
             changes::history_command(&args)
         }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "certaudit", &mut std::io::stdout());
+            Ok(outcome::OK)
+        }
     }
 }
 

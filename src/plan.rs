@@ -27,9 +27,19 @@ pub enum RateScope {
     Account,
 }
 
-/// The format of stdout.
+/// The format of a scan's stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+    Html,
+}
+
+/// The format of a diff's stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
     Table,
     Json,
     Ndjson,
@@ -135,6 +145,8 @@ pub struct ScanPlan {
     pub output: OutputFormat,
     pub list: Option<ListChoice>,
     pub report_dir: Option<PathBuf>,
+    /// Every table column at full width, even on a terminal.
+    pub wide: bool,
     pub csv_cells: CsvCells,
     pub fail_on: BTreeSet<Finding>,
     pub allow_partial: bool,

@@ -8,7 +8,7 @@ use certaudit::diff::{diff, Diff, Side};
 use certaudit::doctor::{self, Check, CheckKind, Diagnosis, DoctorSummary, Verdict};
 use certaudit::output::{render, write_artifacts, Rendering};
 use certaudit::plan::CsvCells;
-use certaudit::plan::{ListChoice, OutputFormat};
+use certaudit::plan::{DiffFormat, ListChoice, OutputFormat};
 use certaudit::report::classify::classify;
 use certaudit::report::{
     AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tags, Tool,
@@ -138,6 +138,10 @@ fn report() -> Report {
 }
 
 fn rendered(format: OutputFormat, list: Option<ListChoice>) -> String {
+    rendered_in(format, list, None)
+}
+
+fn rendered_in(format: OutputFormat, list: Option<ListChoice>, width: Option<usize>) -> String {
     let mut out = Vec::new();
     render(
         &report(),
@@ -145,12 +149,38 @@ fn rendered(format: OutputFormat, list: Option<ListChoice>) -> String {
             format,
             list,
             color: false,
+            width,
             csv_cells: CsvCells::Neutralised,
         },
         &mut out,
     )
     .unwrap();
     String::from_utf8(out).unwrap()
+}
+
+/// The default table on a terminal `width` columns wide: every table line fits.
+fn fitted(width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let table = rendered_in(OutputFormat::Table, None, Some(width));
+    for line in table.lines().filter(|l| l.starts_with([' ', '─', '═'])) {
+        assert!(line.width() <= width, "{} columns: {line}", line.width());
+    }
+    table
+}
+
+#[test]
+fn table_output_80_columns() {
+    insta::assert_snapshot!(fitted(80));
+}
+
+#[test]
+fn table_output_120_columns() {
+    insta::assert_snapshot!(fitted(120));
+}
+
+#[test]
+fn html_output() {
+    insta::assert_snapshot!(rendered(OutputFormat::Html, None));
 }
 
 #[test]
@@ -253,7 +283,7 @@ fn diff_of_a_day() -> Diff {
     diff(&old, &new, side(&old, 7), side(&new, 8), 45)
 }
 
-fn rendered_diff(format: OutputFormat) -> String {
+fn rendered_diff(format: DiffFormat) -> String {
     let mut out = Vec::new();
     certaudit::output::diff::render(&diff_of_a_day(), format, CsvCells::Neutralised, &mut out)
         .unwrap();
@@ -262,22 +292,22 @@ fn rendered_diff(format: OutputFormat) -> String {
 
 #[test]
 fn diff_table_output() {
-    insta::assert_snapshot!(rendered_diff(OutputFormat::Table));
+    insta::assert_snapshot!(rendered_diff(DiffFormat::Table));
 }
 
 #[test]
 fn diff_json_output() {
-    insta::assert_snapshot!(rendered_diff(OutputFormat::Json));
+    insta::assert_snapshot!(rendered_diff(DiffFormat::Json));
 }
 
 #[test]
 fn diff_ndjson_output() {
-    insta::assert_snapshot!(rendered_diff(OutputFormat::Ndjson));
+    insta::assert_snapshot!(rendered_diff(DiffFormat::Ndjson));
 }
 
 #[test]
 fn diff_csv_output() {
-    insta::assert_snapshot!(rendered_diff(OutputFormat::Csv));
+    insta::assert_snapshot!(rendered_diff(DiffFormat::Csv));
 }
 
 fn help(args: &[&str]) -> String {
@@ -305,6 +335,11 @@ fn scan_help_output() {
 #[test]
 fn doctor_help_output() {
     insta::assert_snapshot!(help(&["doctor", "--help"]));
+}
+
+#[test]
+fn completions_help_output() {
+    insta::assert_snapshot!(help(&["completions", "--help"]));
 }
 
 #[test]

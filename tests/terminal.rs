@@ -226,3 +226,83 @@ fn progress_bar_on_a_terminal_stderr_leaves_stdout_clean_and_quiet_hides_it() {
         "--quiet hides the bar: {quiet:?}"
     );
 }
+
+/// The terminal's text without colour sequences or the carriage returns the terminal adds.
+fn plain_lines(shown: &str) -> Vec<String> {
+    let mut text = String::new();
+    let mut chars = shown.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for e in chars.by_ref() {
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else if c != '\r' {
+            text.push(c);
+        }
+    }
+    text.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn the_table_fits_a_120_column_terminal_and_wide_or_a_pipe_keeps_every_column() {
+    use unicode_width::UnicodeWidthStr;
+    let fabric = Fabric::start(
+        json!({"accounts": [{"name": "platform-shared-services-prod",
+        "certificates": [with(
+            cert("long", "a-rather-long-service-name.internal.eu.platform.example.com"),
+            json!({"days_left": 10}))]}]}),
+    );
+    let scan = |extra: &[&str]| {
+        let mut cmd = fabric.certaudit_process();
+        cmd.args(["scan", "--regions", "us-east-1"]).args(extra);
+        let run = run_on_terminal(cmd, OnTerminal::Stdout);
+        assert_eq!(run.code, 0, "{}", String::from_utf8_lossy(&run.piped));
+        plain_lines(&run.terminal)
+    };
+    let arn = fabric.arn("long");
+    let fitted = scan(&[]);
+    let table: Vec<&String> = fitted
+        .iter()
+        .filter(|l| l.starts_with([' ', '─', '═']))
+        .collect();
+    assert!(table.len() > 4, "{fitted:#?}");
+    for line in &table {
+        assert!(
+            line.width() <= 120,
+            "{} columns on a 120-column terminal: {line}",
+            line.width()
+        );
+    }
+    assert!(
+        !fitted.iter().any(|l| l.contains(&arn)),
+        "the ARN gives way first"
+    );
+    assert!(
+        fitted
+            .iter()
+            .any(|l| l.contains("a-rather-long-service-name")
+                && l.contains("platform-shared-services-prod")),
+        "domain and account name stay: {fitted:#?}"
+    );
+
+    let wide = scan(&["--wide"]);
+    assert!(
+        wide.iter().any(|l| l.contains(&arn) && l.width() > 120),
+        "--wide: {wide:#?}"
+    );
+
+    let piped = fabric
+        .certaudit()
+        .args(["scan", "--regions", "us-east-1"])
+        .output()
+        .unwrap();
+    let piped = String::from_utf8(piped.stdout).unwrap();
+    let account = fabric.account("platform-shared-services-prod");
+    assert!(
+        piped.lines().any(|l| l.contains(&arn)
+            && l.contains(&format!("platform-shared-services-prod ({account})"))),
+        "not a terminal: full lines, name (id): {piped}"
+    );
+}

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::csv;
-use super::{json, selected};
+use super::{html, json, selected};
 use crate::plan::CsvCells;
 use crate::plan::ListChoice;
 use crate::report::Report;
@@ -101,6 +101,9 @@ pub fn write_artifacts(report: &Report, dir: &Path, csv_cells: CsvCells) -> Resu
     }
     keep(write_file(dir, "errors.csv", |out| {
         csv::write_errors(report.errors.iter(), csv_cells, out)
+    }));
+    keep(write_file(dir, "report.html", |out| {
+        html::write(report, out)
     }));
     match failed.len() {
         0 => Ok(()),

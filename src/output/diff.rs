@@ -9,30 +9,25 @@ use serde_json::Value;
 
 use super::rows::{self, Cell};
 use crate::diff::{ChangeKind, Diff, NotCompared, Side};
-use crate::plan::{CsvCells, OutputFormat};
+use crate::plan::{CsvCells, DiffFormat};
 use crate::report::{account_label, counted, printable};
 
-pub fn render(
-    diff: &Diff,
-    format: OutputFormat,
-    cells: CsvCells,
-    out: &mut dyn Write,
-) -> Result<()> {
+pub fn render(diff: &Diff, format: DiffFormat, cells: CsvCells, out: &mut dyn Write) -> Result<()> {
     match format {
-        OutputFormat::Table => write_table(diff, out),
-        OutputFormat::Json => {
+        DiffFormat::Table => write_table(diff, out),
+        DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, diff)?;
             writeln!(out)?;
             Ok(())
         }
-        OutputFormat::Ndjson => {
+        DiffFormat::Ndjson => {
             for change in &diff.changes {
                 serde_json::to_writer(&mut *out, change)?;
                 writeln!(out)?;
             }
             Ok(())
         }
-        OutputFormat::Csv => write_csv(diff, cells, out),
+        DiffFormat::Csv => write_csv(diff, cells, out),
     }
 }
 

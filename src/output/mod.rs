@@ -1,10 +1,11 @@
-//! Renderings of one `Report`: table, JSON, NDJSON, CSV, and the `--report-dir` artifacts;
+//! Renderings of one `Report`: table, JSON, NDJSON, CSV, HTML, and the `--report-dir` artifacts;
 //! and of one `Diff` (`diff.rs`). Each format lives in its own file and only turns the
 //! result into bytes.
 
 mod artifacts;
 mod csv;
 pub mod diff;
+mod html;
 mod json;
 mod rows;
 mod table;
@@ -26,18 +27,27 @@ pub struct Rendering {
     pub list: Option<ListChoice>,
     /// Colour by urgency (table only; a TTY without NO_COLOR).
     pub color: bool,
+    /// Fit the table to a terminal this many columns wide (None: full lines, for grep).
+    pub width: Option<usize>,
     pub csv_cells: CsvCells,
 }
 
 pub fn render(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Result<()> {
     let list = rendering.list.unwrap_or(ListChoice::All);
     match rendering.format {
-        OutputFormat::Table => table::write(report, rendering.list, rendering.color, out),
+        OutputFormat::Table => table::write(
+            report,
+            rendering.list,
+            rendering.color,
+            rendering.width,
+            out,
+        ),
         OutputFormat::Json => json::write_report(report, out),
         OutputFormat::Ndjson => json::write_lines(selected(report, list), out),
         OutputFormat::Csv => {
             csv::write_certificates(selected(report, list), rendering.csv_cells, out)
         }
+        OutputFormat::Html => html::write(report, out),
     }
 }
 

@@ -62,23 +62,65 @@ impl Cell {
     }
 }
 
+/// How a column gives way on a terminal too narrow for every column at full width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Give {
+    /// Always shown whole (Days, Account, Region).
+    Keep,
+    /// Always shown; cut with "…" once every droppable column is gone (Domain, the list's
+    /// reason).
+    Shrink,
+    /// Left out on a narrow terminal, lowest first (the ARN first).
+    Drop(u8),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column<'a> {
+    pub title: &'a str,
+    pub give: Give,
+}
+
+/// A shrunk column is never cut below this many columns.
+const MIN_SHRUNK: usize = 12;
+
 /// Write a table of `rows`, each turned into cells by `cells` (called twice per row: once to
-/// measure, once to write).
+/// measure, once to write), every column at full width.
 pub fn write<R>(
     out: &mut dyn Write,
     header: &[&str],
     rows: &[R],
     cells: impl Fn(&R) -> Vec<Cell>,
 ) -> io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    let columns: Vec<Column> = header
+        .iter()
+        .map(|title| Column {
+            title,
+            give: Give::Keep,
+        })
+        .collect();
+    write_fitted(out, &columns, rows, cells, None)
+}
+
+/// The same, fitted to `max` columns when given: droppable columns left out, lowest first,
+/// then shrinkable ones cut, widest first, until every line fits (or nothing more gives).
+pub fn write_fitted<R>(
+    out: &mut dyn Write,
+    columns: &[Column],
+    rows: &[R],
+    cells: impl Fn(&R) -> Vec<Cell>,
+    max: Option<usize>,
+) -> io::Result<()> {
+    let mut natural: Vec<usize> = columns.iter().map(|c| c.title.width()).collect();
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(cells(row)) {
+        for (width, cell) in natural.iter_mut().zip(cells(row)) {
             *width = (*width).max(cell.width());
         }
     }
-    let line_width = widths.iter().map(|w| w + 2).sum::<usize>() + widths.len().saturating_sub(1);
+    let widths = layout(&natural, columns, max);
+    let line_width = line_width(&widths);
     writeln!(out, "{}", "─".repeat(line_width))?;
-    write_row(out, &widths, header.iter().map(|h| Cell::new(*h)))?;
+    let header = columns.iter().map(|c| Cell::new(c.title));
+    write_row(out, &widths, header)?;
     writeln!(out, "{}", "═".repeat(line_width))?;
     for row in rows {
         write_row(out, &widths, cells(row))?;
@@ -86,28 +128,91 @@ pub fn write<R>(
     writeln!(out, "{}", "─".repeat(line_width))
 }
 
+/// The width of a line: each shown column with a space either side, one between columns.
+fn line_width(widths: &[Option<usize>]) -> usize {
+    let shown: Vec<usize> = widths.iter().flatten().copied().collect();
+    shown.iter().map(|w| w + 2).sum::<usize>() + shown.len().saturating_sub(1)
+}
+
+/// Each column's width, or None when it is left out.
+fn layout(natural: &[usize], columns: &[Column], max: Option<usize>) -> Vec<Option<usize>> {
+    let mut widths: Vec<Option<usize>> = natural.iter().copied().map(Some).collect();
+    let Some(max) = max else {
+        return widths;
+    };
+    let mut droppable: Vec<(u8, usize)> = columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c.give {
+            Give::Drop(priority) => Some((priority, i)),
+            _ => None,
+        })
+        .collect();
+    droppable.sort_unstable();
+    for (_, i) in droppable {
+        if line_width(&widths) <= max {
+            break;
+        }
+        widths[i] = None;
+    }
+    while line_width(&widths) > max {
+        let widest = (0..columns.len())
+            .filter(|i| columns[*i].give == Give::Shrink)
+            .filter(|i| widths[*i].is_some_and(|w| w > MIN_SHRUNK))
+            .max_by_key(|i| widths[*i]);
+        let Some(i) = widest else { break };
+        let excess = line_width(&widths) - max;
+        widths[i] = widths[i].map(|w| w.saturating_sub(excess).max(MIN_SHRUNK));
+    }
+    widths
+}
+
+/// The text cut to `width` columns, its last one "…" when anything was cut.
+fn cut(text: &str, width: usize) -> Cow<'_, str> {
+    if text.width() <= width {
+        return text.into();
+    }
+    let mut kept = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    kept.push('…');
+    kept.into()
+}
+
 fn write_row(
     out: &mut dyn Write,
-    widths: &[usize],
+    widths: &[Option<usize>],
     cells: impl IntoIterator<Item = Cell>,
 ) -> io::Result<()> {
     let mut line = String::new();
-    for (i, (cell, width)) in cells.into_iter().zip(widths).enumerate() {
+    let shown = cells
+        .into_iter()
+        .zip(widths)
+        .filter_map(|(cell, width)| Some((cell, (*width)?)));
+    for (i, (cell, width)) in shown.enumerate() {
         if i > 0 {
             line.push(' ');
         }
         line.push(' ');
+        let text = cut(&cell.text, width);
         match cell.colour {
             Some(colour) => {
                 line.push_str(colour.sgr());
-                line.push_str(&cell.text);
+                line.push_str(&text);
                 line.push_str(RESET);
             }
-            None => line.push_str(&cell.text),
+            None => line.push_str(&text),
         }
         line.extend(std::iter::repeat_n(
             ' ',
-            width.saturating_sub(cell.width()) + 1,
+            width.saturating_sub(text.width()) + 1,
         ));
     }
     writeln!(out, "{line}")
@@ -149,6 +254,62 @@ mod tests {
         let table = render(&[("1", "evil\x1b]0;pwned\x07\x1b[2J.example.com")], None);
         assert!(!table.contains(['\x1b', '\x07']), "{table:?}");
         assert!(table.contains("evil\u{FFFD}]0;pwned\u{FFFD}\u{FFFD}[2J.example.com"));
+    }
+
+    #[test]
+    fn a_narrow_table_drops_lowest_first_then_cuts_what_shrinks() {
+        let columns = [
+            Column {
+                title: "Days",
+                give: Give::Keep,
+            },
+            Column {
+                title: "Domain",
+                give: Give::Shrink,
+            },
+            Column {
+                title: "Key",
+                give: Give::Drop(1),
+            },
+            Column {
+                title: "ARN",
+                give: Give::Drop(0),
+            },
+        ];
+        let row = [
+            "12",
+            "a-very-long-name.example.com",
+            "RSA_2048",
+            "arn:aws:acm:x",
+        ];
+        let fitted = |max| {
+            let mut out = Vec::new();
+            write_fitted(
+                &mut out,
+                &columns,
+                &[row],
+                |r| r.iter().map(|t| Cell::new(*t)).collect(),
+                max,
+            )
+            .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let full = fitted(None);
+        assert!(
+            full.contains("arn:aws:acm:x") && full.contains("RSA_2048"),
+            "{full}"
+        );
+        let no_arn = fitted(Some(50));
+        assert!(
+            !no_arn.contains("arn:aws") && no_arn.contains("RSA_2048"),
+            "{no_arn}"
+        );
+        let cut = fitted(Some(30));
+        assert!(!cut.contains("RSA_2048"), "{cut}");
+        assert!(cut.contains(" a-very-long-name.exa… "), "{cut}");
+        for line in cut.lines() {
+            assert!(line.width() <= 30, "{line:?} is {} wide", line.width());
+        }
     }
 
     #[test]

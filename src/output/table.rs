@@ -7,19 +7,21 @@ use std::io::Write;
 use anyhow::Result;
 use comfy_table::{presets, ContentArrangement, Table, TableComponent};
 
-use super::rows::{self, Cell, Colour};
+use super::rows::{self, Cell, Colour, Column, Give};
 use super::selected;
 use crate::plan::ListChoice;
 use crate::report::attention::{renewal_problem, Urgency};
 use crate::report::{
-    account_label, counted, printable, AccountState, Certificate, FailureKind, Report, ScanError,
-    Stage,
+    account_label, counted, printable, AccountState, Certificate, ErrorGroup, FailureKind, Report,
+    ScanError, Stage,
 };
 
+/// The table; `width` fits it to a terminal that many columns wide (None: full lines).
 pub fn write(
     report: &Report,
     list: Option<ListChoice>,
     color: bool,
+    width: Option<usize>,
     out: &mut dyn Write,
 ) -> Result<()> {
     writeln!(out, "{}", summary_line(report))?;
@@ -40,10 +42,10 @@ pub fn write(
         if rows.is_empty() {
             writeln!(out, "  none")?;
         } else {
-            write_certificates(out, &rows, choice, color)?;
+            write_certificates(out, &rows, choice, color, width)?;
         }
     }
-    write_accounts_and_errors(report, out)
+    write_accounts_and_errors(report, width, out)
 }
 
 fn title(report: &Report, list: ListChoice) -> String {
@@ -119,22 +121,20 @@ fn or_dash<S: AsRef<str>>(v: &Option<S>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// The cells after "Days" for one certificate.
-type Columns = fn(&Certificate) -> Vec<String>;
+/// The cells after "Days" for one certificate, given how its account is named.
+type Columns = fn(&Certificate, String) -> Vec<String>;
 
-fn write_certificates(
-    out: &mut dyn Write,
-    rows: &[&Certificate],
-    list: ListChoice,
-    color: bool,
-) -> std::io::Result<()> {
-    let (header, columns): (&[&str], Columns) = match list {
+/// The columns of one list after Days, Domain, Account and Region, and their cells.
+fn list_columns(list: ListChoice) -> (Vec<Column<'static>>, Columns) {
+    use Give::{Drop, Keep, Shrink};
+    let column = |title, give| Column { title, give };
+    match list {
         ListChoice::WillNotRenew => (
-            &["Days", "Domain", "Account", "Region", "Why", "ARN"],
-            |c| {
+            vec![column("Why", Shrink), column("ARN", Drop(0))],
+            |c, account| {
                 vec![
                     or_dash(&c.domain_name),
-                    c.account_label(),
+                    account,
                     c.region.to_string(),
                     renewal_problem(c),
                     c.arn.clone(),
@@ -142,17 +142,20 @@ fn write_certificates(
             },
         ),
         ListChoice::Imported => (
-            &[
-                "Days", "Domain", "Account", "Region", "Key", "In use", "Issuer", "ARN",
+            vec![
+                column("Key", Drop(1)),
+                column("In use", Keep),
+                column("Issuer", Drop(2)),
+                column("ARN", Drop(0)),
             ],
-            |c| {
+            |c, account| {
                 let in_use = c
                     .in_use
                     .map(|u| if u { "yes" } else { "no" })
                     .unwrap_or("-");
                 vec![
                     or_dash(&c.domain_name),
-                    c.account_label(),
+                    account,
                     c.region.to_string(),
                     or_dash(&c.key_algorithm),
                     in_use.into(),
@@ -162,13 +165,16 @@ fn write_certificates(
             },
         ),
         ListChoice::Expiring | ListChoice::All => (
-            &[
-                "Days", "Domain", "Account", "Region", "Type", "Status", "Key", "ARN",
+            vec![
+                column("Type", Drop(3)),
+                column("Status", Drop(2)),
+                column("Key", Drop(1)),
+                column("ARN", Drop(0)),
             ],
-            |c| {
+            |c, account| {
                 vec![
                     or_dash(&c.domain_name),
-                    c.account_label(),
+                    account,
                     c.region.to_string(),
                     or_dash(&c.cert_type),
                     or_dash(&c.status),
@@ -177,15 +183,49 @@ fn write_certificates(
                 ]
             },
         ),
-    };
-    rows::write(out, header, rows, |c| {
-        let mut cells = vec![days_cell(c, color)];
-        cells.extend(columns(c).into_iter().map(Cell::new));
-        cells
-    })
+    }
 }
 
-fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()> {
+fn write_certificates(
+    out: &mut dyn Write,
+    rows: &[&Certificate],
+    list: ListChoice,
+    color: bool,
+    width: Option<usize>,
+) -> std::io::Result<()> {
+    let column = |title, give| Column { title, give };
+    let place = [
+        column("Days", Give::Keep),
+        column("Domain", Give::Shrink),
+        column("Account", Give::Keep),
+        column("Region", Give::Keep),
+    ];
+    let (rest, columns) = list_columns(list);
+    let columns_shown: Vec<Column> = place.into_iter().chain(rest).collect();
+    // On a terminal the account is its name (the ID when it has none): the full lines, for
+    // grep, keep "name (id)".
+    let account = |c: &Certificate| match (width, &c.account_name) {
+        (Some(_), Some(name)) => name.to_string(),
+        _ => c.account_label(),
+    };
+    rows::write_fitted(
+        out,
+        &columns_shown,
+        rows,
+        |c| {
+            let mut cells = vec![days_cell(c, color)];
+            cells.extend(columns(c, account(c)).into_iter().map(Cell::new));
+            cells
+        },
+        width,
+    )
+}
+
+fn write_accounts_and_errors(
+    report: &Report,
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> Result<()> {
     let skipped: Vec<_> = report
         .accounts
         .iter()
@@ -225,8 +265,16 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
         return Ok(());
     }
     // As many as the certificates, at worst: alike ones grouped, written row by row.
-    let header = ["Account", "Region", "Stage", "Code", "Message"];
-    rows::write(out, &header, &report.error_groups(), |group| {
+    let column = |title, give| Column { title, give };
+    let header = [
+        column("Account", Give::Keep),
+        column("Region", Give::Keep),
+        column("Stage", Give::Drop(0)),
+        column("Code", Give::Keep),
+        column("Message", Give::Shrink),
+    ];
+    let groups = report.error_groups();
+    let cells = |group: &ErrorGroup| {
         let e = group.first;
         vec![
             Cell::new(report.error_account(e).unwrap_or_else(|| "-".into())),
@@ -235,7 +283,8 @@ fn write_accounts_and_errors(report: &Report, out: &mut dyn Write) -> Result<()>
             Cell::new(e.code.clone()),
             Cell::new(group.message()),
         ]
-    })?;
+    };
+    rows::write_fitted(out, &header, &groups, cells, width)?;
     if report.errors.iter().any(is_access_problem) {
         writeln!(
             out,
