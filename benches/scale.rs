@@ -12,6 +12,7 @@
 //! `BENCH_SCENARIOS=small,seed` and `BENCH_DETAIL=full` run a subset; `BENCH_RATE` overrides
 //! --rate (default 8); `BENCH_CHILD_ENV=NAME=VALUE` sets one variable for certaudit.
 
+mod common;
 #[path = "../tests/fastfabric/mod.rs"]
 mod fastfabric;
 #[path = "../tests/support/mod.rs"]
@@ -20,6 +21,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process;
 use fastfabric::{comparable, FastFabric, DEFAULT_REGIONS};
 use serde_json::{json, Value};
 
@@ -216,23 +218,10 @@ fn run(endpoint: &str, args: &[&str]) -> Run {
         .stdout(out)
         .stderr(Stdio::inherit());
     let started = Instant::now();
-    // Reaped by `reap` (wait4, for its rusage), not by std's wait.
+    // Reaped by `until_done` (wait4, for its rusage), not by std's wait.
     #[allow(clippy::zombie_processes)]
     let child = cmd.spawn().expect("cannot start certaudit");
-    // Peak RSS from /proc/PID/status VmHWM, read until the process ends. (getrusage's
-    // ru_maxrss would not do: Linux carries the spawning process's high-water mark across
-    // exec, and this process holds the whole fabric.) VmHWM only grows, so the last reading
-    // holds the peak unless it came in the final few milliseconds.
-    let mut peak_kb = 0u64;
-    let (code, cpu) = loop {
-        if let Some(kb) = vm_hwm_kb(child.id()) {
-            peak_kb = peak_kb.max(kb);
-        }
-        if let Some(ended) = reap(child.id()) {
-            break ended;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let (code, cpu, peak_kb) = process::until_done(child.id());
     let wall = started.elapsed();
     let report = if json {
         serde_json::from_slice(&std::fs::read(&out_path).unwrap())
@@ -341,25 +330,6 @@ fn print_figures(f: &Figures) {
     );
 }
 
-/// The exit code and CPU time (user + system) of child `pid` if it has ended, reaped with
-/// wait4 so its own rusage comes with it.
-fn reap(pid: u32) -> Option<(i32, Duration)> {
-    let mut status = 0;
-    // SAFETY: wait4 writes only into the two out-parameters, both valid for its duration.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid as i32, &mut status, libc::WNOHANG, &mut usage) };
-    if reaped != pid as i32 {
-        return None;
-    }
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    Some((code, time(usage.ru_utime) + time(usage.ru_stime)))
-}
-
 /// CPU seconds, and microseconds per AWS call the fabric answered.
 fn cpu_figures(cpu: Duration, calls: u64) -> (String, String) {
     let per_call = cpu.as_secs_f64() * 1e6 / calls.max(1) as f64;
@@ -367,12 +337,6 @@ fn cpu_figures(cpu: Duration, calls: u64) -> (String, String) {
         format!("{:.1}", cpu.as_secs_f64()),
         format!("{per_call:.0}"),
     )
-}
-
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn agrees_with_moto(org: &Value, fast_report: &Value) -> String {

@@ -9,6 +9,7 @@ use crate::access::Caller;
 use crate::accounts;
 use crate::cli::ScanArgs;
 use crate::diff::{self, Diff, Side};
+use crate::endpoints::Prober;
 use crate::history::{History, StoredScan};
 use crate::interrupt::Interrupt;
 use crate::notify;
@@ -32,6 +33,11 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
     if let Some(dir) = &plan.report_dir {
         output::check_report_dir(dir).map_err(Stopped::fatal)?;
     }
+    // Read before the scan: a bad endpoints or CA file stops it before any call.
+    let prober = match &plan.probe {
+        Some(settings) => Some(Prober::new(settings, plan.expiring_days).map_err(Stopped::usage)?),
+        None => None,
+    };
     // Opened before the scan: a database this certaudit cannot write stops it before any call.
     let mut history = match &plan.history {
         Some(path) => Some(History::open(path).map_err(Stopped::fatal)?),
@@ -49,7 +55,14 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
     })?;
     let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
     let report = runtime
-        .block_on(run(&plan, history.as_ref(), show_progress, &interrupt))
+        .block_on(async {
+            let mut report = run(&plan, history.as_ref(), show_progress, &interrupt).await?;
+            if let (Some(prober), None) = (&prober, interrupt.signal()) {
+                let probing = prober.probe(&report);
+                report.endpoints = interrupt.or_stop(probing).await;
+            }
+            anyhow::Ok(report)
+        })
         .map_err(|error| match interrupt.signal() {
             Some(signal) => Stopped {
                 code: signal.exit_code(),

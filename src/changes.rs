@@ -14,7 +14,7 @@ use crate::diff::{self, ChangeKind, Diff, Side};
 use crate::history::{History, StoredScan, SCHEMA_VERSION};
 use crate::outcome::{self, Stopped};
 use crate::output::{self, new_table};
-use crate::plan::{CsvCells, DiffFormat};
+use crate::plan::{CsvCells, DataFormat};
 use crate::report::{self, printable, Report};
 
 /// `certaudit diff`: compare, print, and exit 3 (not everything compared), 4 (`--fail-on`
@@ -55,7 +55,7 @@ pub fn diff_command(args: &DiffArgs) -> Result<u8, Stopped> {
         CsvCells::Neutralised
     };
     write_stdout(|out| output::diff::render(&diff, args.output, cells, out))?;
-    if args.output != DiffFormat::Table {
+    if args.output != DataFormat::Table {
         let _ = write_not_compared(&diff, &mut std::io::stderr().lock());
     }
     let fail_on: BTreeSet<ChangeKind> = args.fail_on.iter().copied().collect();

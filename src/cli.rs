@@ -10,12 +10,14 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::diff::ChangeKind;
+use crate::endpoints::target::parse_resolve;
 pub use crate::plan::{check_external_id, parse_account_id};
 use crate::plan::{
-    dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, NamedAccount, Notify, ScanPlan,
-    Targets,
+    dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, NamedAccount, Notify,
+    ProbeSettings, ScanPlan, Targets, DEFAULT_MAX_ACCOUNTS, DEFAULT_RATE,
 };
-pub use crate::plan::{Detail, DiffFormat, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
+pub use crate::plan::{DataFormat, Detail, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
+use crate::report::endpoint::EndpointFinding;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +54,10 @@ pub enum Command {
     Diff(Box<DiffArgs>),
     /// The scans stored in a history database (`scan --history`), or prune old ones.
     History(Box<HistoryArgs>),
+    /// What is actually served: a TLS handshake with every in-use certificate's names (from a
+    /// scan, or from --report) and with --endpoints, matched against the ACM inventory.
+    #[command(after_help = ENDPOINTS_EXIT_CODES)]
+    Endpoints(Box<EndpointsArgs>),
     /// Print the shell completion script: `source <(certaudit completions bash)`.
     Completions {
         #[arg(value_enum)]
@@ -62,6 +68,100 @@ pub enum Command {
 const DIFF_EXIT_CODES: &str = "Exit codes: 0 compared, nothing matched --fail-on; 1 fatal; 2 \
 usage error; 3 some account-region could not be compared (a scan failed there); 4 --fail-on \
 matched.";
+
+const ENDPOINTS_EXIT_CODES: &str = "Exit codes: 0 every endpoint probed, nothing matched \
+--fail-on; 1 fatal; 2 usage error; 3 some endpoint unreachable (or the scan incomplete); 4 \
+--fail-on matched.";
+
+/// How to probe endpoints: shared by `scan --probe` and `endpoints`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Also probe these: `host[:port]` per line (443 by default), `#` comments.
+    #[arg(long, value_name = "FILE", help_heading = "Endpoints")]
+    pub endpoints: Option<PathBuf>,
+
+    /// Connect to ADDR for HOST:PORT, whatever DNS says; SNI stays HOST (curl's syntax,
+    /// repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve,
+          help_heading = "Endpoints")]
+    pub resolve: Vec<((String, u16), std::net::SocketAddr)>,
+
+    /// Trust the root certificates in this PEM file too (a private CA; repeatable).
+    #[arg(long, value_name = "PEM", help_heading = "Endpoints")]
+    pub ca_file: Vec<PathBuf>,
+
+    /// Probe addresses in private, loopback or link-local ranges found through DNS (by default
+    /// they are skipped; --resolve addresses are always probed).
+    #[arg(long, help_heading = "Endpoints")]
+    pub probe_private: bool,
+
+    /// Endpoints probed at once.
+    #[arg(long, default_value = "32", value_name = "N", value_parser = parse_positive,
+          help_heading = "Endpoints")]
+    pub probe_concurrency: NonZeroU32,
+
+    /// Give up on one TLS handshake after this many seconds (TCP connect: 5 s).
+    #[arg(long, default_value = "10", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=600), help_heading = "Endpoints")]
+    pub tls_timeout: u64,
+}
+
+impl ProbeArgs {
+    pub fn settings(&self) -> ProbeSettings {
+        ProbeSettings {
+            endpoints_file: self.endpoints.clone(),
+            resolve: self.resolve.clone(),
+            ca_files: self.ca_file.clone(),
+            probe_private: self.probe_private,
+            concurrency: self.probe_concurrency.get() as usize,
+            tls_timeout: std::time::Duration::from_secs(self.tls_timeout),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EndpointsArgs {
+    /// Take the in-use certificates from this report.json instead of scanning (no AWS call).
+    #[arg(long, value_name = "FILE", help_heading = "Inventory")]
+    pub report: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    /// A served certificate (or an intermediate) with this many days or fewer left is
+    /// expiring.
+    #[arg(long, default_value_t = 45, value_name = "DAYS",
+          value_parser = clap::value_parser!(i64).range(0..=3650), help_heading = "Report")]
+    pub expiring_days: i64,
+
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value_t = DataFormat::Table, help_heading = "Report")]
+    pub output: DataFormat,
+
+    /// Write CSV cells as they are (no leading ' before a cell that starts like a formula).
+    #[arg(long, help_heading = "Report")]
+    pub csv_raw: bool,
+
+    /// Exit 4 when any endpoint has one of these findings (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FINDING,...",
+        help_heading = "Report"
+    )]
+    pub fail_on: Vec<EndpointFinding>,
+
+    /// Exit 0 (or 4) instead of 3 when some endpoint is unreachable.
+    #[arg(long, help_heading = "Report")]
+    pub allow_partial: bool,
+
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -97,8 +197,8 @@ pub struct DiffArgs {
     pub expiring_days: Option<i64>,
 
     /// Output format on stdout.
-    #[arg(short, long, value_enum, default_value_t = DiffFormat::Table)]
-    pub output: DiffFormat,
+    #[arg(short, long, value_enum, default_value_t = DataFormat::Table)]
+    pub output: DataFormat,
 
     /// Write CSV cells as they are (no leading ' before a cell that starts like a formula).
     #[arg(long)]
@@ -179,7 +279,8 @@ pub struct ScanArgs {
 
     /// DescribeCertificate and ListTagsForCertificate calls per second per account-region
     /// (ACM's quota is 10).
-    #[arg(long, default_value = "8", value_name = "N", value_parser = parse_positive,
+    #[arg(long, default_value_t = NonZeroU32::new(DEFAULT_RATE).unwrap(), value_name = "N",
+          value_parser = parse_positive,
           help_heading = "Scan")]
     pub rate: NonZeroU32,
 
@@ -189,7 +290,8 @@ pub struct ScanArgs {
 
     /// Accounts opened and listed at once (their certificates are then described largest
     /// account-region first, each at --rate).
-    #[arg(long, default_value = "64", value_name = "N", value_parser = parse_positive,
+    #[arg(long, default_value_t = NonZeroU32::new(DEFAULT_MAX_ACCOUNTS as u32).unwrap(),
+          value_name = "N", value_parser = parse_positive,
           help_heading = "Scan")]
     pub max_accounts: NonZeroU32,
 
@@ -265,6 +367,14 @@ pub struct ScanArgs {
     /// region, into the caller's account in this region; archive findings that no longer apply.
     #[arg(long, value_name = "REGION", value_parser = parse_region, help_heading = "Notify")]
     pub security_hub_region: Option<String>,
+
+    /// After the scan, a TLS handshake with every in-use certificate's names: report.json gains
+    /// `endpoints`, --report-dir gains endpoints.csv (see `certaudit endpoints`).
+    #[arg(long, help_heading = "Endpoints")]
+    pub probe: bool,
+
+    #[command(flatten)]
+    pub probing: ProbeArgs,
 
     #[command(flatten)]
     pub logging: LoggingArgs,
@@ -412,6 +522,7 @@ impl ScanArgs {
                 security_hub_region: args.security_hub_region.clone(),
             },
             history: args.history.clone(),
+            probe: args.probe.then(|| args.probing.settings()),
         })
     }
 }

@@ -7,7 +7,7 @@ use clap::Parser;
 use certaudit::cli::{Cli, Command, LoggingArgs};
 use certaudit::outcome::{self, Stopped};
 use certaudit::report::printable;
-use certaudit::{audit, changes, doctor};
+use certaudit::{audit, changes, doctor, served};
 
 /// A scan allocates and frees small buffers for every AWS call; on its one busy thread glibc's
 /// malloc was over a third of the CPU per call, mimalloc a fraction of that.
@@ -61,6 +61,10 @@ fn run(command: Command) -> Result<u8, Stopped> {
         Command::History(args) => {
             init_logging(&LoggingArgs::default());
             changes::history_command(&args)
+        }
+        Command::Endpoints(args) => {
+            init_logging(&args.logging);
+            served::command(&args)
         }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::plan::Finding;
+use crate::report::endpoint::EndpointStatus;
 use crate::report::{Certificate, Report, Stage};
 
 pub const OK: u8 = 0;
@@ -63,7 +64,13 @@ pub fn exit_code(report: &Report, fail_on: &BTreeSet<Finding>, allow_partial: bo
         .errors
         .iter()
         .any(|e| e.stage == Stage::Organizations);
-    if report.is_incomplete() && (!allow_partial || targets_unknown) {
+    // `scan --probe`: an endpoint that could not be reached was not checked.
+    let unreachable = report
+        .endpoints
+        .iter()
+        .flatten()
+        .any(|e| e.status == EndpointStatus::Unreachable);
+    if (report.is_incomplete() || unreachable) && (!allow_partial || targets_unknown) {
         INCOMPLETE
     } else if !matched_findings(report, fail_on).is_empty() {
         FINDINGS

@@ -37,9 +37,9 @@ pub enum OutputFormat {
     Html,
 }
 
-/// The format of a diff's stdout.
+/// The format of stdout for the commands whose output is data only (diff, endpoints).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
+pub enum DataFormat {
     Table,
     Json,
     Ndjson,
@@ -122,6 +122,20 @@ pub struct Targets {
     pub timeout: std::time::Duration,
 }
 
+/// How to probe endpoints over TLS (`scan --probe`, `certaudit endpoints`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSettings {
+    /// `host[:port]` lines to probe besides the inventory's names.
+    pub endpoints_file: Option<PathBuf>,
+    /// `--resolve`: connect to this address for (host, port); SNI stays the host.
+    pub resolve: Vec<((String, u16), std::net::SocketAddr)>,
+    /// PEM roots trusted besides Mozilla's and the system's.
+    pub ca_files: Vec<PathBuf>,
+    pub probe_private: bool,
+    pub concurrency: usize,
+    pub tls_timeout: std::time::Duration,
+}
+
 /// Whether cells that start like a spreadsheet formula are neutralised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CsvCells {
@@ -153,6 +167,39 @@ pub struct ScanPlan {
     pub notify: Notify,
     /// The history database the scan is appended to.
     pub history: Option<PathBuf>,
+    /// Probe the in-use certificates' names over TLS after the scan (`--probe`).
+    pub probe: Option<ProbeSettings>,
+}
+
+/// `--rate`'s default: under ACM's quota of 10 calls a second per account-region.
+pub const DEFAULT_RATE: u32 = 8;
+/// `--max-accounts`'s default.
+pub const DEFAULT_MAX_ACCOUNTS: usize = 64;
+
+impl ScanPlan {
+    /// The scan `certaudit endpoints` runs for its inventory: every certificate described
+    /// (serials and in-use are what it compares), no tags, no outputs, no notifications.
+    pub fn inventory(target: Targets, expiring_days: i64) -> ScanPlan {
+        ScanPlan {
+            target,
+            detail: Detail::Full,
+            tags: false,
+            rate: NonZeroU32::new(DEFAULT_RATE).expect("a positive default"),
+            rate_scope: RateScope::AccountRegion,
+            max_accounts: DEFAULT_MAX_ACCOUNTS,
+            expiring_days,
+            output: OutputFormat::Json,
+            list: None,
+            report_dir: None,
+            wide: false,
+            csv_cells: CsvCells::Neutralised,
+            fail_on: BTreeSet::new(),
+            allow_partial: false,
+            notify: Notify::default(),
+            history: None,
+            probe: None,
+        }
+    }
 }
 
 pub(crate) fn dedup(accounts: Vec<NamedAccount>) -> Vec<NamedAccount> {

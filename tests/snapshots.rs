@@ -8,8 +8,11 @@ use certaudit::diff::{diff, Diff, Side};
 use certaudit::doctor::{self, Check, CheckKind, Diagnosis, DoctorSummary, Verdict};
 use certaudit::output::{render, write_artifacts, Rendering};
 use certaudit::plan::CsvCells;
-use certaudit::plan::{DiffFormat, ListChoice, OutputFormat};
+use certaudit::plan::{DataFormat, ListChoice, OutputFormat};
 use certaudit::report::classify::classify;
+use certaudit::report::endpoint::{
+    AcmCertificate, AcmMatch, Endpoint, EndpointError, EndpointFinding, EndpointStatus, Served,
+};
 use certaudit::report::{
     AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tags, Tool,
 };
@@ -131,6 +134,7 @@ fn report() -> Report {
             code: "AccessDenied".into(),
             message: "not authorized to perform: sts:AssumeRole".into(),
         }],
+        endpoints: None,
     };
     report.sort();
     report.tally(1234);
@@ -283,7 +287,7 @@ fn diff_of_a_day() -> Diff {
     diff(&old, &new, side(&old, 7), side(&new, 8), 45)
 }
 
-fn rendered_diff(format: DiffFormat) -> String {
+fn rendered_diff(format: DataFormat) -> String {
     let mut out = Vec::new();
     certaudit::output::diff::render(&diff_of_a_day(), format, CsvCells::Neutralised, &mut out)
         .unwrap();
@@ -292,22 +296,111 @@ fn rendered_diff(format: DiffFormat) -> String {
 
 #[test]
 fn diff_table_output() {
-    insta::assert_snapshot!(rendered_diff(DiffFormat::Table));
+    insta::assert_snapshot!(rendered_diff(DataFormat::Table));
 }
 
 #[test]
 fn diff_json_output() {
-    insta::assert_snapshot!(rendered_diff(DiffFormat::Json));
+    insta::assert_snapshot!(rendered_diff(DataFormat::Json));
 }
 
 #[test]
 fn diff_ndjson_output() {
-    insta::assert_snapshot!(rendered_diff(DiffFormat::Ndjson));
+    insta::assert_snapshot!(rendered_diff(DataFormat::Ndjson));
 }
 
 #[test]
 fn diff_csv_output() {
-    insta::assert_snapshot!(rendered_diff(DiffFormat::Csv));
+    insta::assert_snapshot!(rendered_diff(DataFormat::Csv));
+}
+
+/// Three endpoints: a healthy one, a stale certificate still served, one not reached.
+fn endpoints_fixture() -> Vec<Endpoint> {
+    let served = |serial: &str, days: i64| Served {
+        serial: serial.into(),
+        subject: "CN=www.example.com".into(),
+        issuer: "CN=Amazon RSA 2048 M03, O=Amazon, C=US".into(),
+        sans: vec!["www.example.com".into(), "example.com".into()],
+        not_before: generated_at() - Duration::days(300),
+        not_after: generated_at() + Duration::days(days),
+        days_to_expiry: days,
+        sha256: format!("{:064x}", days),
+    };
+    let mut ok = Endpoint::unprobed(
+        "www.example.com",
+        443,
+        "www.example.com",
+        EndpointStatus::Ok,
+    );
+    ok.address = Some("203.0.113.10".into());
+    ok.tls_version = Some("TLSv1.3".into());
+    ok.served = Some(served("0a1b2c", 200));
+    ok.chain_trusted = true;
+    ok.chain_not_after = Some(generated_at() + Duration::days(200));
+    ok.hostname_match = true;
+    ok.acm = Some(AcmCertificate {
+        arn: "arn:aws:acm:us-east-1:111111111111:certificate/1".into(),
+        serial: Some("0a1b2c".into()),
+        matched: AcmMatch::Same,
+    });
+    let mut stale = ok.clone();
+    stale.host = "shop.example.com".into();
+    stale.sni = "shop.example.com".into();
+    stale.served = Some(served("ff01", 12));
+    stale.acm = Some(AcmCertificate {
+        arn: "arn:aws:acm:us-east-1:111111111111:certificate/2".into(),
+        serial: Some("0d0e".into()),
+        matched: AcmMatch::Different,
+    });
+    stale.findings = vec![EndpointFinding::Expiring, EndpointFinding::Mismatch];
+    stale.status = Endpoint::status_of(&stale.findings);
+    stale.reason = Some("mismatch".into());
+    let mut down = Endpoint::unprobed(
+        "legacy.example.com",
+        8443,
+        "legacy.example.com",
+        EndpointStatus::Unreachable,
+    );
+    down.address = Some("198.51.100.7".into());
+    down.reason = Some("connect-timeout".into());
+    down.error = Some(EndpointError {
+        code: "connect-timeout".into(),
+        message: "no TCP connection in 5 s".into(),
+    });
+    vec![ok, stale, down]
+}
+
+fn rendered_endpoints(format: DataFormat) -> String {
+    let mut out = Vec::new();
+    certaudit::output::endpoints::render(
+        &endpoints_fixture(),
+        generated_at(),
+        format,
+        CsvCells::Neutralised,
+        &mut out,
+    )
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn endpoints_table_output() {
+    insta::assert_snapshot!(rendered_endpoints(DataFormat::Table));
+}
+
+#[test]
+fn endpoints_json_output() {
+    insta::assert_snapshot!(rendered_endpoints(DataFormat::Json));
+}
+
+#[test]
+fn endpoints_ndjson_output() {
+    insta::assert_snapshot!(rendered_endpoints(DataFormat::Ndjson));
+}
+
+#[test]
+fn endpoints_csv_output() {
+    insta::assert_snapshot!(rendered_endpoints(DataFormat::Csv));
 }
 
 fn help(args: &[&str]) -> String {
@@ -340,6 +433,11 @@ fn doctor_help_output() {
 #[test]
 fn completions_help_output() {
     insta::assert_snapshot!(help(&["completions", "--help"]));
+}
+
+#[test]
+fn endpoints_help_output() {
+    insta::assert_snapshot!(help(&["endpoints", "--help"]));
 }
 
 #[test]

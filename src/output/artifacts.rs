@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::csv;
-use super::{html, json, selected};
+use super::{endpoints, html, json, selected};
 use crate::plan::CsvCells;
 use crate::plan::ListChoice;
 use crate::report::Report;
@@ -105,6 +105,11 @@ pub fn write_artifacts(report: &Report, dir: &Path, csv_cells: CsvCells) -> Resu
     keep(write_file(dir, "report.html", |out| {
         html::write(report, out)
     }));
+    if let Some(probed) = &report.endpoints {
+        keep(write_file(dir, "endpoints.csv", |out| {
+            endpoints::write_csv(probed, csv_cells, out)
+        }));
+    }
     match failed.len() {
         0 => Ok(()),
         _ => {

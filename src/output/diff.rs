@@ -9,25 +9,25 @@ use serde_json::Value;
 
 use super::rows::{self, Cell};
 use crate::diff::{ChangeKind, Diff, NotCompared, Side};
-use crate::plan::{CsvCells, DiffFormat};
+use crate::plan::{CsvCells, DataFormat};
 use crate::report::{account_label, counted, printable};
 
-pub fn render(diff: &Diff, format: DiffFormat, cells: CsvCells, out: &mut dyn Write) -> Result<()> {
+pub fn render(diff: &Diff, format: DataFormat, cells: CsvCells, out: &mut dyn Write) -> Result<()> {
     match format {
-        DiffFormat::Table => write_table(diff, out),
-        DiffFormat::Json => {
+        DataFormat::Table => write_table(diff, out),
+        DataFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, diff)?;
             writeln!(out)?;
             Ok(())
         }
-        DiffFormat::Ndjson => {
+        DataFormat::Ndjson => {
             for change in &diff.changes {
                 serde_json::to_writer(&mut *out, change)?;
                 writeln!(out)?;
             }
             Ok(())
         }
-        DiffFormat::Csv => write_csv(diff, cells, out),
+        DataFormat::Csv => write_csv(diff, cells, out),
     }
 }
 

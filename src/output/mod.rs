@@ -5,6 +5,7 @@
 mod artifacts;
 mod csv;
 pub mod diff;
+pub mod endpoints;
 mod html;
 mod json;
 mod rows;

@@ -4,6 +4,7 @@
 
 pub mod attention;
 pub mod classify;
+pub mod endpoint;
 mod failure;
 
 pub use failure::FailureKind;
@@ -32,6 +33,10 @@ pub struct Report {
     pub accounts: Vec<AccountOutcome>,
     pub certificates: Vec<Certificate>,
     pub errors: Vec<ScanError>,
+    /// What TLS handshakes found at the in-use certificates' names (`scan --probe`); absent
+    /// when not probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Vec<endpoint::Endpoint>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -279,6 +284,7 @@ impl Report {
             accounts: Vec::new(),
             certificates: Vec::new(),
             errors: Vec::new(),
+            endpoints: None,
         }
     }
 

@@ -36,6 +36,23 @@ def apply(change, state, layer, extras):
     if op == "import":
         account = state["accounts"][change["account"]]
         return seed_certificate(account, change["spec"], extras, now)
+    if op == "import_pem":
+        # A certificate made by the test (rcgen), imported as ImportCertificate would.
+        account = state["accounts"][change["account"]]
+        backend = acm_backends[account][change.get("region", "us-east-1")]
+        arn = backend.import_certificate(
+            change["certificate"].encode(),
+            change["private_key"].encode(),
+            change.get("chain", "").encode() or None,
+            None,
+            [],
+        )
+        bundle = backend._certificates[arn]
+        bundle.in_use_by = list(change.get("in_use_by", []))
+        if change.get("type"):
+            bundle.type = change["type"]
+        extras.set(arn, {})
+        return arn
     if op == "replace":
         # A renewal (ACM-issued) or a re-import (imported): a new certificate, new serial and
         # validity, under the same ARN.

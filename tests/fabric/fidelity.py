@@ -6,7 +6,8 @@ What it adds, each switched by the scenario:
   default key-pair-origin filter (ACME hidden), MaxItems validation, and real pagination
   with a server-side page cap; summaries carry the fields AWS returns, nothing more.
 - ACM DescribeCertificate with the renewal state moto cannot produce: RenewalEligibility as
-  AWS computes it, RenewalSummary, CertificateKeyPairOrigin, ManagedBy.
+  AWS computes it, RenewalSummary, CertificateKeyPairOrigin, ManagedBy; and the serial as ACM
+  writes it (colon-separated hex bytes; moto writes a decimal integer).
 - Organizations ListAccounts / ListAccountsForParent without the retired `Status`, at most
   20 per page, and an empty page while more remain; a listing that breaks part-way
   (`org_fail_after`: accounts served before AccessDeniedException).
@@ -703,6 +704,11 @@ class FidelityLayer:
                 summary["RenewalStatusReason"] = extra["renewal_status_reason"]
             cert["RenewalSummary"] = summary
         cert["_Exported"] = exported
+        if str(cert.get("Serial", "")).isdigit():
+            # moto writes the serial as a decimal integer; ACM as colon-separated hex bytes.
+            digits = format(int(cert["Serial"]), "x")
+            digits = digits.rjust(len(digits) + len(digits) % 2, "0")
+            cert["Serial"] = ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
         return cert
 
     def on_acm_DescribeCertificate(self, request):

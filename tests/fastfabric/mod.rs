@@ -312,7 +312,13 @@ fn make_cert(account: &str, spec: &Value, now: f64, serial: u64) -> Cert {
         renewal_reason: spec["renewal_status_reason"].as_str().map(str::to_string),
         managed_by: spec["managed_by"].as_str().map(str::to_string),
         issuer,
-        serial: format!("{serial:040x}"),
+        // As ACM writes serials: colon-separated hex bytes.
+        serial: format!("{serial:040x}")
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| String::from_utf8_lossy(pair).into_owned())
+            .collect::<Vec<_>>()
+            .join(":"),
         tags,
         kind,
     }

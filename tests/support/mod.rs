@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod inbox;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;

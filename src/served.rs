@@ -1,0 +1,115 @@
+//! `certaudit endpoints`: what is actually served. The inventory comes from a scan (the scan's
+//! account and access flags) or from an existing report.json (no AWS call); its in-use names
+//! and the listed endpoints are probed over TLS and judged against it.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use anyhow::anyhow;
+
+use crate::audit;
+use crate::changes::read_report;
+use crate::cli::EndpointsArgs;
+use crate::endpoints::Prober;
+use crate::interrupt::Interrupt;
+use crate::outcome::{self, Stopped};
+use crate::output;
+use crate::plan::{CsvCells, DataFormat, ScanPlan};
+use crate::report::endpoint::{Endpoint, EndpointFinding, EndpointStatus};
+use crate::report::printable;
+
+pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
+    let prober = Prober::new(&args.probe.settings(), args.expiring_days).map_err(Stopped::usage)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Stopped::fatal)?;
+    let interrupt = Interrupt::listen()
+        .map_err(|e| Stopped::fatal(anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}")))?;
+    let report = match &args.report {
+        Some(path) => read_report(path).map_err(Stopped::fatal)?,
+        None => {
+            let plan = ScanPlan::inventory(
+                args.target.targets().map_err(Stopped::usage)?,
+                args.expiring_days,
+            );
+            let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
+            let scanned = runtime.block_on(audit::run(&plan, None, show_progress, &interrupt));
+            let report = scanned.map_err(Stopped::fatal)?;
+            let _ = output::write_error_lines(&report, &mut std::io::stderr().lock());
+            report
+        }
+    };
+    // Interrupted: the endpoints probed so far are not kept apart; none are reported.
+    let probing = interrupt.or_stop(prober.probe(&report));
+    let endpoints: Vec<Endpoint> = runtime.block_on(probing).unwrap_or_default();
+    let cells = if args.csv_raw {
+        CsvCells::Raw
+    } else {
+        CsvCells::Neutralised
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let generated_at = chrono::Utc::now();
+    let written = output::endpoints::render(&endpoints, generated_at, args.output, cells, &mut out)
+        .and_then(|()| Ok(out.flush()?));
+    match written {
+        Err(e) if !output::is_closed_pipe(&e) => {
+            return Err(Stopped::fatal(e.context("cannot write to stdout")))
+        }
+        _ => {}
+    }
+    if args.output != DataFormat::Table {
+        let _ = write_unreachable(&endpoints, &mut std::io::stderr().lock());
+    }
+    if let Some(signal) = interrupt.signal() {
+        return Ok(signal.exit_code());
+    }
+    let scan_incomplete = args.report.is_none() && report.is_incomplete();
+    let fail_on: BTreeSet<EndpointFinding> = args.fail_on.iter().copied().collect();
+    Ok(exit_code(
+        &endpoints,
+        scan_incomplete,
+        &fail_on,
+        args.allow_partial,
+    ))
+}
+
+/// Unreachable (or a scan that was incomplete) 3, before `--fail-on` 4, as for a scan.
+pub fn exit_code(
+    endpoints: &[Endpoint],
+    scan_incomplete: bool,
+    fail_on: &BTreeSet<EndpointFinding>,
+    allow_partial: bool,
+) -> u8 {
+    let unreachable = endpoints
+        .iter()
+        .any(|e| e.status == EndpointStatus::Unreachable);
+    if (unreachable || scan_incomplete) && !allow_partial {
+        outcome::INCOMPLETE
+    } else if endpoints
+        .iter()
+        .any(|e| e.findings.iter().any(|f| fail_on.contains(f)))
+    {
+        outcome::FINDINGS
+    } else {
+        outcome::OK
+    }
+}
+
+/// For the formats whose stdout is data: the endpoints not reached, on stderr.
+fn write_unreachable(endpoints: &[Endpoint], out: &mut dyn Write) -> std::io::Result<()> {
+    for e in endpoints
+        .iter()
+        .filter(|e| e.status == EndpointStatus::Unreachable)
+    {
+        let why = e
+            .error
+            .as_ref()
+            .map(|x| format!("{}: {}", x.code, x.message))
+            .unwrap_or_default();
+        let line = format!("certaudit: unreachable [{}:{}] {why}", e.host, e.port);
+        writeln!(out, "{}", printable(&line))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,417 @@
+//! `certaudit endpoints` and `scan --probe` against real TLS servers on 127.0.0.1, serving
+//! certificates made here with rcgen (a root, an intermediate, one that expires soon, and
+//! leaves valid, expired, for the wrong name, sent without their intermediate, self-signed),
+//! some of them also imported into the fabric's ACM. Every name is reached through
+//! `--resolve`; no test connects anywhere but loopback.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+
+use chrono::{Datelike, Utc};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use serde_json::{json, Value};
+use support::{json_run, Fabric};
+
+/// Set a certificate's validity: from `from` days from now to `to` (whole days, UTC).
+fn validity(params: &mut CertificateParams, from: i64, to: i64) {
+    let ymd = |days: i64| {
+        let d = Utc::now() + chrono::Duration::days(days);
+        rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
+    };
+    params.not_before = ymd(from);
+    params.not_after = ymd(to);
+}
+
+type Issuer = CertifiedIssuer<'static, KeyPair>;
+
+fn authority(name: &str, days: i64, parent: Option<&Issuer>) -> Issuer {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    validity(&mut params, -30, days);
+    let key = KeyPair::generate().unwrap();
+    match parent {
+        None => CertifiedIssuer::self_signed(params, key).unwrap(),
+        Some(parent) => CertifiedIssuer::signed_by(params, key, parent).unwrap(),
+    }
+}
+
+/// A leaf for `names`, `days` left, signed by `issuer` (self-signed when None).
+struct Leaf {
+    der: CertificateDer<'static>,
+    pem: String,
+    key: KeyPair,
+}
+
+fn leaf(names: &[&str], days: i64, issuer: Option<&Issuer>) -> Leaf {
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, names[0]);
+    validity(&mut params, -10, days);
+    let key = KeyPair::generate().unwrap();
+    let cert = match issuer {
+        Some(issuer) => params.signed_by(&key, issuer).unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    Leaf {
+        der: cert.der().clone(),
+        pem: cert.pem(),
+        key,
+    }
+}
+
+/// TLS servers on 127.0.0.1, one per chain, answering handshakes until the test ends.
+struct Servers {
+    ports: BTreeMap<String, u16>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Servers {
+    fn start(served: Vec<(&str, Vec<CertificateDer<'static>>, &KeyPair)>) -> Servers {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let ports = served
+            .into_iter()
+            .map(|(name, chain, key)| {
+                let port =
+                    support::tls::serve(&runtime, chain, key.serialize_der(), Duration::ZERO);
+                (name.to_string(), port)
+            })
+            .collect();
+        Servers {
+            ports,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// A loopback port with nothing listening.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn by_host(document: &Value) -> BTreeMap<String, Value> {
+    document["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["host"].as_str().unwrap().to_string(), e.clone()))
+        .collect()
+}
+
+fn findings(e: &Value) -> Vec<String> {
+    e["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_finding_and_status_against_local_tls_servers() {
+    let root = authority("certaudit test root", 3650, None);
+    let intermediate = authority("certaudit test intermediate", 1800, Some(&root));
+    let short = authority("certaudit short intermediate", 10, Some(&root));
+    let good = leaf(&["good.test"], 200, Some(&intermediate));
+    let old = leaf(&["old.test"], -5, Some(&intermediate));
+    let wrong = leaf(&["other.test"], 200, Some(&intermediate));
+    let lonely = leaf(&["lonely.test"], 200, Some(&intermediate));
+    let soon = leaf(&["soon.test"], 20, Some(&intermediate));
+    let shortint = leaf(&["shortint.test"], 200, Some(&short));
+    let own = leaf(&["selfsigned.test"], 200, None);
+    let acm = leaf(&["acm.test"], 300, Some(&intermediate));
+    let stale_in_acm = leaf(&["stale.test"], 300, Some(&intermediate));
+    let stale_served = leaf(&["stale.test"], 90, Some(&intermediate));
+    let private = leaf(&["pca.test"], 300, Some(&intermediate));
+    let with = |l: &Leaf, via: &Issuer| vec![l.der.clone(), via.der().clone()];
+    let servers = Servers::start(vec![
+        ("good.test", with(&good, &intermediate), &good.key),
+        ("old.test", with(&old, &intermediate), &old.key),
+        ("wrong.test", with(&wrong, &intermediate), &wrong.key),
+        ("lonely.test", vec![lonely.der.clone()], &lonely.key),
+        ("soon.test", with(&soon, &intermediate), &soon.key),
+        ("shortint.test", with(&shortint, &short), &shortint.key),
+        ("selfsigned.test", vec![own.der.clone()], &own.key),
+        ("acm.test", with(&acm, &intermediate), &acm.key),
+        (
+            "stale.test",
+            with(&stale_served, &intermediate),
+            &stale_served.key,
+        ),
+        ("pca.test", with(&private, &intermediate), &private.key),
+    ]);
+
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
+        {"label": "wild", "domain": "*.wild.test", "type": "AMAZON_ISSUED",
+         "in_use_by": ["arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/w/1"]},
+    ]}]}));
+    let import = |l: &Leaf, lb: &str, kind: &str| {
+        fabric.change(json!({"op": "import_pem", "account": "web", "type": kind,
+            "certificate": l.pem, "private_key": l.key.serialize_pem(),
+            "chain": intermediate.pem(),
+            "in_use_by": [format!("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/{lb}/1")]}))
+    };
+    let acm_arn = import(&acm, "acm", "IMPORTED");
+    let stale_arn = import(&stale_in_acm, "stale", "IMPORTED");
+    import(&private, "pca", "PRIVATE");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--report-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{}", report["errors"]);
+    let report_file = dir.path().join("report.json");
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+
+    let closed = closed_port();
+    let mut listed = String::from("# endpoints ACM does not know\n");
+    let mut resolve = Vec::new();
+    for (name, port) in &servers.ports {
+        if !["acm.test", "stale.test", "pca.test"].contains(&name.as_str()) {
+            listed.push_str(&format!("{name}:{port}\n"));
+            resolve.push(format!("{name}:{port}:127.0.0.1"));
+        }
+    }
+    // The inventory's names are probed on 443; the connection goes to the test's port.
+    let inventory_pins: Vec<String> = ["acm.test", "stale.test", "pca.test"]
+        .iter()
+        .map(|name| format!("{name}:443:127.0.0.1:{}", servers.ports[*name]))
+        .collect();
+    resolve.extend(inventory_pins.iter().cloned());
+    listed.push_str(&format!("closed.test:{closed}\n"));
+    resolve.push(format!("closed.test:{closed}:127.0.0.1"));
+    listed.push_str(&format!("localhost:{}\n", servers.ports["good.test"]));
+    let file = dir.path().join("endpoints.txt");
+    std::fs::write(&file, listed).unwrap();
+
+    let mut args: Vec<String> = vec![
+        "endpoints".into(),
+        "-o".into(),
+        "json".into(),
+        "--report".into(),
+    ];
+    args.push(report_file.display().to_string());
+    args.extend([
+        "--endpoints".into(),
+        file.display().to_string(),
+        "--ca-file".into(),
+        ca.display().to_string(),
+    ]);
+    for r in &resolve {
+        args.extend(["--resolve".into(), r.clone()]);
+    }
+    let (code, document) = json_run(fabric.certaudit().args(&args));
+    assert_eq!(code, 3, "closed.test is unreachable: {document:#}");
+    let e = by_host(&document);
+    let status = |h: &str| e[h]["status"].as_str().unwrap().to_string();
+
+    assert_eq!(
+        (status("good.test"), findings(&e["good.test"])),
+        ("ok".into(), vec![])
+    );
+    assert_eq!(e["good.test"]["chain_trusted"], true);
+    assert_eq!(e["good.test"]["hostname_match"], true);
+    assert_eq!(e["good.test"]["address"], "127.0.0.1");
+    assert_eq!(e["good.test"]["sni"], "good.test");
+    assert_eq!(e["good.test"]["acm"], Value::Null, "not in the inventory");
+
+    assert_eq!(
+        (status("old.test"), findings(&e["old.test"])),
+        ("critical".into(), vec!["expired".to_string()])
+    );
+    assert_eq!(
+        e["old.test"]["chain_trusted"], true,
+        "expired, not untrusted"
+    );
+    assert!(e["old.test"]["served"]["days_to_expiry"].as_i64().unwrap() < 0);
+
+    assert_eq!(
+        (status("wrong.test"), findings(&e["wrong.test"])),
+        ("critical".into(), vec!["hostname_mismatch".to_string()])
+    );
+    assert_eq!(e["wrong.test"]["served"]["sans"], json!(["other.test"]));
+
+    assert_eq!(status("lonely.test"), "critical");
+    assert_eq!(
+        findings(&e["lonely.test"]),
+        vec!["untrusted", "incomplete_chain"]
+    );
+
+    assert_eq!(
+        (status("soon.test"), findings(&e["soon.test"])),
+        ("warning".into(), vec!["expiring".to_string()])
+    );
+
+    assert_eq!(status("shortint.test"), "warning");
+    assert_eq!(findings(&e["shortint.test"]), vec!["intermediate_expiring"]);
+    let chain_end = e["shortint.test"]["chain_not_after"].as_str().unwrap();
+    let served_end = e["shortint.test"]["served"]["not_after"].as_str().unwrap();
+    assert!(
+        chain_end < served_end,
+        "the intermediate ends first: {chain_end} < {served_end}"
+    );
+
+    assert_eq!(
+        (status("selfsigned.test"), findings(&e["selfsigned.test"])),
+        ("critical".into(), vec!["untrusted".to_string()])
+    );
+
+    assert_eq!(status("acm.test"), "ok", "{:#}", e["acm.test"]);
+    assert_eq!(e["acm.test"]["port"], 443);
+    assert_eq!(e["acm.test"]["acm"]["arn"], acm_arn);
+    assert_eq!(e["acm.test"]["acm"]["match"], "same");
+    assert_eq!(
+        e["acm.test"]["acm"]["serial"],
+        e["acm.test"]["served"]["serial"]
+    );
+    let in_acm = support::certificate(&report, acm_arn.as_str().unwrap())["serial"].clone();
+    assert!(
+        in_acm.as_str().unwrap().contains(':'),
+        "ACM writes serials with colons: {in_acm}"
+    );
+    assert_eq!(
+        (status("pca.test"), e["pca.test"]["acm"]["match"].clone()),
+        ("ok".into(), json!("same"))
+    );
+
+    assert_eq!(
+        (status("stale.test"), findings(&e["stale.test"])),
+        ("critical".into(), vec!["mismatch".to_string()])
+    );
+    assert_eq!(e["stale.test"]["acm"]["arn"], stale_arn);
+    assert_eq!(e["stale.test"]["acm"]["match"], "different");
+
+    assert_eq!(status("closed.test"), "unreachable");
+    assert_eq!(e["closed.test"]["error"]["code"], "connect");
+    assert_eq!(
+        e["closed.test"]["findings"],
+        json!([]),
+        "unreachable is not a certificate finding"
+    );
+
+    assert_eq!(status("localhost"), "skipped");
+    assert_eq!(e["localhost"]["reason"], "private-address");
+    assert_eq!(status("*.wild.test"), "skipped");
+    assert!(e["*.wild.test"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("wildcard"));
+
+    let summary = &document["summary"];
+    assert_eq!(
+        (
+            summary["ok"].as_u64(),
+            summary["unreachable"].as_u64(),
+            summary["skipped"].as_u64()
+        ),
+        (Some(3), Some(1), Some(2))
+    );
+
+    // Exit codes: --allow-partial forgives the unreachable one; --fail-on takes findings.
+    let code = |extra: &[&str]| {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend(extra);
+        fabric
+            .certaudit()
+            .args(&all)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code(&["--allow-partial"]), Some(0));
+    assert_eq!(code(&["--allow-partial", "--fail-on", "mismatch"]), Some(4));
+    assert_eq!(code(&["--fail-on", "mismatch"]), Some(3), "incomplete wins");
+
+    // Without --ca-file the test root is unknown: the private ACM certificate's name is
+    // private_ca (a warning: pass its root), the imported one's untrusted.
+    let mut without: Vec<&str> = vec![
+        "endpoints",
+        "-o",
+        "json",
+        "--report",
+        report_file.to_str().unwrap(),
+    ];
+    for pin in &inventory_pins {
+        without.extend(["--resolve", pin.as_str()]);
+    }
+    let (code, untrusted) = json_run(fabric.certaudit().args(&without));
+    assert_eq!(code, 0, "all reached: {untrusted:#}");
+    let e = by_host(&untrusted);
+    assert_eq!(findings(&e["acm.test"]), vec!["untrusted"]);
+    assert_eq!(findings(&e["pca.test"]), vec!["private_ca"]);
+    assert_eq!(e["pca.test"]["status"], "warning");
+}
+
+#[test]
+fn scan_probe_adds_endpoints_to_the_report_and_endpoints_csv() {
+    let root = authority("certaudit test root", 3650, None);
+    let served = leaf(&["shop.test"], 120, Some(&root));
+    let servers = Servers::start(vec![("shop.test", vec![served.der.clone()], &served.key)]);
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": []}]}));
+    fabric.change(json!({"op": "import_pem", "account": "web",
+        "certificate": served.pem, "private_key": served.key.serialize_pem(),
+        "in_use_by": ["arn:aws:cloudfront::1:distribution/E1"]}));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let pin = format!("shop.test:443:127.0.0.1:{}", servers.ports["shop.test"]);
+    let out = dir.path().join("out");
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--probe",
+        "--resolve",
+        &pin,
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--report-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    let endpoints = report["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(endpoints[0]["host"], "shop.test");
+    assert_eq!(endpoints[0]["status"], "ok", "{:#}", endpoints[0]);
+    assert_eq!(endpoints[0]["acm"]["match"], "same");
+    let csv = std::fs::read_to_string(out.join("endpoints.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("host,port,sni,address,status,"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("shop.test,443,shop.test,127.0.0.1,ok,"),
+        "{csv}"
+    );
+
+    // Without --probe the report has no endpoints key at all (a schema addition only).
+    let (_, plain) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert!(plain.get("endpoints").is_none());
+    // An in-use name that cannot be reached makes the scan incomplete.
+    let nowhere = format!("shop.test:443:127.0.0.1:{}", closed_port());
+    let (code, report) =
+        fabric.scan_json(&["--regions", "us-east-1", "--probe", "--resolve", &nowhere]);
+    assert_eq!(code, 3);
+    assert_eq!(report["endpoints"][0]["status"], "unreachable");
+}
