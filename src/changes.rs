@@ -54,7 +54,8 @@ pub fn diff_command(args: &DiffArgs) -> Result<u8, Stopped> {
     } else {
         CsvCells::Neutralised
     };
-    write_stdout(|out| output::diff::render(&diff, args.output, cells, out))?;
+    output::write_stdout(|out| output::diff::render(&diff, args.output, cells, out))
+        .map_err(Stopped::fatal)?;
     if args.output != DataFormat::Table {
         let _ = write_not_compared(&diff, &mut std::io::stderr().lock());
     }
@@ -166,17 +167,18 @@ pub fn history_command(args: &HistoryArgs) -> Result<u8, Stopped> {
     match args.action {
         None => {
             let scans = history.scans().map_err(Stopped::fatal)?;
-            write_stdout(|out| match args.output {
+            output::write_stdout(|out| match args.output {
                 TableOrJson::Table => write_scans_table(&scans, out),
                 TableOrJson::Json => write_scans_json(path, &scans, out),
-            })?;
+            })
+            .map_err(Stopped::fatal)?;
         }
         Some(HistoryAction::Prune { keep_days }) => {
             let pruned = history
                 .prune(keep_days, Utc::now())
                 .map_err(Stopped::fatal)?;
             let kept = history.scans().map_err(Stopped::fatal)?.len();
-            write_stdout(|out| {
+            output::write_stdout(|out| {
                 writeln!(
                     out,
                     "Pruned {} and {} from {}; {} kept.",
@@ -186,7 +188,8 @@ pub fn history_command(args: &HistoryArgs) -> Result<u8, Stopped> {
                     report::counted(kept, "scan"),
                 )?;
                 Ok(())
-            })?;
+            })
+            .map_err(Stopped::fatal)?;
         }
     }
     Ok(outcome::OK)
@@ -245,16 +248,4 @@ fn write_scans_json(path: &Path, scans: &[StoredScan], out: &mut dyn Write) -> R
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)?;
     Ok(())
-}
-
-/// Write to stdout through one buffer; a reader that went away ends quietly.
-fn write_stdout(write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<(), Stopped> {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    match write(&mut out).and_then(|()| Ok(out.flush()?)) {
-        Err(e) if !output::is_closed_pipe(&e) => {
-            Err(Stopped::fatal(e.context("cannot write to stdout")))
-        }
-        _ => Ok(()),
-    }
 }

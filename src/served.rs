@@ -48,17 +48,11 @@ pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
     } else {
         CsvCells::Neutralised
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
     let generated_at = chrono::Utc::now();
-    let written = output::endpoints::render(&endpoints, generated_at, args.output, cells, &mut out)
-        .and_then(|()| Ok(out.flush()?));
-    match written {
-        Err(e) if !output::is_closed_pipe(&e) => {
-            return Err(Stopped::fatal(e.context("cannot write to stdout")))
-        }
-        _ => {}
-    }
+    output::write_stdout(|out| {
+        output::endpoints::render(&endpoints, generated_at, args.output, cells, out)
+    })
+    .map_err(Stopped::fatal)?;
     if args.output != DataFormat::Table {
         let _ = write_unreachable(&endpoints, &mut std::io::stderr().lock());
     }

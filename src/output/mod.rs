@@ -103,3 +103,13 @@ pub fn selected(report: &Report, list: ListChoice) -> impl Iterator<Item = &Cert
         ListChoice::WillNotRenew => c.will_not_renew,
     })
 }
+
+/// Write to stdout through one buffer; a reader that went away ends quietly.
+pub fn write_stdout(write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match write(&mut out).and_then(|()| Ok(out.flush()?)) {
+        Err(e) if !is_closed_pipe(&e) => Err(e.context("cannot write to stdout")),
+        _ => Ok(()),
+    }
+}
