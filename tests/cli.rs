@@ -162,3 +162,97 @@ fn an_unreachable_aws_is_fatal_and_says_it_is_the_network() {
         "the network, not the credentials, and no Debug dump: {stderr}"
     );
 }
+
+fn certaudit(args: &[&str]) -> (Option<i32>, String) {
+    let mut cmd = Command::cargo_bin("certaudit").unwrap();
+    cmd.env_clear().args(args);
+    exit_and_stderr(&mut cmd)
+}
+
+#[test]
+fn diff_and_history_name_what_is_wrong_with_their_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.display().to_string()
+    };
+    let other = path("other.json", r#"{"items": []}"#);
+    let future = path("future.json", r#"{"schema_version": 2}"#);
+    let text = path("notes.txt", "not json");
+    let missing = dir.path().join("missing.json").display().to_string();
+
+    let (code, stderr) = certaudit(&["diff", &other, &future]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("other.json is not a certaudit report (it has no schema_version)"),
+        "{stderr}"
+    );
+    let (code, stderr) = certaudit(&["diff", &future, &future]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("schema_version 2; this certaudit reads version 1"),
+        "{stderr}"
+    );
+    let (_, stderr) = certaudit(&["diff", &text, &future]);
+    assert!(
+        stderr.contains("notes.txt is not a certaudit report"),
+        "{stderr}"
+    );
+    let (_, stderr) = certaudit(&["diff", &missing, &future]);
+    assert!(
+        stderr.contains("cannot read report") && stderr.contains("missing.json"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = certaudit(&["diff"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("give two report files") && stderr.contains("--history"),
+        "{stderr}"
+    );
+    let (code, stderr) = certaudit(&["diff", &other, &other, "--from", "1"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("--from and --to pick scans of a --history database"),
+        "{stderr}"
+    );
+    let (code, stderr) = certaudit(&["history"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("pass --history PATH or set CERTAUDIT_HISTORY"),
+        "{stderr}"
+    );
+    let (code, stderr) = certaudit(&["history", "--history", &missing]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("there is no history at") && stderr.contains("scan --history"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn endpoints_files_and_pins_are_checked_before_anything_is_probed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("endpoints.txt");
+    std::fs::write(&file, "www.example.com\nbad.example.com:https\n").unwrap();
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, r#"{"schema_version": 1}"#).unwrap();
+    let (code, stderr) = certaudit(&["endpoints", "--endpoints", file.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("line 2: 'bad.example.com:https' is not host[:port]"),
+        "{stderr}"
+    );
+    let (code, stderr) = certaudit(&["endpoints", "--resolve", "www.example.com:443"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("is not host:port:address"), "{stderr}");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "no certificate here").unwrap();
+    let (code, stderr) = certaudit(&["endpoints", "--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("--ca-file") && stderr.contains("holds no PEM certificate"),
+        "{stderr}"
+    );
+}
