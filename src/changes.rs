@@ -49,11 +49,7 @@ pub fn diff_command(args: &DiffArgs) -> Result<u8, Stopped> {
     let expiring_days = args.expiring_days.unwrap_or(new.expiring_days);
     let diff = diff::diff(&old, &new, from, to, expiring_days);
     drop((old, new));
-    let cells = if args.csv_raw {
-        CsvCells::Raw
-    } else {
-        CsvCells::Neutralised
-    };
+    let cells = CsvCells::raw_if(args.csv_raw);
     output::write_stdout(|out| output::diff::render(&diff, args.output, cells, out))
         .map_err(Stopped::fatal)?;
     if args.output != DataFormat::Table {

@@ -508,11 +508,7 @@ impl ScanArgs {
             list: args.list,
             report_dir: args.report_dir.clone(),
             wide: args.wide,
-            csv_cells: if args.csv_raw {
-                CsvCells::Raw
-            } else {
-                CsvCells::Neutralised
-            },
+            csv_cells: CsvCells::raw_if(args.csv_raw),
             fail_on: args.fail_on.iter().copied().collect(),
             allow_partial: args.allow_partial,
             notify: Notify {

@@ -147,6 +147,17 @@ pub enum CsvCells {
     Raw,
 }
 
+impl CsvCells {
+    /// `--csv-raw`'s choice: the bytes as they are, or neutralised (the default).
+    pub fn raw_if(raw: bool) -> CsvCells {
+        if raw {
+            CsvCells::Raw
+        } else {
+            CsvCells::Neutralised
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ScanPlan {
     pub target: Targets,

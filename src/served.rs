@@ -43,11 +43,7 @@ pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
     // Interrupted: the endpoints probed so far are not kept apart; none are reported.
     let probing = interrupt.or_stop(prober.probe(&report));
     let endpoints: Vec<Endpoint> = runtime.block_on(probing).unwrap_or_default();
-    let cells = if args.csv_raw {
-        CsvCells::Raw
-    } else {
-        CsvCells::Neutralised
-    };
+    let cells = CsvCells::raw_if(args.csv_raw);
     let generated_at = chrono::Utc::now();
     output::write_stdout(|out| {
         output::endpoints::render(&endpoints, generated_at, args.output, cells, out)
