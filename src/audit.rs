@@ -43,16 +43,7 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
         Some(path) => Some(History::open(path).map_err(Stopped::fatal)?),
         None => None,
     };
-    // One thread runs the whole scan, the HTTP connections' tasks included: a call's request
-    // and response then never wake another thread, which on a small machine cost more CPU per
-    // call than the call itself (the scan waits on AWS and its quotas; it computes little).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Stopped::fatal)?;
-    let interrupt = Interrupt::listen().map_err(|e| {
-        Stopped::fatal(anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))
-    })?;
+    let (runtime, interrupt) = outcome::start()?;
     let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
     let report = runtime
         .block_on(async {

@@ -11,10 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::diff::ChangeKind;
 use crate::endpoints::target::parse_resolve;
-pub use crate::plan::{check_external_id, parse_account_id};
+pub use crate::plan::{check_external_id, parse_account_id, parse_ou_id, parse_region};
 use crate::plan::{
-    dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, NamedAccount, Notify,
-    ProbeSettings, ScanPlan, Targets, DEFAULT_MAX_ACCOUNTS, DEFAULT_RATE,
+    dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, EventPlan, NamedAccount, Notify,
+    NotifyDays, ProbeSettings, S3Location, ScanPlan, Targets, DEFAULT_MAX_ACCOUNTS, DEFAULT_RATE,
 };
 pub use crate::plan::{DataFormat, Detail, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
 use crate::report::endpoint::EndpointFinding;
@@ -58,6 +58,13 @@ pub enum Command {
     /// scan, or from --report) and with --endpoints, matched against the ACM inventory.
     #[command(after_help = ENDPOINTS_EXIT_CODES)]
     Endpoints(Box<EndpointsArgs>),
+    /// Handle one event as the Lambda function does: an ACM certificate event from any
+    /// account and region (finding, SNS message), or a scheduled scan. Prints the result as JSON.
+    #[command(after_help = EVENT_EXIT_CODES)]
+    Event(Box<EventArgs>),
+    /// Run as an AWS Lambda function (custom runtime): each invocation is one `event`.
+    /// Configured with CERTAUDIT_* variables; `bootstrap` with no arguments runs this.
+    Lambda(Box<LambdaArgs>),
     /// Print the shell completion script: `source <(certaudit completions bash)`.
     Completions {
         #[arg(value_enum)]
@@ -268,37 +275,8 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// `full` describes every certificate (issuer, serial, in-use-by, renewal status, tags);
-    /// `summary` uses the list call alone: far fewer calls, those fields are null.
-    #[arg(long, value_enum, default_value_t = Detail::Full, help_heading = "Scan")]
-    pub detail: Detail,
-
-    /// Do not read certificate tags (one call per certificate fewer).
-    #[arg(long, help_heading = "Scan")]
-    pub no_tags: bool,
-
-    /// DescribeCertificate and ListTagsForCertificate calls per second per account-region
-    /// (ACM's quota is 10).
-    #[arg(long, default_value_t = NonZeroU32::new(DEFAULT_RATE).unwrap(), value_name = "N",
-          value_parser = parse_positive,
-          help_heading = "Scan")]
-    pub rate: NonZeroU32,
-
-    /// What one rate budget covers: each account-region, or each account across its regions.
-    #[arg(long, value_enum, default_value_t = RateScope::AccountRegion, help_heading = "Scan")]
-    pub rate_scope: RateScope,
-
-    /// Accounts opened and listed at once (their certificates are then described largest
-    /// account-region first, each at --rate).
-    #[arg(long, default_value_t = NonZeroU32::new(DEFAULT_MAX_ACCOUNTS as u32).unwrap(),
-          value_name = "N", value_parser = parse_positive,
-          help_heading = "Scan")]
-    pub max_accounts: NonZeroU32,
-
-    /// A certificate with this many days or fewer left is expiring.
-    #[arg(long, default_value_t = 45, value_name = "DAYS", allow_negative_numbers = true,
-          value_parser = clap::value_parser!(i64).range(0..=3650), help_heading = "Report")]
-    pub expiring_days: i64,
+    #[command(flatten)]
+    pub tuning: ScanTuning,
 
     /// Output format on stdout.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table, help_heading = "Report")]
@@ -348,25 +326,14 @@ pub struct ScanArgs {
     )]
     pub history: Option<PathBuf>,
 
-    /// Publish one summary of every expiring, expired and will-not-renew certificate to this
-    /// SNS topic (split into numbered parts over 256 KiB).
-    #[arg(long, value_name = "ARN", value_parser = parse_sns_topic_arn, help_heading = "Notify")]
-    pub sns_topic_arn: Option<String>,
-
-    /// Publish the SNS summary even when nothing needs attention.
-    #[arg(long, requires = "sns_topic_arn", help_heading = "Notify")]
-    pub notify_always: bool,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 
     /// When to publish the SNS summary: when something needs `attention`, or only when the
     /// scan `changes` something since the previous one in --history (the changes lead the
     /// message).
     #[arg(long, value_enum, default_value_t = NotifyOn::Attention, help_heading = "Notify")]
     pub notify_on: NotifyOn,
-
-    /// Import one Security Hub finding per certificate needing attention, from every account and
-    /// region, into the caller's account in this region; archive findings that no longer apply.
-    #[arg(long, value_name = "REGION", value_parser = parse_region, help_heading = "Notify")]
-    pub security_hub_region: Option<String>,
 
     /// After the scan, a TLS handshake with every in-use certificate's names: report.json gains
     /// `endpoints`, --report-dir gains endpoints.csv (see `certaudit endpoints`).
@@ -380,26 +347,185 @@ pub struct ScanArgs {
     pub logging: LoggingArgs,
 }
 
+/// How a scan reads: shared by `scan`, `event` and `lambda` (every flag has a `CERTAUDIT_*`
+/// variable, which is how the Lambda function is configured).
+#[derive(Debug, Args)]
+pub struct ScanTuning {
+    /// `full` describes every certificate (issuer, serial, in-use-by, renewal status, tags);
+    /// `summary` uses the list call alone: far fewer calls, those fields are null.
+    #[arg(long, value_enum, default_value_t = Detail::Full, hide_env_values = true, env = "CERTAUDIT_DETAIL",
+          help_heading = "Scan")]
+    pub detail: Detail,
+
+    /// Do not read certificate tags (one call per certificate fewer).
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "CERTAUDIT_NO_TAGS",
+        help_heading = "Scan"
+    )]
+    pub no_tags: bool,
+
+    /// DescribeCertificate and ListTagsForCertificate calls per second per account-region
+    /// (ACM's quota is 10).
+    #[arg(long, default_value_t = NonZeroU32::new(DEFAULT_RATE).unwrap(), value_name = "N",
+          value_parser = parse_positive, hide_env_values = true, env = "CERTAUDIT_RATE", help_heading = "Scan")]
+    pub rate: NonZeroU32,
+
+    /// What one rate budget covers: each account-region, or each account across its regions.
+    #[arg(long, value_enum, default_value_t = RateScope::AccountRegion,
+          hide_env_values = true, env = "CERTAUDIT_RATE_SCOPE", help_heading = "Scan")]
+    pub rate_scope: RateScope,
+
+    /// Accounts opened and listed at once (their certificates are then described largest
+    /// account-region first, each at --rate).
+    #[arg(long, default_value_t = NonZeroU32::new(DEFAULT_MAX_ACCOUNTS as u32).unwrap(),
+          value_name = "N", value_parser = parse_positive, hide_env_values = true, env = "CERTAUDIT_MAX_ACCOUNTS",
+          help_heading = "Scan")]
+    pub max_accounts: NonZeroU32,
+
+    /// A certificate with this many days or fewer left is expiring.
+    #[arg(long, default_value_t = 45, value_name = "DAYS", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(0..=3650),
+          hide_env_values = true, env = "CERTAUDIT_EXPIRING_DAYS", help_heading = "Report")]
+    pub expiring_days: i64,
+}
+
+/// Where findings go: shared by `scan`, `event` and `lambda`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Publish to this SNS topic: one summary of every expiring, expired and will-not-renew
+    /// certificate per scan (split into numbered parts over 256 KiB); one message per
+    /// certificate for an ACM event.
+    #[arg(long, value_name = "ARN", value_parser = parse_sns_topic_arn,
+          hide_env_values = true, env = "CERTAUDIT_SNS_TOPIC_ARN", help_heading = "Notify")]
+    pub sns_topic_arn: Option<String>,
+
+    /// Publish the SNS summary even when nothing needs attention.
+    #[arg(
+        long,
+        requires = "sns_topic_arn",
+        hide_env_values = true,
+        env = "CERTAUDIT_NOTIFY_ALWAYS",
+        help_heading = "Notify"
+    )]
+    pub notify_always: bool,
+
+    /// Import one Security Hub finding per certificate needing attention, from every account and
+    /// region, into the caller's account in this region; archive findings that no longer apply.
+    #[arg(long, value_name = "REGION", value_parser = parse_region,
+          hide_env_values = true, env = "CERTAUDIT_SECURITY_HUB_REGION", help_heading = "Notify")]
+    pub security_hub_region: Option<String>,
+}
+
+/// What `event` and `lambda` share: the scan's flags for a scheduled scan, the notification
+/// flags, and what only events have.
+#[derive(Debug, Args)]
+pub struct EventSettings {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub tuning: ScanTuning,
+
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+
+    /// An Approaching Expiration event publishes to SNS only when the certificate has one of
+    /// these numbers of days left (comma-separated), or on every event with `all`; its finding
+    /// is updated every time.
+    #[arg(long, value_name = "DAYS,...|all", default_value = NotifyDays::DEFAULT,
+          value_parser = NotifyDays::parse, hide_env_values = true, env = "CERTAUDIT_NOTIFY_DAYS", help_heading = "Notify")]
+    pub notify_days: NotifyDays,
+
+    /// A scheduled scan writes every --report-dir file to s3://BUCKET/PREFIX/YYYY/MM/DD/<time>/
+    /// and again under PREFIX/latest/.
+    #[arg(long, value_name = "S3_URL", value_parser = S3Location::parse,
+          hide_env_values = true, env = "CERTAUDIT_REPORT_S3", help_heading = "Report")]
+    pub report_s3: Option<S3Location>,
+}
+
+impl EventSettings {
+    /// The plan these settings describe; `dry_run` publishes and writes nothing.
+    pub fn plan(&self, dry_run: bool) -> Result<EventPlan> {
+        let scan = ScanPlan {
+            output: OutputFormat::Json,
+            list: None,
+            report_dir: None,
+            wide: false,
+            csv_cells: CsvCells::raw_if(false),
+            fail_on: BTreeSet::new(),
+            allow_partial: true,
+            history: None,
+            probe: None,
+            ..self
+                .tuning
+                .plan(self.target.targets()?, &self.notify, NotifyOn::Attention)
+        };
+        Ok(EventPlan {
+            scan,
+            notify_days: self.notify_days.clone(),
+            report_s3: self.report_s3.clone(),
+            dry_run,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// The event (JSON) in a file; standard input when absent or `-`.
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: EventSettings,
+
+    /// Decide and print what would be done; publish, import and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LambdaArgs {
+    #[command(flatten)]
+    pub settings: EventSettings,
+}
+
+const EVENT_EXIT_CODES: &str = "Exit codes: 0 handled (an event certaudit does not act on is \
+ignored, and handled); 1 fatal (no credentials); 2 invalid event or usage error; 3 could not be \
+handled (access denied, describe or publish failed: the error names account, region and AWS \
+code).";
+
 /// Which accounts and regions, and how to get into them: shared by `scan` and `doctor`.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// Only these account IDs, instead of listing the organization (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id,
-          conflicts_with = "accounts_file", help_heading = "Accounts")]
+          conflicts_with = "accounts_file", hide_env_values = true, env = "CERTAUDIT_ACCOUNTS", help_heading = "Accounts")]
     pub accounts: Vec<String>,
 
     /// Only the account IDs in this file: one per line, `#` comments, or a CSV with `id,name`.
-    #[arg(long, value_name = "PATH", help_heading = "Accounts")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        hide_env_values = true,
+        env = "CERTAUDIT_ACCOUNTS_FILE",
+        help_heading = "Accounts"
+    )]
     pub accounts_file: Option<PathBuf>,
 
     /// Keep only accounts under these organizational units (or roots), recursively.
     #[arg(long, value_delimiter = ',', value_name = "OU,...", value_parser = parse_ou_id,
-          conflicts_with_all = ["accounts", "accounts_file"], help_heading = "Accounts")]
+          conflicts_with_all = ["accounts", "accounts_file"], hide_env_values = true, env = "CERTAUDIT_OU",
+          help_heading = "Accounts")]
     pub ou: Vec<String>,
 
     /// Leave out these account IDs (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_account_id,
-          help_heading = "Accounts")]
+          hide_env_values = true, env = "CERTAUDIT_EXCLUDE", help_heading = "Accounts")]
     pub exclude: Vec<String>,
 
     /// Role to assume in every account but the caller's own.
@@ -422,19 +548,20 @@ pub struct TargetArgs {
     pub profile: Option<String>,
 
     /// Region for the caller's own calls (STS, Organizations, DescribeRegions).
-    #[arg(long, value_parser = parse_region, help_heading = "Access")]
+    #[arg(long, value_parser = parse_region, hide_env_values = true, env = "CERTAUDIT_REGION", help_heading = "Access")]
     pub region: Option<String>,
 
     /// Give up on one AWS call (its retries included) after this many seconds: a region that
     /// hangs becomes that region's error and the rest goes on.
     #[arg(long, default_value = "60", value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..=3600), help_heading = "Access")]
+          value_parser = clap::value_parser!(u64).range(1..=3600), hide_env_values = true, env = "CERTAUDIT_TIMEOUT",
+          help_heading = "Access")]
     pub timeout: u64,
 
     /// Only these regions (comma-separated); a region an account has not enabled is skipped
     /// for that account with a note.
     #[arg(long, value_delimiter = ',', value_name = "REGION,...", value_parser = parse_region,
-          help_heading = "Regions")]
+          hide_env_values = true, env = "CERTAUDIT_REGIONS", help_heading = "Regions")]
     pub regions: Vec<String>,
 }
 
@@ -497,13 +624,6 @@ impl ScanArgs {
             );
         }
         Ok(ScanPlan {
-            target: args.target.targets()?,
-            detail: args.detail,
-            tags: !args.no_tags && args.detail == Detail::Full,
-            rate: args.rate,
-            rate_scope: args.rate_scope,
-            max_accounts: args.max_accounts.get() as usize,
-            expiring_days: args.expiring_days,
             output: args.output,
             list: args.list,
             report_dir: args.report_dir.clone(),
@@ -511,15 +631,43 @@ impl ScanArgs {
             csv_cells: CsvCells::raw_if(args.csv_raw),
             fail_on: args.fail_on.iter().copied().collect(),
             allow_partial: args.allow_partial,
-            notify: Notify {
-                sns_topic_arn: args.sns_topic_arn.clone(),
-                always: args.notify_always,
-                on: args.notify_on,
-                security_hub_region: args.security_hub_region.clone(),
-            },
             history: args.history.clone(),
             probe: args.probe.then(|| args.probing.settings()),
+            ..args
+                .tuning
+                .plan(args.target.targets()?, &args.notify, args.notify_on)
         })
+    }
+}
+
+impl ScanTuning {
+    /// A scan plan with these settings and notifications; the rest (targets, outputs) is
+    /// the caller's to fill.
+    fn plan(&self, target: Targets, notify: &NotifyArgs, on: NotifyOn) -> ScanPlan {
+        ScanPlan {
+            target,
+            detail: self.detail,
+            tags: !self.no_tags && self.detail == Detail::Full,
+            rate: self.rate,
+            rate_scope: self.rate_scope,
+            max_accounts: self.max_accounts.get() as usize,
+            expiring_days: self.expiring_days,
+            output: OutputFormat::Json,
+            list: None,
+            report_dir: None,
+            wide: false,
+            csv_cells: CsvCells::raw_if(false),
+            fail_on: BTreeSet::new(),
+            allow_partial: false,
+            notify: Notify {
+                sns_topic_arn: notify.sns_topic_arn.clone(),
+                always: notify.notify_always,
+                on,
+                security_hub_region: notify.security_hub_region.clone(),
+            },
+            history: None,
+            probe: None,
+        }
     }
 }
 
@@ -540,46 +688,6 @@ pub fn parse_sns_topic_arn(value: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "'{value}' is not an SNS topic ARN: expected arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME"
-        ))
-    }
-}
-
-/// An organizational unit (`ou-…`) or root (`r-…`) ID.
-pub fn parse_ou_id(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    let body_ok = |rest: &str| {
-        !rest.is_empty()
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    };
-    match value.split_once('-') {
-        Some(("ou" | "r", rest)) if body_ok(rest) => Ok(value.to_string()),
-        _ => Err(format!(
-            "'{value}' is not an organizational unit or root ID: expected ou-xxxx-xxxxxxxx or r-xxxx"
-        )),
-    }
-}
-
-/// A region name such as `eu-west-1` or `us-gov-west-1`.
-pub fn parse_region(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    let parts: Vec<&str> = value.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
-    if ok {
-        Ok(value.to_string())
-    } else {
-        Err(format!(
-            "'{value}' is not an AWS region name (such as us-east-1)"
         ))
     }
 }

@@ -7,7 +7,7 @@ use clap::Parser;
 use certaudit::cli::{Cli, Command, LoggingArgs};
 use certaudit::outcome::{self, Stopped};
 use certaudit::report::printable;
-use certaudit::{audit, changes, doctor, served};
+use certaudit::{audit, changes, doctor, event, lambda, served};
 
 /// A scan allocates and frees small buffers for every AWS call; on its one busy thread glibc's
 /// malloc was over a third of the CPU per call, mimalloc a fraction of that.
@@ -26,7 +26,8 @@ const STACK_BYTES: usize = 64 * 1024 * 1024;
 fn main() -> ExitCode {
     // SAFETY: sets one of mimalloc's global options, before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-    let cli = Cli::parse();
+    let args = lambda::arguments(std::env::args_os().collect(), |name| std::env::var_os(name));
+    let cli = Cli::parse_from(args);
     let work = std::thread::Builder::new()
         .name("certaudit".into())
         .stack_size(STACK_BYTES)
@@ -65,6 +66,18 @@ fn run(command: Command) -> Result<u8, Stopped> {
         Command::Endpoints(args) => {
             init_logging(&args.logging);
             served::command(&args)
+        }
+        Command::Event(args) => {
+            init_logging(&args.logging);
+            event::command(&args)
+        }
+        Command::Lambda(args) => {
+            // Logs go to CloudWatch: what each invocation did, at info.
+            init_logging(&LoggingArgs {
+                verbose: 1,
+                quiet: false,
+            });
+            lambda::command(&args)
         }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

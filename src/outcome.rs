@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::interrupt::Interrupt;
 use crate::plan::Finding;
 use crate::report::endpoint::EndpointStatus;
 use crate::report::{Certificate, Report, Stage};
@@ -37,6 +38,22 @@ impl Stopped {
             error: error.into(),
         }
     }
+}
+
+/// What every command that calls AWS starts with: a runtime on the command's one thread, and
+/// Ctrl-C and SIGTERM listened for. One thread runs the whole job, the HTTP connections' tasks
+/// included: a call's request and response then never wake another thread, which on a small
+/// machine cost more CPU per call than the call itself (the work waits on AWS; it computes
+/// little).
+pub fn start() -> Result<(tokio::runtime::Runtime, Interrupt), Stopped> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Stopped::fatal)?;
+    let interrupt = Interrupt::listen().map_err(|e| {
+        Stopped::fatal(anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))
+    })?;
+    Ok((runtime, interrupt))
 }
 
 fn matches(finding: Finding, c: &Certificate) -> bool {

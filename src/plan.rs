@@ -182,6 +182,150 @@ pub struct ScanPlan {
     pub probe: Option<ProbeSettings>,
 }
 
+/// An organizational unit (`ou-…`) or root (`r-…`) ID.
+pub fn parse_ou_id(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let body_ok = |rest: &str| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    match value.split_once('-') {
+        Some(("ou" | "r", rest)) if body_ok(rest) => Ok(value.to_string()),
+        _ => Err(format!(
+            "'{value}' is not an organizational unit or root ID: expected ou-xxxx-xxxxxxxx or r-xxxx"
+        )),
+    }
+}
+
+/// A region name such as `eu-west-1` or `us-gov-west-1`.
+pub fn parse_region(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "'{value}' is not an AWS region name (such as us-east-1)"
+        ))
+    }
+}
+
+/// Which days left an Approaching Expiration event notifies on (`--notify-days`): ACM sends the
+/// event daily, and a daily email per certificate teaches people to ignore it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyDays {
+    All,
+    Days(BTreeSet<i64>),
+}
+
+impl NotifyDays {
+    pub const DEFAULT: &'static str = "45,30,14,7,3,1";
+
+    pub fn includes(&self, days: i64) -> bool {
+        match self {
+            NotifyDays::All => true,
+            NotifyDays::Days(days_set) => days_set.contains(&days),
+        }
+    }
+
+    /// `all`, or whole numbers of days separated by commas.
+    pub fn parse(value: &str) -> Result<NotifyDays, String> {
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("all") {
+            return Ok(NotifyDays::All);
+        }
+        let mut days = BTreeSet::new();
+        for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let day: i64 = part
+                .parse()
+                .ok()
+                .filter(|d| (0..=3650).contains(d))
+                .ok_or_else(|| {
+                    format!(
+                        "'{part}' is not a number of days (0 to 3650): expected days separated by \
+                     commas, such as {}, or `all`",
+                        NotifyDays::DEFAULT
+                    )
+                })?;
+            days.insert(day);
+        }
+        if days.is_empty() {
+            return Err(format!(
+                "expected days such as {}, or `all`",
+                NotifyDays::DEFAULT
+            ));
+        }
+        Ok(NotifyDays::Days(days))
+    }
+}
+
+/// Where a scheduled scan writes its report files: `s3://bucket/prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    /// Without a leading or trailing `/`; may be empty.
+    pub prefix: String,
+}
+
+impl S3Location {
+    pub fn parse(value: &str) -> Result<S3Location, String> {
+        let bad = || {
+            format!(
+                "'{value}' is not an S3 location: expected s3://BUCKET or s3://BUCKET/PREFIX \
+                 (a bucket name is 3 to 63 lowercase letters, digits, dots and hyphens)"
+            )
+        };
+        let rest = value.trim().strip_prefix("s3://").ok_or_else(bad)?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        if !bucket_ok {
+            return Err(bad());
+        }
+        Ok(S3Location {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+        })
+    }
+
+    /// The object key of `name` under the prefix and `folder`.
+    pub fn key(&self, folder: &str, name: &str) -> String {
+        [self.prefix.as_str(), folder, name]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// `certaudit event` and `certaudit lambda`: the scan a scheduled event runs, and what an ACM
+/// event may do.
+#[derive(Debug, Clone)]
+pub struct EventPlan {
+    /// The scheduled scan (its accounts narrowed by the event's own keys), and the account
+    /// access, thresholds and notifications an ACM event uses.
+    pub scan: ScanPlan,
+    pub notify_days: NotifyDays,
+    pub report_s3: Option<S3Location>,
+    /// Decide and print; publish, import and write nothing.
+    pub dry_run: bool,
+}
+
 /// `--rate`'s default: under ACM's quota of 10 calls a second per account-region.
 pub const DEFAULT_RATE: u32 = 8;
 /// `--max-accounts`'s default.

@@ -5,13 +5,10 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use anyhow::anyhow;
-
 use crate::audit;
 use crate::changes::read_report;
 use crate::cli::EndpointsArgs;
 use crate::endpoints::Prober;
-use crate::interrupt::Interrupt;
 use crate::outcome::{self, Stopped};
 use crate::output;
 use crate::plan::{CsvCells, DataFormat, ScanPlan};
@@ -20,12 +17,7 @@ use crate::report::printable;
 
 pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
     let prober = Prober::new(&args.probe.settings(), args.expiring_days).map_err(Stopped::usage)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Stopped::fatal)?;
-    let interrupt = Interrupt::listen()
-        .map_err(|e| Stopped::fatal(anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}")))?;
+    let (runtime, interrupt) = outcome::start()?;
     let report = match &args.report {
         Some(path) => read_report(path).map_err(Stopped::fatal)?,
         None => {

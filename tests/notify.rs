@@ -3,24 +3,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
-use aws_sdk_securityhub::types::{AwsSecurityFinding, RecordState, SeverityLabel};
+use aws_sdk_securityhub::types::{RecordState, SeverityLabel};
 use serde_json::{json, Value};
+use support::hub::findings;
 use support::inbox::{runtime, Inbox};
 use support::{arns, cert, with, Fabric};
-
-/// Run the test's own SDK calls on a thread with room for Security Hub's very large finding
-/// type, which overflows a test thread's 2 MiB stack in debug builds.
-fn block_on<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_stack_size(32 * 1024 * 1024)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(runtime.spawn(work)).unwrap()
-}
 
 fn acm(label: &str, extra: Value) -> Value {
     with(cert(label, &format!("{label}.example.com")), extra)
@@ -187,18 +174,6 @@ fn a_failed_publish_is_an_error_in_the_written_report() {
     assert_eq!(error["stage"], "sns");
     assert_eq!(error["code"], "NotFound");
     assert!(error["message"].as_str().unwrap().contains(missing));
-}
-
-/// Every finding in the caller's Security Hub, by certificate ARN.
-fn findings(fabric: &Fabric) -> BTreeMap<String, AwsSecurityFinding> {
-    let client = aws_sdk_securityhub::Client::new(&fabric.sdk_config());
-    block_on(async move {
-        let out = client.get_findings().max_results(100).send().await.unwrap();
-        out.findings()
-            .iter()
-            .map(|f| (f.resources()[0].id().unwrap().to_string(), f.clone()))
-            .collect()
-    })
 }
 
 fn delete_certificate(fabric: &Fabric, arn: &str) {

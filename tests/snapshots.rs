@@ -431,6 +431,11 @@ fn doctor_help_output() {
 }
 
 #[test]
+fn event_help_output() {
+    insta::assert_snapshot!(help(&["event", "--help"]));
+}
+
+#[test]
 fn completions_help_output() {
     insta::assert_snapshot!(help(&["completions", "--help"]));
 }

@@ -76,7 +76,7 @@ impl<'a> Gaps<'a> {
         for e in &report.errors {
             let reads = !matches!(
                 e.stage,
-                Stage::Organizations | Stage::Sns | Stage::SecurityHub
+                Stage::Organizations | Stage::Sns | Stage::SecurityHub | Stage::ReportS3
             );
             if let (true, Some(account)) = (reads, e.account_id.as_deref()) {
                 errors.entry((account, e.region.as_deref())).or_insert(e);

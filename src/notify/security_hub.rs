@@ -256,10 +256,7 @@ pub fn plan(
         if active.contains(id) || !place_of(old).is_some_and(|p| covered.contains(&p)) {
             continue;
         }
-        let mut archived = old.clone();
-        archived.record_state = Some(RecordState::Archived);
-        archived.updated_at = Some(scope.now.clone());
-        findings.push(archived);
+        findings.push(archived(old, &scope.now));
     }
     findings
 }
@@ -353,12 +350,6 @@ async fn active_findings(
     client: &aws_sdk_securityhub::Client,
     scope: &ImportScope<'_>,
 ) -> Result<Vec<AwsSecurityFinding>, AwsFailure> {
-    let equals = |value: String| {
-        StringFilter::builder()
-            .value(value)
-            .comparison(StringFilterComparison::Equals)
-            .build()
-    };
     let filters = AwsSecurityFindingFilters::builder()
         .product_arn(equals(scope.product_arn()))
         .generator_id(equals(GENERATOR_ID.into()))
@@ -376,6 +367,111 @@ async fn active_findings(
         all.extend(page.findings().iter().cloned());
     }
     Ok(all)
+}
+
+/// One certificate's finding, as an ACM event's handler converges it: read the existing
+/// finding by its Id, import the new state. The same finding the scan imports.
+pub struct Hub {
+    client: aws_sdk_securityhub::Client,
+    caller: String,
+    partition: String,
+    region: String,
+}
+
+impl Hub {
+    pub fn new(caller: &Caller, region: &str) -> Hub {
+        let config = aws_sdk_securityhub::config::Builder::from(&caller.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        Hub {
+            client: aws_sdk_securityhub::Client::from_conf(config),
+            caller: caller.account_id.clone(),
+            partition: caller.partition.clone(),
+            region: region.to_string(),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub fn scope(&self) -> ImportScope<'_> {
+        ImportScope {
+            caller: &self.caller,
+            partition: &self.partition,
+            hub_region: &self.region,
+            now: chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        }
+    }
+
+    /// certaudit's finding with this Id, in whatever state.
+    pub async fn existing(&self, id: &str) -> Result<Option<AwsSecurityFinding>, AwsFailure> {
+        let scope = self.scope();
+        let filters = AwsSecurityFindingFilters::builder()
+            .product_arn(equals(scope.product_arn()))
+            .id(equals(id.to_string()))
+            .build();
+        let out = self
+            .client
+            .get_findings()
+            .filters(filters)
+            .max_results(1)
+            .send()
+            .await
+            .map_err(|e| self.failure(AwsFailure::from_sdk(&e)))?;
+        Ok(out.findings().first().cloned())
+    }
+
+    /// Import one finding; a FailedFindings entry is a failure.
+    pub async fn import(&self, finding: AwsSecurityFinding) -> Result<(), AwsFailure> {
+        let out = self
+            .client
+            .batch_import_findings()
+            .findings(finding)
+            .send()
+            .await
+            .map_err(|e| self.failure(AwsFailure::from_sdk(&e)))?;
+        match out.failed_findings().first() {
+            None => Ok(()),
+            Some(failed) => Err(AwsFailure::new(
+                failed.error_code().unwrap_or("FailedFinding"),
+                format!(
+                    "finding {} was not imported: {}",
+                    failed.id().unwrap_or("?"),
+                    failed.error_message().unwrap_or("no message")
+                ),
+            )),
+        }
+    }
+
+    fn failure(&self, failure: AwsFailure) -> AwsFailure {
+        let hint = enable_hint(&failure, &self.region);
+        AwsFailure {
+            message: format!("{}{hint}", failure.message),
+            ..failure
+        }
+    }
+}
+
+/// The finding archived now: the same finding, `RecordState: ARCHIVED`.
+pub fn archived(existing: &AwsSecurityFinding, now: &str) -> AwsSecurityFinding {
+    let mut archived = existing.clone();
+    archived.record_state = Some(RecordState::Archived);
+    archived.updated_at = Some(now.to_string());
+    archived
+}
+
+/// The account name a finding recorded (an ACM event knows only the account's ID).
+pub fn account_name_of(f: &AwsSecurityFinding) -> Option<String> {
+    let other = f.resources().first()?.details()?.other()?;
+    other.get("AccountName").cloned()
+}
+
+fn equals(value: String) -> StringFilter {
+    StringFilter::builder()
+        .value(value)
+        .comparison(StringFilterComparison::Equals)
+        .build()
 }
 
 #[cfg(test)]

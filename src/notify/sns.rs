@@ -135,7 +135,7 @@ fn subject(report: &Report, certificates: &[&Certificate]) -> String {
 }
 
 /// ASCII, one line, under 100 characters.
-fn clip_subject(subject: &str) -> String {
+pub fn clip_subject(subject: &str) -> String {
     subject
         .chars()
         .map(|c| {
@@ -246,7 +246,7 @@ fn group_title(urgency: Urgency, report: &Report) -> String {
     }
 }
 
-fn entry(c: &Certificate) -> String {
+pub fn entry(c: &Certificate) -> String {
     let account = c.account_label();
     let why = why(c);
     let why = if why.is_empty() {
@@ -266,6 +266,36 @@ fn entry(c: &Certificate) -> String {
     )
 }
 
+/// An SNS client in the topic's region.
+pub fn client(caller: &Caller, topic_arn: &str) -> aws_sdk_sns::Client {
+    let region = topic_arn.split(':').nth(3).unwrap_or_default().to_string();
+    let config = aws_sdk_sns::config::Builder::from(&caller.config)
+        .region(Region::new(region))
+        .build();
+    aws_sdk_sns::Client::from_conf(config)
+}
+
+/// Publish one message; `dedup_id` names it on a FIFO topic. Returns SNS's MessageId.
+pub async fn publish_one(
+    client: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    message: Message,
+    dedup_id: &str,
+) -> Result<String, AwsFailure> {
+    let mut request = client
+        .publish()
+        .topic_arn(topic_arn)
+        .subject(message.subject)
+        .message(message.body);
+    if topic_arn.ends_with(".fifo") {
+        request = request
+            .message_group_id("certaudit")
+            .message_deduplication_id(dedup_id);
+    }
+    let out = request.send().await.map_err(|e| AwsFailure::from_sdk(&e))?;
+    Ok(out.message_id().unwrap_or_default().to_string())
+}
+
 /// Publish the messages to the topic, every part of them.
 pub async fn publish(
     caller: &Caller,
@@ -277,36 +307,22 @@ pub async fn publish(
         tracing::info!(topic = topic_arn, "nothing needs attention: no SNS message");
         return Ok(());
     }
-    let region = topic_arn.split(':').nth(3).unwrap_or_default().to_string();
-    let config = aws_sdk_sns::config::Builder::from(&caller.config)
-        .region(Region::new(region))
-        .build();
-    let client = aws_sdk_sns::Client::from_conf(config);
-    let fifo = topic_arn.ends_with(".fifo");
+    let client = client(caller, topic_arn);
     let total = messages.len();
     for (i, message) in messages.into_iter().enumerate() {
-        let mut request = client
-            .publish()
-            .topic_arn(topic_arn)
-            .subject(message.subject)
-            .message(message.body);
-        if fifo {
-            let id = format!("certaudit-{}-{i}", report.generated_at.timestamp_millis());
-            request = request
-                .message_group_id("certaudit")
-                .message_deduplication_id(id);
-        }
-        request.send().await.map_err(|e| {
-            let failure = AwsFailure::from_sdk(&e);
-            AwsFailure::new(
-                &failure.code,
-                format!(
-                    "SNS Publish to {topic_arn} failed at part {} of {total}: {}",
-                    i + 1,
-                    failure.message
-                ),
-            )
-        })?;
+        let id = format!("certaudit-{}-{i}", report.generated_at.timestamp_millis());
+        publish_one(&client, topic_arn, message, &id)
+            .await
+            .map_err(|failure| {
+                AwsFailure::new(
+                    &failure.code,
+                    format!(
+                        "SNS Publish to {topic_arn} failed at part {} of {total}: {}",
+                        i + 1,
+                        failure.message
+                    ),
+                )
+            })?;
     }
     tracing::info!(topic = topic_arn, parts = total, "SNS summary published");
     Ok(())

@@ -109,6 +109,8 @@ pub enum Stage {
     Sns,
     /// Importing Security Hub findings.
     SecurityHub,
+    /// Writing a scheduled scan's report files to S3 (`--report-s3`).
+    ReportS3,
 }
 
 impl Stage {
@@ -123,6 +125,7 @@ impl Stage {
             Stage::Interrupted => "interrupted",
             Stage::Sns => "sns",
             Stage::SecurityHub => "security_hub",
+            Stage::ReportS3 => "report_s3",
         }
     }
 }

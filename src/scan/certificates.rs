@@ -356,3 +356,62 @@ fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
         .or(c.managed_by.take());
     c.failure_reason = d.failure_reason().map(|v| compact(v.as_str()));
 }
+
+/// One certificate, as an ACM event's handler reads it: DescribeCertificate and (when `tags`)
+/// ListTagsForCertificate, at once. Not classified yet.
+pub struct OneCertificate {
+    pub certificate: Certificate,
+    /// The certificate may be exported (`Options.Export` ENABLED): ACM cannot redeploy its
+    /// renewal wherever it was exported to.
+    pub exportable: bool,
+}
+
+/// Describe one certificate (and read its tags). `Err` carries the failed call's stage; a
+/// certificate that no longer exists fails DescribeCertificate with ResourceNotFoundException.
+pub async fn describe_one(
+    access: &AccountAccess,
+    account_name: Option<&str>,
+    region: &str,
+    arn: &str,
+    read_tags: bool,
+) -> Result<OneCertificate, (Stage, AwsFailure)> {
+    let client = access.acm(region);
+    let describe = client.describe_certificate().certificate_arn(arn).send();
+    let tags = async {
+        match read_tags {
+            true => Some(
+                client
+                    .list_tags_for_certificate()
+                    .certificate_arn(arn)
+                    .send()
+                    .await,
+            ),
+            false => None,
+        }
+    };
+    let (described, tagged) = futures::join!(describe, tags);
+    let described = described.map_err(|e| (Stage::DescribeCertificate, with_arn(arn, &e)))?;
+    let mut certificate = Certificate::new(arn, &access.account_id, account_name, region);
+    let mut exportable = false;
+    if let Some(detail) = described.certificate() {
+        apply_detail(&mut certificate, detail);
+        exportable = detail
+            .options()
+            .and_then(|o| o.export())
+            .is_some_and(|e| e.as_str() == "ENABLED");
+    }
+    if let Some(tagged) = tagged {
+        let out = tagged.map_err(|e| (Stage::ListTags, with_arn(arn, &e)))?;
+        let tags = certificate.tags.get_or_insert_with(Tags::default);
+        for tag in out.tags() {
+            tags.insert(
+                tag.key().to_string(),
+                tag.value().unwrap_or_default().to_string(),
+            );
+        }
+    }
+    Ok(OneCertificate {
+        certificate,
+        exportable,
+    })
+}

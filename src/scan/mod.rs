@@ -30,6 +30,8 @@ use certificates::{
 };
 use limiter::CallLimiter;
 
+pub use certificates::{describe_one, OneCertificate};
+
 /// Calls in flight across the whole scan: keeps sockets and memory bounded however many
 /// accounts and regions there are (every other bound is per account-region). At 50 ms a call,
 /// 256 slots carry ~5,000 calls a second; 512 cost ~40 MB more (connections and their buffers)

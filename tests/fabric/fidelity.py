@@ -162,11 +162,24 @@ class Request:
             query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
             self.form = {**query, **self.form}
             self.operation = self.form.get("Action")
+        if self.service == "s3" and not self.operation:
+            self.operation = s3_operation(environ)
         self.account = get_account_id_from(self.access_key) if self.access_key else None
 
     @property
     def partition(self):
         return partition_of(self.region)
+
+
+def s3_operation(environ):
+    """S3's REST operations by method and path (path-style: /bucket[/key]), for the call log."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    has_key = "/" in environ.get("PATH_INFO", "/").strip("/")
+    if has_key:
+        return {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject",
+                "DELETE": "DeleteObject"}.get(method, method)
+    return {"PUT": "CreateBucket", "GET": "ListObjectsV2", "HEAD": "HeadBucket",
+            "DELETE": "DeleteBucket"}.get(method, method)
 
 
 def partition_of(region):

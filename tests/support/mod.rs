@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod events;
+pub mod hub;
 pub mod inbox;
 pub mod tls;
 

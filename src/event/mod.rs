@@ -1,0 +1,195 @@
+//! One event in, one result out: what `certaudit event` does once and `certaudit lambda` does
+//! for every invocation (SPEC §8). A scheduled event runs the whole scan with its
+//! notifications, report files to S3 and a metric line; an ACM certificate event from any
+//! account and region reads that one certificate and converges its Security Hub finding and
+//! SNS message with what the scan would say; anything else is ignored.
+
+mod acm;
+pub mod parse;
+pub mod result;
+mod scheduled;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use serde_json::Value;
+
+use crate::access::aws_error::AwsFailure;
+use crate::access::{AccountAccess, Caller};
+use crate::cli::EventArgs;
+use crate::interrupt::Interrupt;
+use crate::outcome::{self, Stopped};
+use crate::output;
+use crate::plan::EventPlan;
+use parse::{Event, InvalidEvent};
+use result::{Action, EventRef, EventResult};
+
+/// How handling one event ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Handled (an ignored event too): the result. Exit 0, the Lambda's response.
+    Handled(Value),
+    /// Could not be handled (access denied, describe or publish failed): the result, and the
+    /// AWS code and a message naming account and region. Exit 3; in Lambda, an error of
+    /// that type.
+    Failed {
+        result: Value,
+        code: String,
+        message: String,
+    },
+    /// Not an event this handler can read: exit 2; in Lambda, `InvalidEvent`.
+    Invalid(InvalidEvent),
+    /// Nothing can be handled at all (no credentials, no organization): exit 1.
+    Fatal(anyhow::Error),
+}
+
+/// Where the scheduled scan's metric line goes: stdout in Lambda (CloudWatch Logs reads it
+/// there), stderr for `certaudit event`, whose stdout is the result alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsTo {
+    Stdout,
+    Stderr,
+}
+
+/// Handles events with one plan; keeps the caller and each account's credentials between
+/// events (a warm Lambda assumes a member account's role once, not per event).
+pub struct Handler {
+    plan: EventPlan,
+    interrupt: Interrupt,
+    metrics: MetricsTo,
+    caller: tokio::sync::OnceCell<Caller>,
+    accounts: tokio::sync::Mutex<HashMap<String, AccountAccess>>,
+}
+
+impl Handler {
+    pub fn new(plan: EventPlan, interrupt: Interrupt, metrics: MetricsTo) -> Handler {
+        Handler {
+            plan,
+            interrupt,
+            metrics,
+            caller: tokio::sync::OnceCell::new(),
+            accounts: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// Handle one event.
+    pub async fn handle(&self, event: &Value) -> Outcome {
+        let event = match parse::dispatch(event) {
+            Ok(event) => event,
+            Err(invalid) => return Outcome::Invalid(invalid),
+        };
+        match event {
+            Event::Scheduled(scope) => scheduled::run(self, scope).await,
+            Event::Acm(event) => match self.caller().await {
+                Ok(caller) => acm::handle(self, caller, &event).await.into(),
+                Err(e) => Outcome::Fatal(e),
+            },
+            Event::Other {
+                id,
+                source,
+                detail_type,
+                account,
+                region,
+                time,
+            } => {
+                tracing::info!(
+                    source = source.as_deref().unwrap_or("(none)"),
+                    detail_type = detail_type.as_deref().unwrap_or("(none)"),
+                    "not an event certaudit acts on: ignored"
+                );
+                let event = EventRef {
+                    id,
+                    detail_type,
+                    account,
+                    region,
+                    time,
+                    resource: None,
+                };
+                EventResult::new(event, Action::Ignored, self.plan.dry_run).into()
+            }
+        }
+    }
+
+    /// Who runs the handler, asked once.
+    async fn caller(&self) -> anyhow::Result<&Caller> {
+        self.caller
+            .get_or_try_init(|| Caller::identify(&self.plan.scan.target))
+            .await
+    }
+
+    /// Credentials for an account, opened once and kept.
+    async fn access(&self, caller: &Caller, account: &str) -> Result<AccountAccess, AwsFailure> {
+        let mut accounts = self.accounts.lock().await;
+        if let Some(access) = accounts.get(account) {
+            return Ok(access.clone());
+        }
+        let access = caller.open_account(account, &self.plan.scan.target).await?;
+        accounts.insert(account.to_string(), access.clone());
+        Ok(access)
+    }
+}
+
+impl From<EventResult> for Outcome {
+    fn from(result: EventResult) -> Outcome {
+        let json = serde_json::to_value(&result).expect("a result serializes");
+        match (result.action, result.errors.first()) {
+            (Action::Failed, Some(error)) => Outcome::Failed {
+                result: json,
+                code: error.code.clone(),
+                message: format!(
+                    "{} {} {}: {}: {}",
+                    error.account_id.as_deref().unwrap_or("-"),
+                    error.region.as_deref().unwrap_or("-"),
+                    error.stage.as_str(),
+                    error.code,
+                    error.message
+                ),
+            },
+            _ => Outcome::Handled(json),
+        }
+    }
+}
+
+/// `certaudit event [FILE|-]`: handle one event, print the result.
+pub fn command(args: &EventArgs) -> Result<u8, Stopped> {
+    let plan = args.settings.plan(args.dry_run).map_err(Stopped::usage)?;
+    let text = read_event(args.file.as_deref()).map_err(Stopped::usage)?;
+    let event: Value = match serde_json::from_str(&text) {
+        Ok(event) => event,
+        Err(e) => return Err(Stopped::usage(parse::not_json(&e))),
+    };
+    let (runtime, interrupt) = outcome::start()?;
+    let handler = Handler::new(plan, interrupt, MetricsTo::Stderr);
+    let print = |result: &Value| {
+        output::write_stdout(|out| {
+            serde_json::to_writer_pretty(&mut *out, result)?;
+            Ok(writeln!(out)?)
+        })
+        .map_err(Stopped::fatal)
+    };
+    match runtime.block_on(handler.handle(&event)) {
+        Outcome::Handled(result) => print(&result).map(|()| outcome::OK),
+        Outcome::Failed {
+            result, message, ..
+        } => {
+            print(&result)?;
+            Err(Stopped {
+                code: outcome::INCOMPLETE,
+                error: anyhow!("the event could not be handled: {message}"),
+            })
+        }
+        Outcome::Invalid(invalid) => Err(Stopped::usage(invalid)),
+        Outcome::Fatal(error) => Err(Stopped::fatal(error)),
+    }
+}
+
+/// The event's text: a file, or stdin for none or `-`.
+fn read_event(file: Option<&Path>) -> anyhow::Result<String> {
+    match file {
+        Some(path) if path != Path::new("-") => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the event from {}", path.display())),
+        _ => std::io::read_to_string(std::io::stdin())
+            .context("cannot read the event from standard input"),
+    }
+}

@@ -1,0 +1,159 @@
+//! `certaudit lambda`: the AWS Lambda custom-runtime loop (crate `lambda_runtime`), each
+//! invocation one `event`. The deployment zip holds this binary as `bootstrap`: run with no
+//! arguments while `AWS_LAMBDA_RUNTIME_API` is set, it runs this mode. Configuration comes
+//! from `CERTAUDIT_*` variables (each flag's), with the seed Lambda's `EXPIRY_DAYS`,
+//! `SNS_TOPIC_ARN` and `SECURITY_HUB_REGION` as fallbacks. An event that cannot be handled is
+//! an invocation error (`InvalidEvent`, or the AWS code) — never a panic, never a crash loop.
+
+use std::ffi::OsString;
+
+use anyhow::anyhow;
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+use crate::cli::LambdaArgs;
+use crate::event::{Handler, MetricsTo, Outcome};
+use crate::interrupt::Interrupt;
+use crate::outcome::{self, Stopped};
+
+/// The seed Lambda's variable names, and the flags they stand for when the `CERTAUDIT_*`
+/// variable is not set.
+const FALLBACKS: [(&str, &str, &str); 3] = [
+    ("EXPIRY_DAYS", "CERTAUDIT_EXPIRING_DAYS", "--expiring-days"),
+    (
+        "SNS_TOPIC_ARN",
+        "CERTAUDIT_SNS_TOPIC_ARN",
+        "--sns-topic-arn",
+    ),
+    (
+        "SECURITY_HUB_REGION",
+        "CERTAUDIT_SECURITY_HUB_REGION",
+        "--security-hub-region",
+    ),
+];
+
+/// What the Runtime API needs; `lambda_runtime` panics without them, so they are checked first.
+const RUNTIME_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
+/// The command line to parse: `certaudit lambda` when started as a bootstrap (no arguments,
+/// under the Runtime API), and for `lambda`, the seed Lambda's variables as flags.
+pub fn arguments(mut args: Vec<OsString>, env: impl Fn(&str) -> Option<OsString>) -> Vec<OsString> {
+    if args.len() == 1 && env("AWS_LAMBDA_RUNTIME_API").is_some() {
+        args.push("lambda".into());
+    }
+    if args.get(1).is_some_and(|a| a == "lambda") {
+        for (seed, ours, flag) in FALLBACKS {
+            if let (None, Some(value)) = (env(ours), env(seed)) {
+                let mut argument = OsString::from(format!("{flag}="));
+                argument.push(value);
+                args.push(argument);
+            }
+        }
+    }
+    args
+}
+
+/// `certaudit lambda`: serve invocations until the Runtime API goes away.
+pub fn command(args: &LambdaArgs) -> Result<u8, Stopped> {
+    if let Some(missing) = RUNTIME_VARIABLES
+        .iter()
+        .find(|v| std::env::var_os(v).is_none())
+    {
+        return Err(Stopped::usage(anyhow!(
+            "{missing} is not set: `certaudit lambda` runs inside AWS Lambda (or under a Runtime \
+             API emulator); to handle one event here, use `certaudit event FILE`"
+        )));
+    }
+    let plan = args.settings.plan(false).map_err(Stopped::usage)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Stopped::fatal)?;
+    // Lambda stops the environment with SIGTERM between invocations; nothing to cut short.
+    let handler = Handler::new(plan, Interrupt::never(), MetricsTo::Stdout);
+    let handler = &handler;
+    let service = service_fn(move |event: LambdaEvent<Value>| invoke(handler, event));
+    runtime
+        .block_on(lambda_runtime::run(service))
+        .map_err(|e| Stopped::fatal(anyhow!("the Lambda Runtime API loop stopped: {e}")))?;
+    Ok(outcome::OK)
+}
+
+/// One invocation: the result as the response, or an error the Runtime API records.
+async fn invoke(handler: &Handler, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    let request_id = event.context.request_id.clone();
+    match handler.handle(&event.payload).await {
+        Outcome::Handled(result) => Ok(result),
+        Outcome::Failed {
+            result,
+            code,
+            message,
+        } => {
+            tracing::error!(request_id, %result, "{message}");
+            Err(Diagnostic {
+                error_type: code,
+                error_message: message,
+            })
+        }
+        Outcome::Invalid(invalid) => {
+            tracing::error!(request_id, field = invalid.field, "{invalid}");
+            Err(Diagnostic {
+                error_type: "InvalidEvent".into(),
+                error_message: invalid.message,
+            })
+        }
+        Outcome::Fatal(error) => {
+            tracing::error!(request_id, "{error:#}");
+            Err(Diagnostic {
+                error_type: "Fatal".into(),
+                error_message: format!("{error:#}"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<OsString> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn bootstrap_with_no_arguments_runs_lambda_with_the_seed_variables() {
+        let vars = env(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("EXPIRY_DAYS", "30"),
+            ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:old"),
+            (
+                "CERTAUDIT_SNS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:new",
+            ),
+        ]);
+        let args = arguments(vec!["/var/task/bootstrap".into()], vars);
+        assert_eq!(
+            args,
+            ["/var/task/bootstrap", "lambda", "--expiring-days=30"]
+        );
+    }
+
+    #[test]
+    fn other_commands_are_left_alone() {
+        let vars = env(&[("AWS_LAMBDA_RUNTIME_API", "x"), ("EXPIRY_DAYS", "30")]);
+        let args = arguments(vec!["certaudit".into(), "scan".into()], vars);
+        assert_eq!(args, ["certaudit", "scan"]);
+        let none = env(&[]);
+        assert_eq!(arguments(vec!["certaudit".into()], none), ["certaudit"]);
+    }
+}

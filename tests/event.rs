@@ -1,0 +1,440 @@
+//! `certaudit event` against the fabric: ACM's four events as AWS documents them, from a member
+//! account, converging on the scan's Security Hub findings (same Id, never a duplicate) and
+//! publishing one SNS message per certificate as SPEC §8 says; a deleted certificate, a role
+//! that is missing, --dry-run, invalid and unknown events; a scheduled scan writing to S3.
+
+mod support;
+
+use aws_sdk_securityhub::types::RecordState;
+use serde_json::{json, Value};
+use support::events::{self, approaching, counts, with_facts, AVAILABLE, EXPIRED};
+use support::hub::{all_findings, create_bucket, findings, objects};
+use support::inbox::Inbox;
+use support::{cert, with, Fabric};
+
+/// `certaudit event -` with the event on stdin: exit code, result, stderr.
+fn event(fabric: &Fabric, args: &[&str], event: &Value) -> (i32, Value, String) {
+    let out = fabric
+        .certaudit()
+        .args(["event", "-"])
+        .args(args)
+        .write_stdin(event.to_string())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let result = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), result, stderr)
+}
+
+fn acm(label: &str, extra: Value) -> Value {
+    with(cert(label, &format!("{label}.example.com")), extra)
+}
+
+const LB: &str = "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/web/1";
+
+#[test]
+fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
+        acm("soon", json!({"days_left": 14.5})),
+        acm("twenty", json!({"days_left": 20.5})),
+        acm("lapsed", json!({"days_left": -2.5})),
+        acm("renewing", json!({"days_left": 10.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
+        acm("private", json!({"days_left": 10.5, "type": "PRIVATE", "in_use_by": [LB]})),
+        acm("stuck", json!({"days_left": 200, "type": "AMAZON_ISSUED", "in_use_by": [LB],
+                            "renewal_status": "FAILED", "renewal_status_reason": "CAA_ERROR"})),
+        acm("deleted", json!({"days_left": 5.5})),
+    ]}]}));
+    let inbox = Inbox::new(&fabric);
+    let notify = [
+        "--security-hub-region",
+        "us-east-1",
+        "--sns-topic-arn",
+        inbox.topic_arn.as_str(),
+    ];
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--security-hub-region",
+        "us-east-1",
+    ]);
+    assert_eq!(code, 0, "{}", report["errors"]);
+    let scanned = findings(&fabric);
+    assert_eq!(scanned.len(), 7, "{:?}", scanned.keys());
+    let web = fabric.account("web");
+
+    // Approaching Expiration, 14 days left (in --notify-days): the scan's finding updated in
+    // place, and one message.
+    let soon = fabric.arn("soon");
+    let before = fabric.calls().len();
+    let (code, result, stderr) = event(
+        &fabric,
+        &notify,
+        &approaching(&soon, 14, "soon.example.com"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let calls = counts(&fabric.calls(), before);
+    println!("calls for one Approaching Expiration event (a new process): {calls:?}");
+    for (operation, n) in [
+        ("AssumeRole", 1),
+        ("DescribeCertificate", 1),
+        ("ListTagsForCertificate", 1),
+        ("GetFindings", 1),
+        ("BatchImportFindings", 1),
+        ("Publish", 1),
+    ] {
+        assert_eq!(calls.get(operation), Some(&n), "{operation}: {calls:?}");
+    }
+    assert_eq!(result["schema_version"], 1);
+    assert_eq!(result["action"], "notified");
+    assert_eq!(result["event"]["account"], web.as_str());
+    assert_eq!(result["event"]["resource"], soon.as_str());
+    assert_eq!(result["certificate"]["days_to_expiry"], 14);
+    assert_eq!(result["finding_id"], format!("certaudit/{soon}"));
+    assert_eq!(result["finding_state"], "ACTIVE");
+    assert!(result["sns_message_id"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty()));
+    let messages = inbox.take();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(
+        messages[0].0,
+        format!("certaudit: EXPIRES IN 14 DAYS: soon.example.com in web ({web})")
+    );
+    assert!(messages[0].1.contains(&soon) && messages[0].1.contains("Region: us-east-1"));
+    let after = findings(&fabric);
+    let (old, new) = (&scanned[&soon], &after[&soon]);
+    assert_eq!(new.id(), old.id(), "the same finding");
+    assert_eq!(new.created_at(), old.created_at(), "CreatedAt kept");
+    assert_eq!(new.severity(), old.severity());
+    assert_eq!(new.title(), old.title());
+    assert_eq!(
+        new.description(),
+        old.description(),
+        "account name kept from the scan's finding"
+    );
+    assert_ne!(new.updated_at(), old.updated_at());
+
+    // 20 days left is not in --notify-days: finding refreshed, no message — unless `all`.
+    let twenty = fabric.arn("twenty");
+    let (code, result, _) = event(
+        &fabric,
+        &notify,
+        &approaching(&twenty, 20, "twenty.example.com"),
+    );
+    assert_eq!((code, result["action"].as_str()), (0, Some("updated")));
+    assert_eq!(result["sns_message_id"], Value::Null);
+    assert!(inbox.take().is_empty());
+    let all = [&notify[..], &["--notify-days", "all"]].concat();
+    let (_, result, _) = event(
+        &fabric,
+        &all,
+        &approaching(&twenty, 20, "twenty.example.com"),
+    );
+    assert_eq!(result["action"], "notified");
+    assert_eq!(inbox.take().len(), 1);
+
+    // Expired and Renewal Action Required always notify.
+    let lapsed = fabric.arn("lapsed");
+    let expired = with_facts(
+        EXPIRED,
+        &lapsed,
+        json!({"CertificateType": "IMPORTED", "DaysToExpiry": 0}),
+    );
+    let (code, result, _) = event(&fabric, &notify, &expired);
+    assert_eq!((code, result["action"].as_str()), (0, Some("notified")));
+    let stuck = fabric.arn("stuck");
+    let required = with_facts(
+        events::ACTION_REQUIRED,
+        &stuck,
+        json!({"RenewalStatus": "FAILED", "DaysToExpiry": 200.0}),
+    );
+    let (_, result, _) = event(&fabric, &notify, &required);
+    assert_eq!(result["action"], "notified");
+    let subjects: Vec<String> = inbox.take().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("certaudit: EXPIRED: lapsed.example.com in web ({web})"),
+            format!("certaudit: RENEWAL FAILED: stuck.example.com in web ({web})"),
+        ]
+    );
+
+    // Renewed: Available archives the finding and says "resolved", once.
+    let renewing = fabric.arn("renewing");
+    fabric.change(json!({"op": "replace", "arn": renewing, "spec": {"domain": "renewing.example.com", "days_left": 395, "type": "AMAZON_ISSUED"}}));
+    let available = with_facts(
+        AVAILABLE,
+        &renewing,
+        json!({"Action": "RENEWAL", "DaysToExpiry": 395.0}),
+    );
+    let (code, result, _) = event(&fabric, &notify, &available);
+    assert_eq!((code, result["action"].as_str()), (0, Some("resolved")));
+    assert_eq!(result["finding_state"], "ARCHIVED");
+    assert_eq!(
+        findings(&fabric)[&renewing].record_state(),
+        Some(&RecordState::Archived)
+    );
+    let messages = inbox.take();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        messages[0].0,
+        format!("certaudit: resolved: renewing.example.com in web ({web})")
+    );
+    // A second Available: nothing was active, nothing to say.
+    let (_, result, _) = event(&fabric, &notify, &available);
+    assert_eq!(
+        (result["action"].as_str(), &result["finding_id"]),
+        (Some("resolved"), &Value::Null)
+    );
+    assert!(inbox.take().is_empty());
+
+    // A renewed private certificate: ACM cannot redeploy it, so "export it again", always.
+    let private = fabric.arn("private");
+    fabric.change(json!({"op": "replace", "arn": private, "spec": {"domain": "private.example.com", "days_left": 395, "type": "PRIVATE"}}));
+    let available = with_facts(
+        AVAILABLE,
+        &private,
+        json!({"Action": "RENEWAL", "CertificateType": "PRIVATE", "DaysToExpiry": 395.0}),
+    );
+    let (_, result, _) = event(&fabric, &notify, &available);
+    assert_eq!(result["action"], "resolved");
+    assert!(result["sns_message_id"].is_string());
+    let messages = inbox.take();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        messages[0].0,
+        format!("certaudit: renewed - export and redeploy: private.example.com in web ({web})")
+    );
+    assert!(messages[0].1.contains(&format!(
+        "aws acm export-certificate --region us-east-1 --certificate-arn {private}"
+    )));
+
+    // Deleted: the finding is archived, the event handled.
+    let deleted = fabric.arn("deleted");
+    fabric.change(json!({"op": "delete", "arn": deleted}));
+    let (code, result, _) = event(
+        &fabric,
+        &notify,
+        &approaching(&deleted, 5, "deleted.example.com"),
+    );
+    assert_eq!((code, result["action"].as_str()), (0, Some("gone")));
+    assert_eq!(
+        (
+            result["certificate"].clone(),
+            result["finding_state"].clone()
+        ),
+        (Value::Null, json!("ARCHIVED"))
+    );
+    assert_eq!(
+        findings(&fabric)[&deleted].record_state(),
+        Some(&RecordState::Archived)
+    );
+    assert!(inbox.take().is_empty());
+
+    // A scan after the events: one finding per certificate still, the archived ones stay so.
+    let (code, _) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--security-hub-region",
+        "us-east-1",
+    ]);
+    assert_eq!(code, 0);
+    let every = all_findings(&fabric);
+    let mut ids: Vec<&str> = every.iter().map(|f| f.id().unwrap()).collect();
+    ids.sort();
+    let unique = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), unique, "no duplicate finding: {ids:?}");
+    let now = findings(&fabric);
+    assert_eq!(now[&renewing].record_state(), Some(&RecordState::Archived));
+    assert_eq!(now[&soon].record_state(), Some(&RecordState::Active));
+    assert_eq!(now[&soon].created_at(), scanned[&soon].created_at());
+}
+
+#[test]
+fn a_missing_role_fails_naming_the_account_and_dry_run_publishes_nothing() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]},
+        {"name": "broken", "role": "missing", "certificates": [acm("hidden", json!({"days_left": 3.5}))]},
+    ]}));
+    let inbox = Inbox::new(&fabric);
+    let notify = [
+        "--security-hub-region",
+        "us-east-1",
+        "--sns-topic-arn",
+        inbox.topic_arn.as_str(),
+    ];
+
+    let hidden = fabric.arn("hidden");
+    let broken = fabric.account("broken");
+    let (code, result, stderr) = event(
+        &fabric,
+        &notify,
+        &approaching(&hidden, 3, "hidden.example.com"),
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(result["action"], "failed");
+    let error = &result["errors"][0];
+    assert_eq!(
+        (error["stage"].as_str(), error["account_id"].as_str()),
+        (Some("assume_role"), Some(broken.as_str()))
+    );
+    assert!(
+        stderr.contains(&broken) && stderr.contains("AccessDenied"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("certaudit doctor"), "{stderr}");
+
+    let soon = fabric.arn("soon");
+    let before = fabric.calls().len();
+    let dry = [&notify[..], &["--dry-run"]].concat();
+    let (code, result, stderr) = event(&fabric, &dry, &approaching(&soon, 7, "soon.example.com"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(result["dry_run"], true);
+    assert_eq!(result["action"], "notified", "what it would do");
+    assert_eq!(result["finding_state"], "ACTIVE");
+    assert!(result["sns_subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("certaudit: EXPIRES IN 7 DAYS"));
+    assert_eq!(result["sns_message_id"], Value::Null);
+    let calls = counts(&fabric.calls(), before);
+    assert!(
+        !calls.contains_key("Publish") && !calls.contains_key("BatchImportFindings"),
+        "{calls:?}"
+    );
+    assert!(inbox.take().is_empty());
+    assert!(findings(&fabric).is_empty());
+}
+
+#[test]
+fn invalid_events_exit_2_naming_the_field_and_others_are_ignored() {
+    let fabric = Fabric::start(
+        json!({"accounts": [{"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]}]}),
+    );
+    let mut missing = approaching(&fabric.arn("soon"), 7, "soon.example.com");
+    missing.as_object_mut().unwrap().remove("resources");
+    let (code, result, stderr) = event(&fabric, &[], &missing);
+    assert_eq!((code, result), (2, Value::Null));
+    assert!(stderr.contains("without `resources`"), "{stderr}");
+
+    let out = fabric
+        .certaudit()
+        .args(["event"])
+        .write_stdin("{\"source\": ")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
+
+    let before = fabric.calls().len();
+    let other = json!({"version": "0", "source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification",
+                       "account": "123456789012", "region": "us-east-1", "resources": [], "detail": {}});
+    let (code, result, _) = event(&fabric, &[], &other);
+    assert_eq!((code, result["action"].as_str()), (0, Some("ignored")));
+    assert_eq!(
+        result["event"]["detail_type"],
+        "EC2 Instance State-change Notification"
+    );
+    assert_eq!(
+        fabric.calls().len(),
+        before,
+        "no AWS call for an ignored event"
+    );
+}
+
+#[test]
+fn a_scheduled_event_scans_notifies_writes_the_report_to_s3_and_a_metric_line() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5})), acm("fine", json!({"days_left": 300}))]},
+        {"name": "broken", "role": "missing"},
+    ]}));
+    let inbox = Inbox::new(&fabric);
+    create_bucket(&fabric, "certaudit-reports");
+    let args = [
+        "--regions",
+        "us-east-1",
+        "--sns-topic-arn",
+        inbox.topic_arn.as_str(),
+        "--report-s3",
+        "s3://certaudit-reports/org/",
+    ];
+    let (code, summary, stderr) = event(&fabric, &args, &events::scheduled());
+    assert_eq!(
+        code, 0,
+        "an incomplete scan is still a handled event: {stderr}"
+    );
+    assert_eq!(summary["certificates"], 2);
+    assert_eq!(summary["accounts_failed"], 1);
+    let metric: Value = stderr
+        .lines()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v.get("_aws").is_some())
+        })
+        .unwrap_or_else(|| panic!("no metric line in:\n{stderr}"));
+    assert_eq!(
+        metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "certaudit"
+    );
+    assert_eq!(
+        (
+            metric["ScanCompleted"].as_i64(),
+            metric["AccountsFailed"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(metric["Expiring"], summary["expiring"]);
+    assert_eq!(inbox.take().len(), 1, "the scan's summary message");
+
+    let written = objects(&fabric, "certaudit-reports", "org/");
+    let names = [
+        "errors.csv",
+        "expiring.csv",
+        "imported.csv",
+        "inventory.csv",
+        "report.html",
+        "report.json",
+        "will_not_renew.csv",
+    ];
+    for name in names {
+        assert!(
+            written.contains_key(&format!("org/latest/{name}")),
+            "{:?}",
+            written.keys()
+        );
+    }
+    let dated: Vec<&String> = written
+        .keys()
+        .filter(|k| !k.starts_with("org/latest/"))
+        .collect();
+    assert_eq!(dated.len(), names.len(), "{dated:?}");
+    let report: Value = serde_json::from_slice(&written["org/latest/report.json"]).unwrap();
+    let stamp = report["generated_at"].as_str().unwrap();
+    let day = stamp[..10].replace('-', "/");
+    assert!(
+        dated.iter().all(|k| k.starts_with(&format!("org/{day}/"))),
+        "{dated:?}"
+    );
+    assert_eq!(report["summary"]["certificates"], summary["certificates"]);
+    let dated_report = dated.iter().find(|k| k.ends_with("/report.json")).unwrap();
+    assert_eq!(
+        written[dated_report.as_str()],
+        written["org/latest/report.json"],
+        "the dated copy and latest/ are the same report"
+    );
+
+    // Scheduler input narrows the scan: only `web`, so nothing failed.
+    let web = fabric.account("web");
+    let input = json!({"certaudit": "scan", "accounts": [web], "regions": ["us-east-1"]});
+    let (code, summary, _) = event(&fabric, &["--dry-run"], &input);
+    assert_eq!(
+        (
+            code,
+            summary["accounts_targeted"].as_i64(),
+            summary["accounts_failed"].as_i64()
+        ),
+        (0, Some(1), Some(0))
+    );
+}

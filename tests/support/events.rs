@@ -1,0 +1,73 @@
+//! EventBridge events as AWS documents them (the ACM user guide's examples), addressed to the
+//! fabric's certificates; and what the tests count per event.
+
+use serde_json::{json, Value};
+
+pub const APPROACHING: &str = "ACM Certificate Approaching Expiration";
+pub const EXPIRED: &str = "ACM Certificate Expired";
+pub const ACTION_REQUIRED: &str = "ACM Certificate Renewal Action Required";
+pub const AVAILABLE: &str = "ACM Certificate Available";
+
+/// An `aws.acm` event about `arn`, from its account and region.
+pub fn acm_event(detail_type: &str, arn: &str, detail: Value) -> Value {
+    let parts: Vec<&str> = arn.split(':').collect();
+    json!({
+        "version": "0",
+        "id": format!("{:08x}-96a4-ef3f-b739-b6aa5b193afb", arn.len() * 7919 + detail_type.len()),
+        "detail-type": detail_type,
+        "source": "aws.acm",
+        "account": parts[4],
+        "time": "2026-11-26T06:51:08Z",
+        "region": parts[3],
+        "resources": [arn],
+        "detail": detail,
+    })
+}
+
+/// "Approaching Expiration": ACM sends it daily from 45 days out.
+pub fn approaching(arn: &str, days: i64, domain: &str) -> Value {
+    acm_event(
+        APPROACHING,
+        arn,
+        json!({"DaysToExpiry": days, "CommonName": domain}),
+    )
+}
+
+/// "Expired", "Renewal Action Required" and "Available" carry the certificate's facts.
+pub fn with_facts(detail_type: &str, arn: &str, facts: Value) -> Value {
+    let mut detail = json!({
+        "CertificateType": "AMAZON_ISSUED",
+        "CommonName": "example.com",
+        "DomainValidationMethod": "DNS",
+        "CertificateCreatedDate": "2025-10-26T06:51:08Z",
+        "CertificateExpirationDate": "2026-11-25T06:51:08Z",
+        "DaysToExpiry": 0.0,
+        "InUse": true,
+        "Exported": false,
+    });
+    for (k, v) in facts.as_object().unwrap() {
+        detail[k] = v.clone();
+    }
+    acm_event(detail_type, arn, detail)
+}
+
+/// A Scheduled Event from an EventBridge rule.
+pub fn scheduled() -> Value {
+    json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-11-26T06:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/certaudit-daily"],
+        "detail": {}
+    })
+}
+
+/// How many calls of each operation the fabric answered after the first `since` calls.
+pub fn counts(calls: &[Value], since: usize) -> std::collections::BTreeMap<String, usize> {
+    let mut counted = std::collections::BTreeMap::new();
+    for call in &calls[since..] {
+        let operation = call["operation"].as_str().unwrap_or("?").to_string();
+        *counted.entry(operation).or_insert(0) += 1;
+    }
+    counted
+}
