@@ -8,6 +8,7 @@ pub mod browser;
 pub mod events;
 pub mod hub;
 pub mod inbox;
+pub mod runtime_api;
 pub mod tls;
 
 use std::io::{BufRead, BufReader, Write};
