@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Lint the access deliverables with real linters: cfn-lint for the StackSet template,
-# parliament for the IAM identity policies. (Trust policies are not identity policies:
+# Lint the access and deployment deliverables with real linters: cfn-lint for the templates
+# (stacksets/ for member accounts, deploy/ for the hub), parliament for the IAM identity
+# policies. (Trust policies are not identity policies:
 # tests/policy_coverage.rs checks their shape.) Placeholders are filled with example values
 # first, so the linter sees the policy as it will be deployed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for template in stacksets/*.yaml; do
+for template in stacksets/*.yaml deploy/*.yaml; do
   .venv/bin/cfn-lint "$template" || { echo "cfn-lint: $template fails" >&2; status=1; }
 done
 for policy in iam/*-policy.json; do
@@ -15,5 +16,5 @@ for policy in iam/*-policy.json; do
       -e 's/ROLE_NAME/CertAuditReadOnly/g' -e 's/EXTERNAL_ID/example-external-id/g' "$policy" \
     | .venv/bin/parliament || { echo "parliament: $policy has findings" >&2; status=1; }
 done
-[ $status -eq 0 ] && echo "access deliverables: cfn-lint and parliament clean"
+[ $status -eq 0 ] && echo "access and deployment deliverables: cfn-lint and parliament clean"
 exit $status

@@ -7,6 +7,8 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
+use support::events::{approaching, scheduled};
+use support::hub::create_bucket;
 use support::{cert, with, Fabric};
 
 /// Calls that need no IAM permission.
@@ -33,12 +35,16 @@ fn actions(policy: &Value) -> BTreeSet<String> {
 
 /// `service:Operation` of each recorded call, split by whether the hub (caller) made it.
 fn observed(fabric: &Fabric) -> (BTreeSet<String>, BTreeSet<String>) {
+    observed_in(fabric, &fabric.calls())
+}
+
+fn observed_in(fabric: &Fabric, calls: &[Value]) -> (BTreeSet<String>, BTreeSet<String>) {
     let hub = fabric.state["management_account"]
         .as_str()
         .unwrap()
         .to_string();
     let (mut by_hub, mut by_member) = (BTreeSet::new(), BTreeSet::new());
-    for call in fabric.calls() {
+    for call in calls {
         let action = format!(
             "{}:{}",
             call["service"].as_str().unwrap(),
@@ -157,5 +163,79 @@ fn member_trust_policy_requires_the_hub_and_the_external_id() {
         trust["Statement"].as_array().unwrap().len(),
         1,
         "no other way in"
+    );
+}
+
+/// The actions the hub template grants certaudit's Lambda function: the lines between its
+/// `certaudit-function-permissions` markers (the log writes after them are Lambda's own).
+fn function_permissions() -> BTreeSet<String> {
+    let template = std::fs::read_to_string(format!(
+        "{}/deploy/certaudit-hub.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (_, rest) = template
+        .split_once("# certaudit-function-permissions: begin")
+        .expect("the begin marker");
+    let (granted, _) = rest
+        .split_once("# certaudit-function-permissions: end")
+        .expect("the end marker");
+    granted
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .filter(|a| a.contains(':') && !a.contains(' '))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
+    let fabric = Fabric::start(json!({
+        "organizational_units": ["Workloads"],
+        "sns_topics": ["alerts"],
+        "management": {"certificates": [with(cert("soon", "soon.example.com"), json!({"days_left": 10}))]},
+        "accounts": [{"name": "member", "ou": "Workloads", "certificates": [
+            with(cert("due", "due.example.com"), json!({"days_left": 7, "tags": {"team": "web"}})),
+        ]}]
+    }));
+    create_bucket(&fabric, "certaudit-reports");
+    let since = fabric.calls().len();
+    let topic = fabric.state["sns_topics"]["alerts"].as_str().unwrap();
+    let settings = [
+        "--regions",
+        "us-east-1",
+        "--sns-topic-arn",
+        topic,
+        "--security-hub-region",
+        "us-east-1",
+        "--report-s3",
+        "s3://certaudit-reports/certaudit",
+    ];
+    // Every path the function takes: the schedule (whole organization, and narrowed to an OU
+    // by the Scheduler input), and an ACM event from a member account.
+    let root = fabric.state["root_id"].as_str().unwrap().to_string();
+    let due = fabric.arn("due");
+    for event in [
+        scheduled(),
+        json!({"certaudit": "scan", "ou": [root]}),
+        approaching(&due, 7, "due.example.com"),
+    ] {
+        let out = fabric
+            .certaudit()
+            .args(["event", "-"])
+            .args(settings)
+            .write_stdin(event.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    let (by_hub, _) = observed_in(&fabric, &fabric.calls()[since..]);
+    for call in ["sts:AssumeRole", "s3:PutObject", "securityhub:GetFindings", "sns:Publish"] {
+        assert!(by_hub.contains(call), "{call} was not recorded: {by_hub:?}");
+    }
+    assert_eq!(
+        by_hub,
+        function_permissions(),
+        "deploy/certaudit-hub.yaml's FunctionRole must grant exactly the function's calls"
     );
 }
