@@ -4,7 +4,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench venv chromium lint-access fmt clippy clean
+.PHONY: demo test bench lambda venv chromium lint-access fmt clippy clean
 
 ## demo: build, start the fabric with the demo organization, and scan it end to end.
 demo: $(STAMP)
@@ -33,6 +33,11 @@ bench: $(STAMP) chromium
 	cargo bench --bench report_html
 	cargo bench --bench endpoints
 
+## lambda: target/lambda/bootstrap.zip for AWS Lambda (provided.al2023, x86_64): a release
+## build, stripped, checked to need no glibc newer than 2.34 (deploy/ and the README use it).
+lambda:
+	scripts/build-lambda.sh
+
 ## venv: the pinned Python environment for the moto test fabric.
 venv: $(STAMP)
 
@@ -48,7 +53,7 @@ fmt:
 clippy:
 	cargo clippy --all-targets --quiet -- -D warnings
 
-## lint-access: cfn-lint on stacksets/, parliament on iam/.
+## lint-access: cfn-lint on stacksets/ and deploy/, parliament on iam/.
 lint-access: $(STAMP)
 	scripts/lint-access.sh
 
