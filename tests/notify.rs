@@ -363,3 +363,69 @@ fn a_fifo_topic_gets_a_message_group_and_deduplication_id() {
     assert!(message.contains("soon.example.com"), "{message}");
     assert!(message.contains(&fabric.arn("soon")), "{message}");
 }
+
+#[test]
+fn an_account_certaudit_cannot_enter_is_a_finding_until_a_scan_enters_it_again() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "web", "certificates": [acm("fine", json!({"days_left": 300}))]},
+        {"name": "broken", "role": "missing", "certificates": [acm("hidden", json!({"days_left": 3.5}))]},
+    ]}));
+    let hub = [
+        "--regions",
+        "us-east-1",
+        "--security-hub-region",
+        "us-east-1",
+    ];
+    let (code, report) = fabric.scan_json(&hub);
+    assert_eq!(code, 3, "{}", report["errors"]);
+    let broken = fabric.account("broken");
+    let resource = format!("AWS::::Account:{broken}");
+    let first = findings(&fabric);
+    assert_eq!(first.len(), 1, "only the account: {:?}", first.keys());
+    let f = &first[&resource];
+    assert_eq!(f.id(), Some(format!("certaudit/account/{broken}").as_str()));
+    assert_eq!(
+        f.severity().and_then(|s| s.label()),
+        Some(&SeverityLabel::High)
+    );
+    assert_eq!(f.resources()[0].r#type(), Some("AwsAccountId"));
+    let title = f.title().unwrap();
+    assert!(
+        title.contains(&format!("broken ({broken})")) && title.contains("AccessDenied"),
+        "{title}"
+    );
+    let advice = f
+        .remediation()
+        .unwrap()
+        .recommendation()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        advice.contains("certaudit doctor") && advice.contains("StackSet"),
+        "{advice}"
+    );
+
+    // Still broken: the same finding, its CreatedAt kept.
+    let (code, _) = fabric.scan_json(&hub);
+    assert_eq!(code, 3);
+    let again = findings(&fabric);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[&resource].created_at(), f.created_at());
+    assert_eq!(again[&resource].record_state(), Some(&RecordState::Active));
+
+    // The role is deployed: the next scan enters the account and archives the finding.
+    fabric.change(json!({"op": "role", "account": "broken", "role": support::ROLE_NAME}));
+    let (code, report) = fabric.scan_json(&hub);
+    assert_eq!(code, 0, "{}", report["errors"]);
+    let fixed = findings(&fabric);
+    assert_eq!(
+        fixed[&resource].record_state(),
+        Some(&RecordState::Archived)
+    );
+    assert_eq!(
+        fixed[&fabric.arn("hidden")].record_state(),
+        Some(&RecordState::Active),
+        "its certificates are audited now"
+    );
+}

@@ -230,7 +230,12 @@ fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
         assert_eq!(out.status.code(), Some(0), "{out:?}");
     }
     let (by_hub, _) = observed_in(&fabric, &fabric.calls()[since..]);
-    for call in ["sts:AssumeRole", "s3:PutObject", "securityhub:GetFindings", "sns:Publish"] {
+    for call in [
+        "sts:AssumeRole",
+        "s3:PutObject",
+        "securityhub:GetFindings",
+        "sns:Publish",
+    ] {
         assert!(by_hub.contains(call), "{call} was not recorded: {by_hub:?}");
     }
     assert_eq!(

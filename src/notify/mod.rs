@@ -2,6 +2,7 @@
 //! They run after the scan, from the finished report; a failure to notify becomes an error in
 //! the report (exit 3), never a lost report.
 
+pub mod access_finding;
 pub mod certificate;
 pub mod security_hub;
 pub mod sns;

@@ -14,6 +14,7 @@ use aws_sdk_securityhub::types::{
 };
 use chrono::SecondsFormat;
 
+use super::access_finding;
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
@@ -60,7 +61,7 @@ pub fn severity(c: &Certificate) -> SeverityLabel {
     }
 }
 
-fn clip(text: String, max: usize) -> String {
+pub(super) fn clip(text: String, max: usize) -> String {
     if text.chars().count() <= max {
         return text;
     }
@@ -160,6 +161,25 @@ fn certificate_resource(c: &Certificate) -> Resource {
         .build()
 }
 
+/// What every certaudit finding has: ASFF's envelope for the caller's default product,
+/// ACTIVE, created at `created_at` (an existing finding's) or now.
+pub fn envelope(
+    id: String,
+    scope: &ImportScope,
+    created_at: Option<&str>,
+) -> aws_sdk_securityhub::types::builders::AwsSecurityFindingBuilder {
+    AwsSecurityFinding::builder()
+        .schema_version("2018-10-08")
+        .id(id)
+        .product_arn(scope.product_arn())
+        .generator_id(GENERATOR_ID)
+        .aws_account_id(scope.caller)
+        .types(FINDING_TYPE)
+        .created_at(created_at.unwrap_or(&scope.now))
+        .updated_at(scope.now.clone())
+        .record_state(RecordState::Active)
+}
+
 /// The ASFF finding for one certificate that needs attention.
 pub fn finding(
     c: &Certificate,
@@ -175,22 +195,13 @@ pub fn finding(
                 .build(),
         )
         .build();
-    let mut builder = AwsSecurityFinding::builder()
-        .schema_version("2018-10-08")
-        .id(finding_id(&c.arn))
-        .product_arn(scope.product_arn())
-        .generator_id(GENERATOR_ID)
-        .aws_account_id(scope.caller)
-        .types(FINDING_TYPE)
-        .created_at(created_at.unwrap_or(&scope.now))
-        .updated_at(scope.now.clone())
+    let mut builder = envelope(finding_id(&c.arn), scope, created_at)
         .severity(Severity::builder().label(severity(c)).build())
         .title(words.title)
         .description(words.description)
         .remediation(remediation)
         .source_url(console_url(c))
         .resources(certificate_resource(c))
-        .record_state(RecordState::Active)
         .product_fields(ACCOUNT_FIELD, c.account_id.to_string())
         .product_fields("certaudit/Region", c.region.to_string());
     if let Some(d) = c.days_to_expiry {
@@ -250,13 +261,23 @@ pub fn plan(
             finding(c, scope, created)
         })
         .collect();
+    for account in access_finding::unreachable(report) {
+        let id = access_finding::finding_id(&account.account_id);
+        let created = existing.get(id.as_str()).and_then(|f| f.created_at());
+        findings.push(access_finding::finding(&account, scope, created));
+    }
     let active: BTreeSet<String> = findings.iter().filter_map(|f| f.id.clone()).collect();
     let covered = covered(report);
+    let reachable = access_finding::reachable(report);
     for (id, old) in existing {
-        if active.contains(id) || !place_of(old).is_some_and(|p| covered.contains(&p)) {
-            continue;
+        let stale = match id.strip_prefix(access_finding::ID_PREFIX) {
+            // An account finding: archived once a scan enters the account again.
+            Some(account) => reachable.contains(account),
+            None => place_of(old).is_some_and(|p| covered.contains(&p)),
+        };
+        if stale && !active.contains(id) {
+            findings.push(archived(old, &scope.now));
         }
-        findings.push(archived(old, &scope.now));
     }
     findings
 }
