@@ -497,7 +497,7 @@ pub struct LambdaArgs {
 const EVENT_EXIT_CODES: &str = "Exit codes: 0 handled (an event certaudit does not act on is \
 ignored, and handled); 1 fatal (no credentials); 2 invalid event or usage error; 3 could not be \
 handled (access denied, describe or publish failed: the error names account, region and AWS \
-code).";
+code); 130 Ctrl-C, 143 SIGTERM.";
 
 /// Which accounts and regions, and how to get into them: shared by `scan` and `doctor`.
 #[derive(Debug, Args)]

@@ -438,3 +438,52 @@ fn a_scheduled_event_scans_notifies_writes_the_report_to_s3_and_a_metric_line() 
         (0, Some(1), Some(0))
     );
 }
+
+#[test]
+fn sigterm_during_a_scheduled_scan_exits_143_without_metric_or_latest_report() {
+    let certificates: Vec<Value> = (0..40)
+        .map(|i| acm(&format!("c{i:02}"), json!({"days_left": 100})))
+        .collect();
+    let fabric = Fabric::start(json!({"latency_ms": 50,
+        "accounts": [{"name": "a", "certificates": certificates}]}));
+    create_bucket(&fabric, "certaudit-reports");
+    let mut child = fabric
+        .certaudit_process()
+        .args(["event", "-", "--regions", "us-east-1", "--rate", "1"])
+        .args(["--report-s3", "s3://certaudit-reports/org"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(events::scheduled().to_string().as_bytes())
+            .unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("SIGTERM stopped the scan part way"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("\"_aws\""),
+        "no ScanCompleted for a cut scan: {stderr}"
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["certificates"].as_u64().unwrap() <= 40);
+    assert!(
+        objects(&fabric, "certaudit-reports", "org/").is_empty(),
+        "nothing written to S3 for a cut scan"
+    );
+}

@@ -10,6 +10,7 @@ pub mod result;
 mod scheduled;
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{anyhow, Context};
@@ -168,14 +169,19 @@ pub fn command(args: &EventArgs) -> Result<u8, Stopped> {
         })
         .map_err(Stopped::fatal)
     };
-    match runtime.block_on(handler.handle(&event)) {
+    let handled = runtime.block_on(handler.handle(&event));
+    let failed = match handler.interrupt.signal() {
+        Some(signal) => signal.exit_code(),
+        None => outcome::INCOMPLETE,
+    };
+    match handled {
         Outcome::Handled(result) => print(&result).map(|()| outcome::OK),
         Outcome::Failed {
             result, message, ..
         } => {
             print(&result)?;
             Err(Stopped {
-                code: outcome::INCOMPLETE,
+                code: failed,
                 error: anyhow!("the event could not be handled: {message}"),
             })
         }
@@ -189,7 +195,12 @@ fn read_event(file: Option<&Path>) -> anyhow::Result<String> {
     match file {
         Some(path) if path != Path::new("-") => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the event from {}", path.display())),
-        _ => std::io::read_to_string(std::io::stdin())
-            .context("cannot read the event from standard input"),
+        _ => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("certaudit: reading the event from standard input (end it with Ctrl-D)");
+            }
+            std::io::read_to_string(std::io::stdin())
+                .context("cannot read the event from standard input")
+        }
     }
 }

@@ -27,6 +27,14 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope) -> Outcome {
         Ok(report) => report,
         Err(error) => return Outcome::Fatal(error),
     };
+    if let Some(signal) = handler.interrupt.signal() {
+        // Not a completed scan: no ScanCompleted, no report files that read as the latest.
+        return Outcome::Failed {
+            result: serde_json::to_value(&report.summary).expect("a summary serializes"),
+            code: "Interrupted".into(),
+            message: format!("{} stopped the scan part way", signal.name()),
+        };
+    }
     tracing::info!(
         certificates = report.summary.certificates,
         accounts_failed = report.summary.accounts_failed,
