@@ -9,6 +9,8 @@ use tokio::sync::watch;
 pub enum Signal {
     Interrupt,
     Terminate,
+    /// A Lambda invocation's deadline is near: stop while there is time to say so.
+    Deadline,
 }
 
 impl Signal {
@@ -16,6 +18,8 @@ impl Signal {
         match self {
             Signal::Interrupt => 130,
             Signal::Terminate => 143,
+            // As timeout(1) exits.
+            Signal::Deadline => 124,
         }
     }
 
@@ -23,6 +27,7 @@ impl Signal {
         match self {
             Signal::Interrupt => "SIGINT",
             Signal::Terminate => "SIGTERM",
+            Signal::Deadline => "the Lambda invocation's time limit",
         }
     }
 }
@@ -96,6 +101,23 @@ impl Interrupt {
         let (sender, received) = watch::channel(None);
         // Kept alive for the process's life so `wait` pends instead of seeing a closed channel.
         std::mem::forget(sender);
+        Interrupt { received }
+    }
+
+    /// An interrupt that comes at `at`: a Lambda invocation stops its scan before its deadline.
+    /// Runs a timer task on the current runtime.
+    pub fn at(at: tokio::time::Instant) -> Interrupt {
+        let (sender, received) = watch::channel(None);
+        tokio::spawn(async move {
+            // Ends early when nobody listens any more (the invocation finished in time).
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = sender.closed() => return,
+            }
+            let _ = sender.send(Some(Signal::Deadline));
+            // Kept until the interrupt's receivers are gone, so `wait` never sees it closed.
+            sender.closed().await;
+        });
         Interrupt { received }
     }
 

@@ -452,6 +452,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn notify_days_are_days_or_all() {
+        let days = NotifyDays::parse(NotifyDays::DEFAULT).unwrap();
+        assert!(days.includes(14) && days.includes(1) && !days.includes(20));
+        assert!(NotifyDays::parse("ALL").unwrap().includes(20));
+        let err = NotifyDays::parse("30,soon").unwrap_err();
+        assert!(err.contains("'soon'") && err.contains("`all`"), "{err}");
+        assert!(NotifyDays::parse(" , ").is_err());
+        assert!(NotifyDays::parse("-1").is_err());
+    }
+
+    #[test]
+    fn s3_locations_name_a_bucket_and_an_optional_prefix() {
+        let at = S3Location::parse("s3://certaudit-reports/org/daily/").unwrap();
+        assert_eq!(
+            (at.bucket.as_str(), at.prefix.as_str()),
+            ("certaudit-reports", "org/daily")
+        );
+        assert_eq!(
+            at.key("latest", "report.json"),
+            "org/daily/latest/report.json"
+        );
+        let bare = S3Location::parse("s3://certaudit-reports").unwrap();
+        assert_eq!(bare.key("latest", "report.json"), "latest/report.json");
+        for bad in [
+            "certaudit-reports/org",
+            "s3://Reports",
+            "s3://a",
+            "https://x.s3.amazonaws.com",
+        ] {
+            let err = S3Location::parse(bad).unwrap_err();
+            assert!(err.contains("s3://BUCKET"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn accounts_file_takes_ids_comments_and_csv() {
         let text =
             "id,name\n# prod\n111111111111,prod-web\n222222222222  # trailing\n\n111111111111\n";

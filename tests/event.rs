@@ -440,7 +440,7 @@ fn a_scheduled_event_scans_notifies_writes_the_report_to_s3_and_a_metric_line() 
 }
 
 #[test]
-fn sigterm_during_a_scheduled_scan_exits_143_without_metric_or_latest_report() {
+fn sigterm_during_a_scheduled_scan_exits_143_keeping_what_it_found_but_not_as_latest() {
     let certificates: Vec<Value> = (0..40)
         .map(|i| acm(&format!("c{i:02}"), json!({"days_left": 100})))
         .collect();
@@ -482,8 +482,26 @@ fn sigterm_during_a_scheduled_scan_exits_143_without_metric_or_latest_report() {
     );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(summary["certificates"].as_u64().unwrap() <= 40);
+    let written = objects(&fabric, "certaudit-reports", "org/");
     assert!(
-        objects(&fabric, "certaudit-reports", "org/").is_empty(),
-        "nothing written to S3 for a cut scan"
+        written.keys().all(|k| !k.starts_with("org/latest/")),
+        "a cut scan is never the latest report: {:?}",
+        written.keys()
+    );
+    let (_, dated) = written
+        .iter()
+        .find(|(k, _)| k.ends_with("/report.json"))
+        .expect("what the cut scan found is kept under its date");
+    let report: Value = serde_json::from_slice(dated).unwrap();
+    let stages: Vec<&Value> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["stage"])
+        .collect();
+    assert!(stages.contains(&&json!("interrupted")), "{stages:?}");
+    assert!(
+        stderr.contains("what it found is in s3://certaudit-reports/org/"),
+        "{stderr}"
     );
 }

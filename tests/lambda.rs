@@ -257,3 +257,73 @@ fn lambda_outside_lambda_names_what_is_missing() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_scan_near_the_invocations_deadline_stops_and_says_what_it_did_not_finish() {
+    let certificates: Vec<Value> = (0..40)
+        .map(|i| acm(&format!("c{i:02}"), json!({"days_left": 100})))
+        .collect();
+    let fabric = Fabric::start(json!({"latency_ms": 50,
+        "accounts": [{"name": "a", "certificates": certificates}]}));
+    create_bucket(&fabric, "certaudit-reports");
+    let api = RuntimeApi::start();
+    let mut child = fabric
+        .certaudit_process()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "certaudit")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("CERTAUDIT_REGIONS", "us-east-1")
+        .env("CERTAUDIT_RATE", "1")
+        .env("CERTAUDIT_REPORT_S3", "s3://certaudit-reports/lambda")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = collect(child.stdout.take().unwrap());
+    // 40 describes at one a second do not fit in 10 s: the scan stops 5 s before the deadline.
+    let started = Instant::now();
+    let answer = api.invoke_within(
+        events::scheduled().to_string().as_bytes(),
+        Duration::from_secs(10),
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "answered before the deadline: {took:?}"
+    );
+    assert_eq!(
+        (answer.kind.as_str(), answer.error_type.as_deref()),
+        ("error", Some("Interrupted"))
+    );
+    let message = answer.body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("time limit") && message.contains("s3://certaudit-reports/lambda/"),
+        "{message}"
+    );
+    let written = objects(&fabric, "certaudit-reports", "lambda/");
+    assert!(
+        written.keys().any(|k| k.ends_with("/report.json")),
+        "{:?}",
+        written.keys()
+    );
+    assert!(
+        written.keys().all(|k| !k.starts_with("lambda/latest/")),
+        "{:?}",
+        written.keys()
+    );
+    // The next invocation has its own time.
+    let unknown = json!({"source": "aws.health", "detail-type": "AWS Health Event"});
+    let answer = api.invoke(unknown.to_string().as_bytes());
+    assert_eq!(answer.kind, "response");
+    assert!(
+        stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|l| !l.contains("\"_aws\"")),
+        "no ScanCompleted for a cut scan"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

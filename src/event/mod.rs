@@ -57,31 +57,30 @@ pub enum MetricsTo {
 /// events (a warm Lambda assumes a member account's role once, not per event).
 pub struct Handler {
     plan: EventPlan,
-    interrupt: Interrupt,
     metrics: MetricsTo,
     caller: tokio::sync::OnceCell<Caller>,
     accounts: tokio::sync::Mutex<HashMap<String, AccountAccess>>,
 }
 
 impl Handler {
-    pub fn new(plan: EventPlan, interrupt: Interrupt, metrics: MetricsTo) -> Handler {
+    pub fn new(plan: EventPlan, metrics: MetricsTo) -> Handler {
         Handler {
             plan,
-            interrupt,
             metrics,
             caller: tokio::sync::OnceCell::new(),
             accounts: tokio::sync::Mutex::default(),
         }
     }
 
-    /// Handle one event.
-    pub async fn handle(&self, event: &Value) -> Outcome {
+    /// Handle one event. `interrupt` stops a scheduled scan part way (a signal, or the Lambda
+    /// invocation's deadline coming near).
+    pub async fn handle(&self, event: &Value, interrupt: &Interrupt) -> Outcome {
         let event = match parse::dispatch(event) {
             Ok(event) => event,
             Err(invalid) => return Outcome::Invalid(invalid),
         };
         match event {
-            Event::Scheduled(scope) => scheduled::run(self, scope).await,
+            Event::Scheduled(scope) => scheduled::run(self, scope, interrupt).await,
             Event::Acm(event) => match self.caller().await {
                 Ok(caller) => acm::handle(self, caller, &event).await.into(),
                 Err(e) => Outcome::Fatal(e),
@@ -161,7 +160,7 @@ pub fn command(args: &EventArgs) -> Result<u8, Stopped> {
         Err(e) => return Err(Stopped::usage(parse::not_json(&e))),
     };
     let (runtime, interrupt) = outcome::start()?;
-    let handler = Handler::new(plan, interrupt, MetricsTo::Stderr);
+    let handler = Handler::new(plan, MetricsTo::Stderr);
     let print = |result: &Value| {
         output::write_stdout(|out| {
             serde_json::to_writer_pretty(&mut *out, result)?;
@@ -169,8 +168,8 @@ pub fn command(args: &EventArgs) -> Result<u8, Stopped> {
         })
         .map_err(Stopped::fatal)
     };
-    let handled = runtime.block_on(handler.handle(&event));
-    let failed = match handler.interrupt.signal() {
+    let handled = runtime.block_on(handler.handle(&event, &interrupt));
+    let failed = match interrupt.signal() {
         Some(signal) => signal.exit_code(),
         None => outcome::INCOMPLETE,
     };

@@ -14,56 +14,67 @@ use super::{Handler, MetricsTo, Outcome};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::audit;
+use crate::interrupt::Interrupt;
 use crate::plan::{AccountSource, CsvCells, NamedAccount, Notify, S3Location, Targets};
 use crate::report::Report;
 
-pub(super) async fn run(handler: &Handler, scope: ScanScope) -> Outcome {
+pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interrupt) -> Outcome {
     let mut plan = handler.plan.scan.clone();
     narrow(&mut plan.target, scope);
     if handler.plan.dry_run {
         plan.notify = Notify::default();
     }
-    let report = match audit::run(&plan, None, false, &handler.interrupt).await {
+    let report = match audit::run(&plan, None, false, interrupt).await {
         Ok(report) => report,
         Err(error) => return Outcome::Fatal(error),
     };
-    if let Some(signal) = handler.interrupt.signal() {
-        // Not a completed scan: no ScanCompleted, no report files that read as the latest.
-        return Outcome::Failed {
-            result: serde_json::to_value(&report.summary).expect("a summary serializes"),
-            code: "Interrupted".into(),
-            message: format!("{} stopped the scan part way", signal.name()),
-        };
-    }
     tracing::info!(
         certificates = report.summary.certificates,
         accounts_failed = report.summary.accounts_failed,
         errors = report.summary.errors,
         "scheduled scan done"
     );
-    emit_metrics(&report, handler.metrics);
+    // A cut scan is not a completed one: no ScanCompleted, and its files only under its date,
+    // never as the latest report.
+    let cut = interrupt.signal();
+    if cut.is_none() {
+        emit_metrics(&report, handler.metrics);
+    }
     let summary = serde_json::to_value(&report.summary).expect("a summary serializes");
-    let Some(location) = handler
+    let written = match handler
         .plan
         .report_s3
         .as_ref()
         .filter(|_| !handler.plan.dry_run)
-    else {
-        return Outcome::Handled(summary);
+    {
+        None => Ok(None),
+        Some(location) => match handler.caller().await {
+            Ok(caller) => write_to_s3(caller, location, &report, cut.is_none())
+                .await
+                .map(Some),
+            Err(e) => return Outcome::Fatal(e),
+        },
     };
-    let written = match handler.caller().await {
-        Ok(caller) => write_to_s3(caller, location, &report).await,
-        Err(e) => return Outcome::Fatal(e),
-    };
-    match written {
-        Ok(()) => Outcome::Handled(summary),
-        Err(failure) => Outcome::Failed {
+    match (cut, written) {
+        (None, Ok(_)) => Outcome::Handled(summary),
+        (Some(signal), written) => {
+            let files = match written {
+                Ok(Some(at)) => format!("; what it found is in {at}"),
+                Ok(None) => String::new(),
+                Err(failure) => format!("; its report files were not written: {failure}"),
+            };
+            Outcome::Failed {
+                result: summary,
+                code: "Interrupted".into(),
+                message: format!("{} stopped the scan part way{files}", signal.name()),
+            }
+        }
+        (None, Err(failure)) => Outcome::Failed {
             result: summary,
             code: failure.code,
             message: format!(
-                "the scan finished and notified, but its report files were not written to \
-                 s3://{}/{}: {}",
-                location.bucket, location.prefix, failure.message
+                "the scan finished and notified, but its report files were not written to S3: {}",
+                failure.message
             ),
         },
     }
@@ -127,12 +138,14 @@ fn emit_metrics(report: &Report, to: MetricsTo) {
     }
 }
 
-/// Every report file to `prefix/YYYY/MM/DD/<generated_at>/` and to `prefix/latest/`.
+/// Every report file to `prefix/YYYY/MM/DD/<generated_at>/`, and when `latest`, to
+/// `prefix/latest/` too. Returns where the dated copy is.
 async fn write_to_s3(
     caller: &Caller,
     location: &S3Location,
     report: &Report,
-) -> Result<(), AwsFailure> {
+    latest: bool,
+) -> Result<String, AwsFailure> {
     let dir = tempfile::tempdir().map_err(|e| AwsFailure::new("LocalIo", e.to_string()))?;
     crate::output::write_artifacts(report, dir.path(), CsvCells::raw_if(false))
         .map_err(|e| AwsFailure::new("LocalIo", format!("{e:#}")))?;
@@ -146,7 +159,12 @@ async fn write_to_s3(
         .generated_at
         .format("%Y/%m/%d/%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    for folder in [dated.as_str(), "latest"] {
+    let folders = if latest {
+        vec![dated.as_str(), "latest"]
+    } else {
+        vec![dated.as_str()]
+    };
+    for folder in folders {
         for name in &names {
             let key = location.key(folder, name);
             let body = ByteStream::from_path(dir.path().join(name))
@@ -167,7 +185,11 @@ async fn write_to_s3(
         }
     }
     tracing::info!(bucket = %location.bucket, files = names.len(), "report written to S3");
-    Ok(())
+    Ok(format!(
+        "s3://{}/{}/",
+        location.bucket,
+        location.key(&dated, "")
+    ))
 }
 
 fn content_type(name: &str) -> &'static str {

@@ -29,14 +29,14 @@ pub struct Answer {
 }
 
 struct State {
-    events: Mutex<tokio::sync::mpsc::UnboundedReceiver<(String, Bytes)>>,
+    events: Mutex<tokio::sync::mpsc::UnboundedReceiver<(String, Bytes, u128)>>,
     answers: std::sync::Mutex<mpsc::Sender<Answer>>,
 }
 
 pub struct RuntimeApi {
     /// `host:port`, for AWS_LAMBDA_RUNTIME_API.
     pub address: String,
-    events: tokio::sync::mpsc::UnboundedSender<(String, Bytes)>,
+    events: tokio::sync::mpsc::UnboundedSender<(String, Bytes, u128)>,
     answers: std::sync::Mutex<mpsc::Receiver<Answer>>,
     next_id: std::sync::atomic::AtomicUsize,
     _runtime: tokio::runtime::Runtime,
@@ -82,15 +82,29 @@ impl RuntimeApi {
         }
     }
 
-    /// Hand the function one event (raw bytes, as Lambda passes the payload) and wait for its
-    /// answer.
+    /// Hand the function one event (raw bytes, as Lambda passes the payload) with 15 minutes
+    /// to answer, and wait for its answer.
     pub fn invoke(&self, payload: &[u8]) -> Answer {
+        self.invoke_within(payload, Duration::from_secs(900))
+    }
+
+    /// The same, with `time` until the invocation's deadline.
+    pub fn invoke_within(&self, payload: &[u8], time: Duration) -> Answer {
         let n = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let request_id = format!("8476a536-e9f4-11e8-9739-{n:012}");
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            + time.as_millis();
         self.events
-            .send((request_id.clone(), Bytes::copy_from_slice(payload)))
+            .send((
+                request_id.clone(),
+                Bytes::copy_from_slice(payload),
+                deadline,
+            ))
             .unwrap();
         let answer = self
             .answers
@@ -123,14 +137,9 @@ async fn serve(
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method().clone();
     if method == hyper::Method::GET && path == "/2018-06-01/runtime/invocation/next" {
-        let Some((id, payload)) = state.events.lock().await.recv().await else {
+        let Some((id, payload, deadline)) = state.events.lock().await.recv().await else {
             return Ok(reply(500, "{}"));
         };
-        let deadline = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-            + 900_000;
         let response = Response::builder()
             .status(200)
             .header("Lambda-Runtime-Aws-Request-Id", &id)
