@@ -441,11 +441,7 @@ fn a_scheduled_event_scans_notifies_writes_the_report_to_s3_and_a_metric_line() 
 
 #[test]
 fn sigterm_during_a_scheduled_scan_exits_143_keeping_what_it_found_but_not_as_latest() {
-    let certificates: Vec<Value> = (0..40)
-        .map(|i| acm(&format!("c{i:02}"), json!({"days_left": 100})))
-        .collect();
-    let fabric = Fabric::start(json!({"latency_ms": 50,
-        "accounts": [{"name": "a", "certificates": certificates}]}));
+    let fabric = Fabric::start(events::slow_organization());
     create_bucket(&fabric, "certaudit-reports");
     let mut child = fabric
         .certaudit_process()

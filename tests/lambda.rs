@@ -260,11 +260,7 @@ fn lambda_outside_lambda_names_what_is_missing() {
 
 #[test]
 fn a_scan_near_the_invocations_deadline_stops_and_says_what_it_did_not_finish() {
-    let certificates: Vec<Value> = (0..40)
-        .map(|i| acm(&format!("c{i:02}"), json!({"days_left": 100})))
-        .collect();
-    let fabric = Fabric::start(json!({"latency_ms": 50,
-        "accounts": [{"name": "a", "certificates": certificates}]}));
+    let fabric = Fabric::start(events::slow_organization());
     create_bucket(&fabric, "certaudit-reports");
     let api = RuntimeApi::start();
     let mut child = fabric

@@ -71,3 +71,12 @@ pub fn counts(calls: &[Value], since: usize) -> std::collections::BTreeMap<Strin
     }
     counted
 }
+
+/// One account of 40 certificates behind 50 ms of latency: at `--rate 1` its scan takes about
+/// 40 s, long enough to be cut by a signal or a deadline.
+pub fn slow_organization() -> Value {
+    let certificates: Vec<Value> = (0..40)
+        .map(|i| json!({"label": format!("c{i:02}"), "domain": format!("c{i:02}.example.com"), "days_left": 100}))
+        .collect();
+    json!({"latency_ms": 50, "accounts": [{"name": "a", "certificates": certificates}]})
+}
