@@ -53,7 +53,7 @@ fmt:
 clippy:
 	cargo clippy --all-targets --quiet -- -D warnings
 
-## lint-access: cfn-lint on stacksets/ and deploy/, parliament on iam/.
+## lint-access: cfn-lint on stacksets/ and deploy/; parliament on iam/ and the templates' policies.
 lint-access: $(STAMP)
 	scripts/lint-access.sh
 
