@@ -37,7 +37,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
     let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
         acm("soon", json!({"days_left": 14.5})),
         acm("twenty", json!({"days_left": 20.5})),
-        acm("lapsed", json!({"days_left": -2.5})),
+        acm("lapsed", json!({"days_left": -2.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
         acm("renewing", json!({"days_left": 10.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
         acm("private", json!({"days_left": 10.5, "type": "PRIVATE", "in_use_by": [LB]})),
         acm("stuck", json!({"days_left": 200, "type": "AMAZON_ISSUED", "in_use_by": [LB],
@@ -138,7 +138,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
     let expired = with_facts(
         EXPIRED,
         &lapsed,
-        json!({"CertificateType": "IMPORTED", "DaysToExpiry": 0}),
+        json!({"CertificateType": "AMAZON_ISSUED", "DaysToExpiry": 0}),
     );
     let (code, result, _) = event(&fabric, &notify, &expired);
     assert_eq!((code, result["action"].as_str()), (0, Some("notified")));

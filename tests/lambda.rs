@@ -62,7 +62,7 @@ fn metric_line(lines: &Mutex<Vec<String>>) -> Value {
 fn the_bootstrap_serves_every_event_through_the_runtime_api() {
     let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
         acm("soon", json!({"days_left": 14.5})),
-        acm("lapsed", json!({"days_left": -2.5})),
+        acm("lapsed", json!({"days_left": -2.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
         acm("renewing", json!({"days_left": 10.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
         acm("stuck", json!({"days_left": 200, "type": "AMAZON_ISSUED", "in_use_by": [LB],
                             "renewal_status": "FAILED", "renewal_status_reason": "CAA_ERROR"})),
@@ -147,7 +147,7 @@ fn the_bootstrap_serves_every_event_through_the_runtime_api() {
     let expired = with_facts(
         events::EXPIRED,
         &lapsed,
-        json!({"CertificateType": "IMPORTED"}),
+        json!({"CertificateType": "AMAZON_ISSUED"}),
     );
     let answer = api.invoke(expired.to_string().as_bytes());
     assert_eq!(answer.body["action"], "notified");
