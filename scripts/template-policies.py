@@ -23,6 +23,7 @@ EXAMPLES = {
     "ExistingTopicArn": "arn:aws:sns:us-east-1:111122223333:certaudit-alerts",
     "Function.Arn": "arn:aws:lambda:us-east-1:111122223333:function:certaudit",
     "FunctionLogs.Arn": "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/certaudit:*",
+    "FailedEvents.Arn": "arn:aws:sqs:us-east-1:111122223333:certaudit-failed-events",
 }
 
 

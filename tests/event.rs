@@ -252,7 +252,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
 }
 
 #[test]
-fn a_missing_role_fails_naming_the_account_and_dry_run_publishes_nothing() {
+fn a_missing_role_fails_naming_the_account_replays_once_fixed_and_dry_run_publishes_nothing() {
     let fabric = Fabric::start(json!({"accounts": [
         {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]},
         {"name": "broken", "role": "missing", "certificates": [acm("hidden", json!({"days_left": 3.5}))]},
@@ -285,6 +285,33 @@ fn a_missing_role_fails_naming_the_account_and_dry_run_publishes_nothing() {
     );
     assert!(stderr.contains("certaudit doctor"), "{stderr}");
 
+    // The role deployed, the event replayed from the failed-events queue: Lambda's failure
+    // record, taken as it is.
+    fabric.change(json!({"op": "role", "account": "broken", "role": support::ROLE_NAME}));
+    let record = json!({
+        "version": "1.0", "timestamp": "2026-11-26T07:00:00.000Z",
+        "requestContext": {"requestId": "e4b46cbf-1f5b-4d1c-9a4e-0b3f6a1c2d3e", "condition": "RetriesExhausted",
+                           "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:certaudit:$LATEST",
+                           "approximateInvokeCount": 3},
+        "requestPayload": approaching(&hidden, 3, "hidden.example.com"),
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "AccessDenied", "errorMessage": result["errors"][0]["message"]},
+    });
+    let failed = fabric.dir.path().join("failed.json");
+    std::fs::write(&failed, record.to_string()).unwrap();
+    let out = fabric
+        .certaudit()
+        .arg("event")
+        .arg(&failed)
+        .args(notify)
+        .output()
+        .unwrap();
+    let replayed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{replayed}");
+    assert_eq!(replayed["action"], "notified");
+    assert_eq!(replayed["event"]["resource"], hidden.as_str());
+    assert_eq!(inbox.take().len(), 1);
+
     let soon = fabric.arn("soon");
     let before = fabric.calls().len();
     let dry = [&notify[..], &["--dry-run"]].concat();
@@ -304,7 +331,12 @@ fn a_missing_role_fails_naming_the_account_and_dry_run_publishes_nothing() {
         "{calls:?}"
     );
     assert!(inbox.take().is_empty());
-    assert!(findings(&fabric).is_empty());
+    let imported = findings(&fabric);
+    assert!(
+        imported.contains_key(&hidden) && !imported.contains_key(&soon),
+        "only the replayed event's finding: {:?}",
+        imported.keys()
+    );
 }
 
 #[test]

@@ -126,6 +126,11 @@ pub fn dispatch(v: &Value) -> Result<Event, InvalidEvent> {
             "the event is not a JSON object: expected an EventBridge event or {\"certaudit\": \"scan\"}",
         ));
     }
+    // A Lambda failure record (the failed-events queue, `requestPayload` the event itself):
+    // replaying it is replaying its event.
+    if let (Some(payload), Some(_)) = (v.get("requestPayload"), v.get("requestContext")) {
+        return dispatch(payload);
+    }
     if let Some(command) = v.get("certaudit") {
         return match command.as_str() {
             Some("scan") => Ok(Event::Scheduled(scope(v)?)),
@@ -292,6 +297,22 @@ mod tests {
         assert_eq!(dispatch(&bad).unwrap_err().field, "accounts[1]");
         let bad = json!({"certaudit": "rescan"});
         assert_eq!(dispatch(&bad).unwrap_err().field, "certaudit");
+    }
+
+    #[test]
+    fn a_lambda_failure_record_replays_its_event() {
+        let record = json!({
+            "version": "1.0", "timestamp": "2026-11-26T07:00:00.000Z",
+            "requestContext": {"requestId": "e4b46cbf", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:certaudit:$LATEST",
+                               "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": approaching(),
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "AccessDenied", "errorMessage": "…"}
+        });
+        assert_eq!(
+            dispatch(&record).unwrap(),
+            dispatch(&approaching()).unwrap()
+        );
     }
 
     #[test]
