@@ -11,7 +11,12 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use std::task::{Context, Poll};
+
+use lambda_runtime::tower::layer::layer_fn;
+use lambda_runtime::{
+    layers, service_fn, Diagnostic, LambdaEvent, LambdaInvocation, Runtime, Service,
+};
 use serde_json::Value;
 
 use crate::cli::LambdaArgs;
@@ -81,9 +86,38 @@ pub fn command(args: &LambdaArgs) -> Result<u8, Stopped> {
     let handler = &handler;
     let service = service_fn(move |event: LambdaEvent<Value>| invoke(handler, event));
     runtime
-        .block_on(lambda_runtime::run(service))
+        .block_on(
+            Runtime::new(service)
+                .layer(layer_fn(JsonPayload))
+                .layer(layers::TracingLayer::new())
+                .run(),
+        )
         .map_err(|e| Stopped::fatal(anyhow!("the Lambda Runtime API loop stopped: {e}")))?;
     Ok(outcome::OK)
+}
+
+/// A payload that is not JSON reaches the handler as a JSON string of its text, so it is
+/// refused as InvalidEvent like any other unreadable event (lambda_runtime would otherwise
+/// answer with its own deserialization error before the handler runs). Lambda's Invoke API
+/// refuses such payloads itself; a runtime emulator or a hand-made call may not.
+struct JsonPayload<S>(S);
+
+impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for JsonPayload<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut invocation: LambdaInvocation) -> Self::Future {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&invocation.body).is_err() {
+            let text = String::from_utf8_lossy(&invocation.body).into_owned();
+            invocation.body = Value::String(text).to_string().into();
+        }
+        self.0.call(invocation)
+    }
 }
 
 /// When a scan stops so the invocation can still answer: before its deadline (milliseconds

@@ -1,7 +1,7 @@
 //! `certaudit lambda` as AWS Lambda runs it: the binary started as `bootstrap` with no
 //! arguments under a Runtime API emulator (tests/support/runtime_api.rs), configured by
 //! environment variables (the seed Lambda's names included), driven through a scheduled event,
-//! each ACM detail-type, an unknown event and malformed ones, against the fabric: responses and
+//! each ACM detail-type, an unknown event and malformed ones (not JSON too: InvalidEvent), against the fabric: responses and
 //! errors, SNS messages (SNS→SQS), Security Hub findings, the S3 objects and the metric line.
 
 mod support;
@@ -227,7 +227,18 @@ fn the_bootstrap_serves_every_event_through_the_runtime_api() {
         answer.body
     );
     let answer = api.invoke(b"{\"source\": \"aws.acm\", ");
-    assert_eq!(answer.kind, "error", "{answer:?}");
+    assert_eq!(
+        (answer.kind.as_str(), answer.error_type.as_deref()),
+        ("error", Some("InvalidEvent")),
+        "{answer:?}"
+    );
+    assert!(
+        answer.body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON"),
+        "{answer:?}"
+    );
     let answer = api.invoke(unknown.to_string().as_bytes());
     assert_eq!(
         answer.kind, "response",

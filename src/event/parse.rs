@@ -120,6 +120,17 @@ fn text(v: &Value, key: &str) -> Option<String> {
 
 /// Dispatch a parsed event.
 pub fn dispatch(v: &Value) -> Result<Event, InvalidEvent> {
+    if let Value::String(text) = v {
+        // What the Lambda runtime makes of a payload that is not JSON (lambda.rs).
+        let start: String = text.chars().take(40).collect();
+        return Err(invalid(
+            "(event)",
+            format!(
+                "the event is not JSON (it starts {start:?}): expected an EventBridge event or \
+                 {{\"certaudit\": \"scan\"}}"
+            ),
+        ));
+    }
     if !v.is_object() {
         return Err(invalid(
             "(event)",
