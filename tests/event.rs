@@ -1,6 +1,6 @@
 //! `certaudit event` against the fabric: ACM's four events as AWS documents them, from a member
 //! account, converging on the scan's Security Hub findings (same Id, never a duplicate) and
-//! publishing one SNS message per certificate as SPEC §8 says; a deleted certificate, a role
+//! publishing one SNS message per certificate (or none, by --notify-days); a deleted certificate, a role
 //! that is missing, --dry-run, invalid and unknown events; a scheduled scan writing to S3.
 
 mod support;

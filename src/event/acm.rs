@@ -15,7 +15,7 @@ use crate::notify::security_hub::{self, account_name_of, archived, finding_id, H
 use crate::notify::sns::{self, Message};
 use crate::report::attention::needs_attention;
 use crate::report::classify::classify;
-use crate::report::{Certificate, Stage};
+use crate::report::{Certificate, FailureKind, Stage};
 use crate::scan::describe_one;
 
 /// What one event's handling shares.
@@ -67,7 +67,7 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
     .await;
     let one = match read {
         Ok(one) => Some(one),
-        Err((_, failure)) if failure.code == "ResourceNotFoundException" => None,
+        Err((_, failure)) if failure.kind() == FailureKind::NotFound => None,
         Err((stage, failure)) => {
             step.result
                 .fail(failure.at(stage, Some(&event.account), Some(&event.region)));

@@ -1,5 +1,5 @@
 //! One event in, one result out: what `certaudit event` does once and `certaudit lambda` does
-//! for every invocation (SPEC §8). A scheduled event runs the whole scan with its
+//! for every invocation. A scheduled event runs the whole scan with its
 //! notifications, report files to S3 and a metric line; an ACM certificate event from any
 //! account and region reads that one certificate and converges its Security Hub finding and
 //! SNS message with what the scan would say; anything else is ignored.

@@ -1,4 +1,4 @@
-//! What handling one ACM event did (SPEC §8 "Result"): stdout of `certaudit event`, and the
+//! What handling one ACM event did: stdout of `certaudit event`, and the
 //! Lambda function's response.
 
 use serde::Serialize;

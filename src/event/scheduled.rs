@@ -1,4 +1,4 @@
-//! A scheduled event: the whole scan (§1) with its notifications, every report file written to
+//! A scheduled event: the whole scan with its notifications, every report file written to
 //! S3 under a dated prefix and again under `latest/`, and one CloudWatch Embedded Metric Format
 //! line that the deployment's alarms read (`ScanCompleted` missing is the dead-man's switch).
 //! An incomplete scan is still a handled event: its summary is the result, and
