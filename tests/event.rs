@@ -368,10 +368,31 @@ fn invalid_events_exit_2_naming_the_field_and_others_are_ignored() {
         result["event"]["detail_type"],
         "EC2 Instance State-change Notification"
     );
+    assert!(
+        result["reason"].as_str().unwrap().contains("aws.ec2"),
+        "{result}"
+    );
     assert_eq!(
         fabric.calls().len(),
         before,
         "no AWS call for an ignored event"
+    );
+
+    // The scan's scope holds for events: an excluded account, a region not scanned.
+    let soon = approaching(&fabric.arn("soon"), 7, "soon.example.com");
+    let web = fabric.account("web");
+    for (args, why) in [
+        (["--exclude", web.as_str()], "is excluded"),
+        (["--regions", "eu-west-1"], "not among --regions"),
+    ] {
+        let (code, result, _) = event(&fabric, &args, &soon);
+        assert_eq!((code, result["action"].as_str()), (0, Some("ignored")));
+        assert!(result["reason"].as_str().unwrap().contains(why), "{result}");
+    }
+    assert_eq!(
+        fabric.calls().len(),
+        before,
+        "no AWS call for an out-of-scope event"
     );
 }
 

@@ -22,8 +22,8 @@ use crate::cli::EventArgs;
 use crate::interrupt::Interrupt;
 use crate::outcome::{self, Stopped};
 use crate::output;
-use crate::plan::EventPlan;
-use parse::{Event, InvalidEvent};
+use crate::plan::{AccountSource, EventPlan};
+use parse::{AcmEvent, Event, InvalidEvent};
 use result::{Action, EventRef, EventResult};
 
 /// How handling one event ended.
@@ -81,10 +81,19 @@ impl Handler {
         };
         match event {
             Event::Scheduled(scope) => scheduled::run(self, scope, interrupt).await,
-            Event::Acm(event) => match self.caller().await {
-                Ok(caller) => acm::handle(self, caller, &event).await.into(),
-                Err(e) => Outcome::Fatal(e),
-            },
+            Event::Acm(event) => {
+                if let Some(reason) = self.out_of_scope(&event) {
+                    tracing::info!(account = %event.account, region = %event.region, "ignored: {reason}");
+                    let mut result =
+                        EventResult::new(EventRef::of(&event), Action::Ignored, self.plan.dry_run);
+                    result.reason = Some(reason);
+                    return result.into();
+                }
+                match self.caller().await {
+                    Ok(caller) => acm::handle(self, caller, &event).await.into(),
+                    Err(e) => Outcome::Fatal(e),
+                }
+            }
             Event::Other {
                 id,
                 source,
@@ -98,6 +107,11 @@ impl Handler {
                     detail_type = detail_type.as_deref().unwrap_or("(none)"),
                     "not an event certaudit acts on: ignored"
                 );
+                let reason = format!(
+                    "not an event certaudit acts on (source {}, detail-type {})",
+                    source.as_deref().unwrap_or("none"),
+                    detail_type.as_deref().unwrap_or("none")
+                );
                 let event = EventRef {
                     id,
                     detail_type,
@@ -106,8 +120,31 @@ impl Handler {
                     time,
                     resource: None,
                 };
-                EventResult::new(event, Action::Ignored, self.plan.dry_run).into()
+                let mut result = EventResult::new(event, Action::Ignored, self.plan.dry_run);
+                result.reason = Some(reason);
+                result.into()
             }
+        }
+    }
+
+    /// Why an ACM event is outside what the scan covers (an excluded account, one not in an
+    /// explicit account list, a region not in --regions), if it is. An organization narrowed by
+    /// OUs is not checked here: that would take Organizations calls per event.
+    fn out_of_scope(&self, event: &AcmEvent) -> Option<String> {
+        let target = &self.plan.scan.target;
+        if target.exclude.contains(&event.account) {
+            return Some(format!("account {} is excluded (--exclude)", event.account));
+        }
+        if let AccountSource::Explicit(accounts) = &target.accounts {
+            if !accounts.iter().any(|a| a.id == event.account) {
+                return Some(format!("account {} is not among --accounts", event.account));
+            }
+        }
+        match &target.regions {
+            Some(regions) if !regions.contains(&event.region) => {
+                Some(format!("region {} is not among --regions", event.region))
+            }
+            _ => None,
         }
     }
 

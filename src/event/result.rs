@@ -68,6 +68,8 @@ pub struct EventResult {
     pub finding_state: Option<FindingState>,
     /// Nothing was published, imported or written (`--dry-run`).
     pub dry_run: bool,
+    /// Why an event was ignored, when certaudit can say.
+    pub reason: Option<String>,
     pub errors: Vec<ScanError>,
 }
 
@@ -83,6 +85,7 @@ impl EventResult {
             finding_id: None,
             finding_state: None,
             dry_run,
+            reason: None,
             errors: Vec::new(),
         }
     }
