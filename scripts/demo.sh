@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Start the test fabric (moto behind the fidelity layer) seeded with the demo organization,
 # then run a real scan against it. Extra arguments go to `certaudit scan`; with `doctor` first,
-# `certaudit doctor` runs instead.
+# `certaudit doctor` runs instead; with `event` first, `certaudit event` handles ACM's
+# "Approaching Expiration" event for prod-web's imported certificate (6 days left), as the
+# Lambda function would, and imports its finding into the demo's Security Hub.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subcommand=scan
-if [ "${1:-}" = doctor ]; then subcommand=doctor; shift; fi
+case "${1:-}" in doctor|event) subcommand=$1; shift ;; esac
 
 work=$(mktemp -d)
 fabric_pid=
@@ -33,6 +35,25 @@ seeded=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1])
 echo "Demo organization ready at $endpoint with $seeded certificates. Running certaudit $subcommand:" >&2
 echo >&2
 
+if [ "$subcommand" = event ]; then
+  # The event as ACM sends it, for one of the demo's certificates.
+  .venv/bin/python - "$work/state.json" >"$work/event.json" <<'PY'
+import json, sys
+arn = json.load(open(sys.argv[1]))["certificates"]["legacy-imported"]
+_, _, _, region, account, _ = arn.split(":", 5)
+print(json.dumps({
+    "version": "0", "id": "9c95e8e4-96a4-ef3f-b739-b6aa5b193afb",
+    "detail-type": "ACM Certificate Approaching Expiration", "source": "aws.acm",
+    "account": account, "time": "2026-11-26T06:51:08Z", "region": region,
+    "resources": [arn], "detail": {"DaysToExpiry": 6, "CommonName": "legacy.corp.example"},
+}, indent=2))
+PY
+  echo "The event (ACM Certificate Approaching Expiration):" >&2
+  cat "$work/event.json" >&2
+  echo >&2
+  set -- "$work/event.json" --security-hub-region us-east-1 "$@"
+fi
+
 set +e
 AWS_ENDPOINT_URL="$endpoint" \
 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 \
@@ -42,6 +63,10 @@ CERTAUDIT_EXTERNAL_ID=certaudit-demo-external-id \
 code=$?
 set -e
 echo >&2
-echo "certaudit exited $code (3 = incomplete: the demo has one account whose audit role is missing)." >&2
+if [ "$subcommand" = event ]; then
+  echo "certaudit exited $code (0 = handled: the finding above is the one a scan imports for it)." >&2
+else
+  echo "certaudit exited $code (3 = incomplete: the demo has one account whose audit role is missing)." >&2
+fi
 # The demo's own success is the scan running end to end; 3 and 4 are the findings it exists to show.
 case $code in 0|3|4) exit 0 ;; *) exit "$code" ;; esac

@@ -20,7 +20,7 @@ use lambda_runtime::{
 use serde_json::Value;
 
 use crate::cli::LambdaArgs;
-use crate::event::{Handler, MetricsTo, Outcome};
+use crate::event::{Handler, MetricsTo, Outcome, Response};
 use crate::interrupt::Interrupt;
 use crate::outcome::{self, Stopped};
 
@@ -133,7 +133,7 @@ fn stop_before(deadline_ms: u64) -> tokio::time::Instant {
 }
 
 /// One invocation: the result as the response, or an error the Runtime API records.
-async fn invoke(handler: &Handler, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+async fn invoke(handler: &Handler, event: LambdaEvent<Value>) -> Result<Response, Diagnostic> {
     let request_id = event.context.request_id.clone();
     let interrupt = Interrupt::at(stop_before(event.context.deadline));
     match handler.handle(&event.payload, &interrupt).await {
@@ -143,7 +143,8 @@ async fn invoke(handler: &Handler, event: LambdaEvent<Value>) -> Result<Value, D
             code,
             message,
         } => {
-            tracing::error!(request_id, %result, "{message}");
+            let result = serde_json::to_string(&result).unwrap_or_default();
+            tracing::error!(request_id, result, "{message}");
             Err(Diagnostic {
                 error_type: code,
                 error_message: message,

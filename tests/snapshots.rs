@@ -550,3 +550,66 @@ fn errors_csv_artifact() {
     write_artifacts(&report(), dir.path(), CsvCells::Neutralised).unwrap();
     insta::assert_snapshot!(std::fs::read_to_string(dir.path().join("errors.csv")).unwrap());
 }
+
+/// The certificate of the fixed report with this domain.
+fn certificate_of(report: &Report, domain: &str) -> Certificate {
+    report
+        .certificates
+        .iter()
+        .find(|c| c.domain_name.as_deref() == Some(domain))
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn event_result_json() {
+    use certaudit::event::result::{Action, EventRef, EventResult, FindingState};
+    let legacy = certificate_of(&report(), "legacy.example.com");
+    let event = EventRef {
+        id: Some("9c95e8e4-96a4-ef3f-b739-b6aa5b193afb".into()),
+        detail_type: Some("ACM Certificate Approaching Expiration".into()),
+        account: Some(legacy.account_id.to_string()),
+        region: Some(legacy.region.to_string()),
+        time: Some("2026-11-25T06:51:08Z".into()),
+        resource: Some(legacy.arn.clone()),
+    };
+    let mut result = EventResult::new(event, Action::Notified, false);
+    result.finding_id = Some(format!("certaudit/{}", legacy.arn));
+    result.finding_state = Some(FindingState::Active);
+    result.sns_message_id = Some("6f9a3c1e-3b1d-5b7e-9d6a-2f0c1e8b7a44".into());
+    result.sns_subject = Some(
+        certaudit::notify::certificate::attention(
+            &legacy,
+            "ACM Certificate Approaching Expiration",
+        )
+        .subject,
+    );
+    result.certificate = Some(legacy);
+    insta::assert_snapshot!(serde_json::to_string_pretty(&result).unwrap());
+}
+
+#[test]
+fn event_sns_messages() {
+    use certaudit::notify::certificate::{attention, export_again, resolved};
+    let report = report();
+    let legacy = certificate_of(&report, "legacy.example.com");
+    let shop = certificate_of(&report, "shop.example.com");
+    let www = certificate_of(&report, "www.example.com");
+    let messages = [
+        attention(&legacy, "ACM Certificate Approaching Expiration"),
+        attention(&shop, "ACM Certificate Renewal Action Required"),
+        resolved(&www, &format!("certaudit/{}", www.arn)),
+        export_again(&www),
+    ];
+    let text: Vec<String> = messages
+        .iter()
+        .map(|m| format!("Subject: {}\n\n{}", m.subject, m.body))
+        .collect();
+    insta::assert_snapshot!(text.join("\n----------------------------------------\n"));
+}
+
+#[test]
+fn scheduled_scan_metric_line() {
+    let line = certaudit::event::metrics_line(&report());
+    insta::assert_snapshot!(serde_json::to_string_pretty(&line).unwrap());
+}

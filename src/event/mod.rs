@@ -9,11 +9,14 @@ pub mod parse;
 pub mod result;
 mod scheduled;
 
+pub use scheduled::metrics_line;
+
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{anyhow, Context};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::access::aws_error::AwsFailure;
@@ -23,19 +26,29 @@ use crate::interrupt::Interrupt;
 use crate::outcome::{self, Stopped};
 use crate::output;
 use crate::plan::{AccountSource, EventPlan};
+use crate::report::Summary;
 use parse::{AcmEvent, Event, InvalidEvent};
 use result::{Action, EventRef, EventResult};
+
+/// What handling an event answers: an ACM event's result, or a scheduled scan's summary.
+/// Serialized as it is, fields in their declared order.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Event(Box<EventResult>),
+    Scan(Summary),
+}
 
 /// How handling one event ended.
 #[derive(Debug)]
 pub enum Outcome {
     /// Handled (an ignored event too): the result. Exit 0, the Lambda's response.
-    Handled(Value),
+    Handled(Response),
     /// Could not be handled (access denied, describe or publish failed): the result, and the
     /// AWS code and a message naming account and region. Exit 3; in Lambda, an error of
     /// that type.
     Failed {
-        result: Value,
+        result: Response,
         code: String,
         message: String,
     },
@@ -169,10 +182,9 @@ impl Handler {
 
 impl From<EventResult> for Outcome {
     fn from(result: EventResult) -> Outcome {
-        let json = serde_json::to_value(&result).expect("a result serializes");
-        match (result.action, result.errors.first()) {
+        match (result.action, result.errors.first().cloned()) {
             (Action::Failed, Some(error)) => Outcome::Failed {
-                result: json,
+                result: Response::Event(Box::new(result)),
                 code: error.code.clone(),
                 message: format!(
                     "{} {} {}: {}: {}",
@@ -183,7 +195,7 @@ impl From<EventResult> for Outcome {
                     error.message
                 ),
             },
-            _ => Outcome::Handled(json),
+            _ => Outcome::Handled(Response::Event(Box::new(result))),
         }
     }
 }
@@ -198,7 +210,7 @@ pub fn command(args: &EventArgs) -> Result<u8, Stopped> {
     };
     let (runtime, interrupt) = outcome::start()?;
     let handler = Handler::new(plan, MetricsTo::Stderr);
-    let print = |result: &Value| {
+    let print = |result: &Response| {
         output::write_stdout(|out| {
             serde_json::to_writer_pretty(&mut *out, result)?;
             Ok(writeln!(out)?)

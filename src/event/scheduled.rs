@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
 
 use super::parse::ScanScope;
-use super::{Handler, MetricsTo, Outcome};
+use super::{Handler, MetricsTo, Outcome, Response};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::audit;
@@ -40,7 +40,7 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interru
     if cut.is_none() {
         emit_metrics(&report, handler.metrics);
     }
-    let summary = serde_json::to_value(&report.summary).expect("a summary serializes");
+    let summary = Response::Scan(report.summary.clone());
     let written = match handler
         .plan
         .report_s3
