@@ -26,7 +26,7 @@ use crate::interrupt::Interrupt;
 use crate::outcome::{self, Stopped};
 use crate::output;
 use crate::plan::{AccountSource, EventPlan};
-use crate::report::Summary;
+use crate::report::{printable, Summary};
 use parse::{AcmEvent, Event, InvalidEvent};
 use result::{Action, EventRef, EventResult};
 
@@ -115,9 +115,10 @@ impl Handler {
                 region,
                 time,
             } => {
+                // The event's words reach a terminal's stderr: no control characters.
                 tracing::info!(
-                    source = source.as_deref().unwrap_or("(none)"),
-                    detail_type = detail_type.as_deref().unwrap_or("(none)"),
+                    source = %printable(source.as_deref().unwrap_or("(none)")),
+                    detail_type = %printable(detail_type.as_deref().unwrap_or("(none)")),
                     "not an event certaudit acts on: ignored"
                 );
                 let reason = format!(
