@@ -186,6 +186,26 @@ fn cut(text: &str, width: usize) -> Cow<'_, str> {
     kept.into()
 }
 
+/// `text` broken at spaces into lines of at most `width` columns (a word longer than the
+/// line stays whole on its own line): a sentence that fits the terminal instead of being
+/// wrapped mid-word by it.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let fits = line.width() + 1 + word.width() <= width;
+        if !line.is_empty() && !fits {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines.join("\n")
+}
+
 fn write_row(
     out: &mut dyn Write,
     widths: &[Option<usize>],
@@ -310,6 +330,19 @@ mod tests {
         for line in cut.lines() {
             assert!(line.width() <= 30, "{line:?} is {} wide", line.width());
         }
+    }
+
+    #[test]
+    fn a_long_sentence_wraps_at_spaces_to_the_width() {
+        let text = "52 certificates in 11 of 13 accounts (189 regions): 8 expiring within 45 days";
+        let wrapped = wrap(text, 30);
+        assert!(wrapped.lines().all(|l| l.width() <= 30), "{wrapped}");
+        assert_eq!(wrapped.replace('\n', " "), text, "no word lost or cut");
+        assert_eq!(wrap("short", 30), "short");
+        assert_eq!(
+            wrap("a-very-long-word-alone b", 5),
+            "a-very-long-word-alone\nb"
+        );
     }
 
     #[test]

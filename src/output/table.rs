@@ -24,7 +24,11 @@ pub fn write(
     width: Option<usize>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    writeln!(out, "{}", summary_line(report))?;
+    let summary = summary_line(report);
+    match width {
+        Some(width) => writeln!(out, "{}", rows::wrap(&summary, width))?,
+        None => writeln!(out, "{summary}")?,
+    }
     let sections: Vec<(String, ListChoice)> = match list {
         Some(one) => vec![(title(report, one), one)],
         None => [
