@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{DiffArgs, HistoryAction, HistoryArgs, TableOrJson};
+use crate::cli::{DiffArgs, HistoryAction, HistoryArgs, HistoryFormat};
 use crate::diff::{self, ChangeKind, Diff, Side};
 use crate::history::{History, StoredScan, SCHEMA_VERSION};
 use crate::outcome::{self, Stopped};
@@ -164,8 +164,9 @@ pub fn history_command(args: &HistoryArgs) -> Result<u8, Stopped> {
         None => {
             let scans = history.scans().map_err(Stopped::fatal)?;
             output::write_stdout(|out| match args.output {
-                TableOrJson::Table => write_scans_table(&scans, out),
-                TableOrJson::Json => write_scans_json(path, &scans, out),
+                HistoryFormat::Table => write_scans_table(&scans, out),
+                HistoryFormat::Json => write_scans_json(path, &scans, out),
+                HistoryFormat::Csv => write_scans_csv(&scans, out),
             })
             .map_err(Stopped::fatal)?;
         }
@@ -225,6 +226,61 @@ fn write_scans_table(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
     if !scans.is_empty() {
         writeln!(out, "{table}")?;
     }
+    Ok(())
+}
+
+/// One row per stored scan, its summary's counts as columns.
+fn write_scans_csv(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
+    let mut csv = ::csv::Writer::from_writer(out);
+    csv.write_record([
+        "id",
+        "generated_at",
+        "complete",
+        "tool_version",
+        "caller_account_id",
+        "expiring_days",
+        "accounts_targeted",
+        "accounts_scanned",
+        "accounts_failed",
+        "accounts_skipped",
+        "regions_scanned",
+        "certificates",
+        "expiring",
+        "expired",
+        "imported",
+        "will_not_renew",
+        "errors",
+        "duration_ms",
+    ])?;
+    for scan in scans {
+        let s = &scan.summary;
+        let counts = [
+            s.accounts_targeted,
+            s.accounts_scanned,
+            s.accounts_failed,
+            s.accounts_skipped,
+            s.regions_scanned,
+            s.certificates,
+            s.expiring,
+            s.expired,
+            s.imported,
+            s.will_not_renew,
+            s.errors,
+        ];
+        let mut row = vec![
+            scan.id.to_string(),
+            scan.generated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            scan.complete.to_string(),
+            scan.tool_version.clone(),
+            scan.caller_account_id.clone(),
+            scan.expiring_days.to_string(),
+        ];
+        row.extend(counts.iter().map(ToString::to_string));
+        row.push(s.duration_ms.to_string());
+        csv.write_record(&row)?;
+    }
+    csv.flush()?;
     Ok(())
 }
 

@@ -236,8 +236,16 @@ pub struct HistoryArgs {
     pub history: Option<PathBuf>,
 
     /// Output format on stdout.
-    #[arg(short, long, value_enum, default_value_t = TableOrJson::Table)]
-    pub output: TableOrJson,
+    #[arg(short, long, value_enum, default_value_t = HistoryFormat::Table)]
+    pub output: HistoryFormat,
+}
+
+/// `certaudit history`'s stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

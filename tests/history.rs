@@ -310,6 +310,24 @@ fn history_lists_both_scans(fabric: &Fabric, db: &Path, first: &Value, second: &
         .unwrap();
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(table.starts_with("2 scans\n"), "{table}");
+    let csv = fabric
+        .certaudit()
+        .args(["history", "-o", "csv", "--history"])
+        .arg(db)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3, "a header and two scans:\n{csv}");
+    assert_eq!(&rows[0][..3], ["id", "generated_at", "complete"]);
+    assert_eq!((rows[1][0], rows[1][2]), ("1", "true"));
+    assert_eq!((rows[2][0], rows[2][2]), ("2", "false"));
+    assert_eq!(rows[1][1], first["generated_at"].as_str().unwrap());
+    let certificates = rows[0].iter().position(|c| *c == "certificates").unwrap();
+    assert_eq!(
+        rows[2][certificates],
+        second["summary"]["certificates"].to_string()
+    );
     assert!(
         table
             .lines()
