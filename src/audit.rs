@@ -45,22 +45,21 @@ pub fn command(args: &ScanArgs) -> Result<u8, Stopped> {
     };
     let (runtime, interrupt) = outcome::start()?;
     let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
-    let report = runtime
-        .block_on(async {
-            let mut report = run(&plan, history.as_ref(), show_progress, &interrupt).await?;
-            if let (Some(prober), None) = (&prober, interrupt.signal()) {
-                let probing = prober.probe(&report);
-                report.endpoints = interrupt.or_stop(probing).await;
-            }
-            anyhow::Ok(report)
-        })
-        .map_err(|error| match interrupt.signal() {
-            Some(signal) => Stopped {
-                code: signal.exit_code(),
-                error,
-            },
-            None => Stopped::fatal(error),
-        })?;
+    let stages = Stages {
+        history: history.as_ref(),
+        prober: prober.as_ref(),
+        show_progress,
+    };
+    let report =
+        runtime
+            .block_on(run(&plan, stages, &interrupt))
+            .map_err(|error| match interrupt.signal() {
+                Some(signal) => Stopped {
+                    code: signal.exit_code(),
+                    error,
+                },
+                None => Stopped::fatal(error),
+            })?;
     let written = write_outputs(&plan, &report);
     // An interrupted scan is recorded too, as incomplete: the diff's scope rule keeps what it
     // did not finish from reading as removed.
@@ -177,15 +176,24 @@ fn terminal_width() -> usize {
 /// ACM's published DescribeCertificate and ListTagsForCertificate quota per account-region.
 const ACM_QUOTA_PER_SECOND: u32 = 10;
 
-/// Run the scan the plan describes. Fails only when nothing could be scanned at all (no
-/// caller, no organization, a signal before the first account); everything else is an error
-/// inside the report. A signal stops every stage, notifications included.
-pub async fn run(
-    plan: &ScanPlan,
-    history: Option<&History>,
-    show_progress: bool,
-    interrupt: &Interrupt,
-) -> Result<Report> {
+/// What a scan does besides scanning: compare with a history, probe endpoints, show progress.
+#[derive(Default, Clone, Copy)]
+pub struct Stages<'a> {
+    pub history: Option<&'a History>,
+    pub prober: Option<&'a Prober>,
+    pub show_progress: bool,
+}
+
+/// Run the scan the plan describes, probe its endpoints (`--probe`), then notify, so the
+/// notifications say what the probe found too. Fails only when nothing could be scanned at
+/// all (no caller, no organization, a signal before the first account); everything else is
+/// an error inside the report. A signal stops every stage, notifications included.
+pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> Result<Report> {
+    let Stages {
+        history,
+        prober,
+        show_progress,
+    } = stages;
     let Some(caller) = interrupt.or_stop(Caller::identify(&plan.target)).await else {
         bail!("interrupted before the caller was identified: nothing was scanned");
     };
@@ -238,6 +246,9 @@ pub async fn run(
             report.add_errors([error]);
         }
         _ => {}
+    }
+    if let (Some(prober), None) = (prober, interrupt.signal()) {
+        report.endpoints = interrupt.or_stop(prober.probe(&report)).await;
     }
     if plan.notify.any() && interrupt.signal().is_none() {
         let changes = match (plan.notify.on, history) {

@@ -26,7 +26,14 @@ pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
                 args.expiring_days,
             );
             let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
-            let scanned = runtime.block_on(audit::run(&plan, None, show_progress, &interrupt));
+            let scanned = runtime.block_on(audit::run(
+                &plan,
+                audit::Stages {
+                    show_progress,
+                    ..Default::default()
+                },
+                &interrupt,
+            ));
             let report = scanned.map_err(Stopped::fatal)?;
             let _ = output::write_error_lines(&report, &mut std::io::stderr().lock());
             report

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use serde_json::{json, Value};
+use support::inbox::Inbox;
 use support::{json_run, Fabric};
 
 /// Set a certificate's validity: from `from` days from now to `to` (whole days, UTC).
@@ -409,9 +410,31 @@ fn scan_probe_adds_endpoints_to_the_report_and_endpoints_csv() {
     let (_, plain) = fabric.scan_json(&["--regions", "us-east-1"]);
     assert!(plain.get("endpoints").is_none());
     // An in-use name that cannot be reached makes the scan incomplete.
+    // An in-use name that cannot be reached makes the scan incomplete, and the SNS summary
+    // says so although no certificate needs attention.
+    let inbox = Inbox::new(&fabric);
     let nowhere = format!("shop.test:443:127.0.0.1:{}", closed_port());
-    let (code, report) =
-        fabric.scan_json(&["--regions", "us-east-1", "--probe", "--resolve", &nowhere]);
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--probe",
+        "--resolve",
+        &nowhere,
+        "--sns-topic-arn",
+        &inbox.topic_arn,
+    ]);
     assert_eq!(code, 3);
     assert_eq!(report["endpoints"][0]["status"], "unreachable");
+    let messages = inbox.take();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let (subject, body) = &messages[0];
+    assert!(
+        subject.contains("1 endpoint serving a problem"),
+        "{subject}"
+    );
+    assert!(body.contains("ENDPOINTS SERVING A PROBLEM (1)"), "{body}");
+    assert!(
+        body.contains("* shop.test:443 - UNREACHABLE - connect"),
+        "{body}"
+    );
 }

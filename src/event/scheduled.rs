@@ -24,7 +24,7 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interru
     if handler.plan.dry_run {
         plan.notify = Notify::default();
     }
-    let report = match audit::run(&plan, None, false, interrupt).await {
+    let report = match audit::run(&plan, audit::Stages::default(), interrupt).await {
         Ok(report) => report,
         Err(error) => return Outcome::Fatal(error),
     };

@@ -9,6 +9,7 @@ use crate::access::Caller;
 use crate::diff::Diff;
 use crate::plan::{Notify, NotifyOn};
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
+use crate::report::endpoint::{Endpoint, EndpointStatus};
 use crate::report::{Certificate, Report};
 
 /// SNS's largest message, in bytes.
@@ -50,7 +51,9 @@ pub fn compose(report: &Report, always: bool) -> Vec<Message> {
 
 fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<Message> {
     let certificates = attention(report);
-    if certificates.is_empty() && !report.is_incomplete() && !always {
+    let endpoints = endpoint_problems(report);
+    let quiet = certificates.is_empty() && endpoints.is_empty();
+    if quiet && !report.is_incomplete() && !always {
         return Vec::new();
     }
     let mut header = header(report, &certificates);
@@ -60,36 +63,31 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
     let mut parts: Vec<String> = Vec::new();
     let mut current = header.clone();
     let budget = MAX_MESSAGE_BYTES - PART_LINE_RESERVE;
-    let mut group: Option<Urgency> = None;
-    for c in &certificates {
-        let urgency = Urgency::of(c);
-        let entry = entry(c);
+    let mut group: Option<String> = None;
+    for (title, count, entry) in entries(report, &certificates, &endpoints) {
         let heading = |continued: bool| {
-            let count = certificates
-                .iter()
-                .filter(|o| Urgency::of(o) == urgency)
-                .count();
             let more = if continued { ", continued" } else { "" };
-            format!("\n{} ({count}{more})\n", group_title(urgency, report))
+            format!("\n{title} ({count}{more})\n")
         };
+        let same_group = group.as_deref() == Some(title.as_str());
         let mut addition = String::new();
-        if group != Some(urgency) {
+        if !same_group {
             addition.push_str(&heading(false));
         }
         addition.push_str(&entry);
         if current.len() + addition.len() > budget && current.len() > header.len() {
             parts.push(std::mem::replace(&mut current, header.clone()));
-            addition = heading(group == Some(urgency)) + &entry;
+            addition = heading(same_group) + &entry;
         }
         current.push_str(&addition);
-        group = Some(urgency);
+        group = Some(title);
     }
-    if certificates.is_empty() {
+    if quiet {
         current.push_str("\nNo certificate needs attention.\n");
     }
     parts.push(current);
     let total = parts.len();
-    let mut base = subject(report, &certificates);
+    let mut base = subject(report, &certificates, endpoints.len());
     if let Some(diff) = changes {
         let changed = crate::report::counted(diff.changes.len(), "change");
         base = clip_subject(&base.replacen("certaudit: ", &format!("certaudit: {changed}; "), 1));
@@ -117,7 +115,7 @@ fn count(certificates: &[&Certificate], keep: impl Fn(&Certificate) -> bool) -> 
     certificates.iter().filter(|c| keep(c)).count()
 }
 
-fn subject(report: &Report, certificates: &[&Certificate]) -> String {
+fn subject(report: &Report, certificates: &[&Certificate], endpoints: usize) -> String {
     let expired = count(certificates, |c| c.expired);
     let expiring = count(certificates, |c| c.expiring && !c.expired);
     let will_not_renew = count(certificates, |c| c.will_not_renew);
@@ -128,6 +126,14 @@ fn subject(report: &Report, certificates: &[&Certificate]) -> String {
             "certaudit: {expired} expired, {expiring} expiring, {will_not_renew} will not renew"
         )
     };
+    if endpoints > 0 {
+        let serving = crate::report::counted(endpoints, "endpoint");
+        subject = if certificates.is_empty() {
+            format!("certaudit: {serving} serving a problem")
+        } else {
+            format!("{subject}, {serving} serving a problem")
+        };
+    }
     if report.is_incomplete() {
         subject.push_str(" - scan INCOMPLETE");
     }
@@ -235,6 +241,76 @@ fn changes_section(diff: &Diff) -> String {
     text
 }
 
+/// Every entry of the message in order: (group title, entries in the group, entry text) —
+/// the certificates by urgency, then the endpoints a `--probe` scan found serving a problem.
+fn entries(
+    report: &Report,
+    certificates: &[&Certificate],
+    endpoints: &[&Endpoint],
+) -> Vec<(String, usize, String)> {
+    let mut all: Vec<(String, usize, String)> = certificates
+        .iter()
+        .map(|c| {
+            let urgency = Urgency::of(c);
+            let count = certificates
+                .iter()
+                .filter(|o| Urgency::of(o) == urgency)
+                .count();
+            (group_title(urgency, report), count, entry(c))
+        })
+        .collect();
+    all.extend(endpoints.iter().map(|e| {
+        let title = "ENDPOINTS SERVING A PROBLEM".to_string();
+        (title, endpoints.len(), endpoint_entry(e))
+    }));
+    all
+}
+
+/// What `--probe` found served wrongly, unreachable or close to expiry, worst first.
+fn endpoint_problems(report: &Report) -> Vec<&Endpoint> {
+    let mut problems: Vec<&Endpoint> = report
+        .endpoints
+        .iter()
+        .flatten()
+        .filter(|e| {
+            matches!(
+                e.status,
+                EndpointStatus::Critical | EndpointStatus::Unreachable | EndpointStatus::Warning
+            )
+        })
+        .collect();
+    problems.sort_by_key(|e| e.status);
+    problems
+}
+
+fn endpoint_entry(e: &Endpoint) -> String {
+    let what = match &e.error {
+        Some(error) => format!("{}: {}", error.code, error.message),
+        None => e
+            .findings
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let mut text = format!(
+        "\n* {}:{} - {} - {what}\n",
+        e.host,
+        e.port,
+        e.status.as_str().to_uppercase()
+    );
+    if let Some(served) = &e.served {
+        text.push_str(&format!(
+            "  Serves: {} (issuer {}), {} days left, serial {}\n",
+            served.subject, served.issuer, served.days_to_expiry, served.serial
+        ));
+    }
+    if let Some(acm) = &e.acm {
+        text.push_str(&format!("  ACM: {}\n", acm.arn));
+    }
+    text
+}
+
 fn group_title(urgency: Urgency, report: &Report) -> String {
     match urgency {
         Urgency::Expired => "EXPIRED".into(),
@@ -338,6 +414,50 @@ mod tests {
         report.certificates = certificates;
         report.tally(0);
         report
+    }
+
+    #[test]
+    fn endpoints_serving_a_problem_are_reported_even_when_no_certificate_needs_attention() {
+        use crate::report::endpoint::{EndpointFinding, EndpointStatus};
+        let mut probed = report(vec![cert(300)]);
+        let mut wrong = Endpoint::unprobed(
+            "shop.example.com",
+            443,
+            "shop.example.com",
+            EndpointStatus::Critical,
+        );
+        wrong.findings = vec![EndpointFinding::Mismatch, EndpointFinding::Expiring];
+        let fine = Endpoint::unprobed(
+            "www.example.com",
+            443,
+            "www.example.com",
+            EndpointStatus::Ok,
+        );
+        let skipped = Endpoint::unprobed(
+            "*.example.com",
+            443,
+            "*.example.com",
+            EndpointStatus::Skipped,
+        );
+        probed.endpoints = Some(vec![fine, wrong, skipped]);
+        let messages = compose(&probed, false);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(
+            messages[0].subject,
+            "certaudit: 1 endpoint serving a problem"
+        );
+        let body = &messages[0].body;
+        assert!(body.contains("ENDPOINTS SERVING A PROBLEM (1)"), "{body}");
+        assert!(
+            body.contains("* shop.example.com:443 - CRITICAL - mismatch, expiring"),
+            "{body}"
+        );
+        assert!(
+            !body.contains("www.example.com:443"),
+            "an ok endpoint is not listed: {body}"
+        );
+        probed.endpoints = Some(Vec::new());
+        assert!(compose(&probed, false).is_empty(), "nothing to say");
     }
 
     #[test]
