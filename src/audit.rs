@@ -90,8 +90,7 @@ fn write_outputs(plan: &ScanPlan, report: &Report) -> Result<(), Stopped> {
         width: (terminal && !plan.wide).then(terminal_width),
         csv_cells: plan.csv_cells,
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = output::Stdout::lock();
     let written = output::render(report, rendering, &mut out).and_then(|()| Ok(out.flush()?));
     // Errors reach stderr even with --quiet ("errors only"); the table already lists them.
     if plan.output != OutputFormat::Table {
@@ -99,7 +98,7 @@ fn write_outputs(plan: &ScanPlan, report: &Report) -> Result<(), Stopped> {
     }
     artifacts.map_err(Stopped::fatal)?;
     match written {
-        Err(e) if !output::is_closed_pipe(&e) => Err(Stopped::fatal(
+        Err(e) if !out.closed() => Err(Stopped::fatal(
             e.context("cannot write the report to stdout"),
         )),
         _ => Ok(()),

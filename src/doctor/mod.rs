@@ -17,8 +17,6 @@ pub use fix::{likely_fix, RefusalContext};
 pub use model::{Check, CheckKind, Diagnosis, DoctorSummary, Verdict};
 pub use render::{write_json, write_table};
 
-use std::io::Write;
-
 use crate::access::aws_error::AwsFailure;
 use crate::access::{AccountAccess, Caller};
 use crate::accounts::{self, AccountTarget};
@@ -44,19 +42,11 @@ pub fn command(args: &DoctorArgs) -> Result<u8, Stopped> {
             anyhow::Ok(run(&targets, &caller, accounts).await)
         })
         .map_err(Stopped::fatal)?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = match args.output {
-        TableOrJson::Table => write_table(&diagnosis, &mut out),
-        TableOrJson::Json => write_json(&diagnosis, &mut out),
-    }
-    .and_then(|()| Ok(out.flush()?));
-    match written {
-        Err(e) if !output::is_closed_pipe(&e) => {
-            return Err(Stopped::fatal(e.context("cannot write to stdout")))
-        }
-        _ => {}
-    }
+    output::write_stdout(|out| match args.output {
+        TableOrJson::Table => write_table(&diagnosis, out),
+        TableOrJson::Json => write_json(&diagnosis, out),
+    })
+    .map_err(Stopped::fatal)?;
     Ok(if diagnosis.failed() {
         outcome::INCOMPLETE
     } else {

@@ -74,24 +74,45 @@ pub fn write_error_lines(report: &Report, out: &mut dyn Write) -> std::io::Resul
     Ok(())
 }
 
-/// Whether writing failed because the reader went away (`certaudit scan | head -1`): that
-/// ends quietly. The writers wrap the I/O error each their own way.
-pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        let kind = if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            Some(io.kind())
-        } else if let Some(json) = cause.downcast_ref::<serde_json::Error>() {
-            json.io_error_kind()
-        } else if let Some(csv) = cause.downcast_ref::<::csv::Error>() {
-            match csv.kind() {
-                ::csv::ErrorKind::Io(io) => Some(io.kind()),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        kind == Some(std::io::ErrorKind::BrokenPipe)
-    })
+/// Stdout through one buffer, noting when its reader has gone away (`certaudit scan | head
+/// -1`): that ends quietly, whichever writer (table, JSON, CSV) met it and however it wrapped
+/// the I/O error.
+pub struct Stdout {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    closed: bool,
+}
+
+impl Stdout {
+    pub fn lock() -> Stdout {
+        Stdout {
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            closed: false,
+        }
+    }
+
+    /// A write or flush failed because nobody reads stdout any more.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.closed |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        result
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.out.write(buf);
+        self.note(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.out.flush();
+        self.note(flushed)
+    }
 }
 
 /// The certificates of one list, in report order.
@@ -106,10 +127,9 @@ pub fn selected(report: &Report, list: ListChoice) -> impl Iterator<Item = &Cert
 
 /// Write to stdout through one buffer; a reader that went away ends quietly.
 pub fn write_stdout(write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = Stdout::lock();
     match write(&mut out).and_then(|()| Ok(out.flush()?)) {
-        Err(e) if !is_closed_pipe(&e) => Err(e.context("cannot write to stdout")),
+        Err(e) if !out.closed() => Err(e.context("cannot write to stdout")),
         _ => Ok(()),
     }
 }
