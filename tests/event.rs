@@ -7,40 +7,22 @@ mod support;
 
 use aws_sdk_securityhub::types::RecordState;
 use serde_json::{json, Value};
-use support::events::{self, approaching, counts, with_facts, AVAILABLE, EXPIRED};
+use support::events::{
+    self, approaching, counts, run_event, with_facts, AVAILABLE, EXPIRED, LOAD_BALANCER,
+};
 use support::hub::{all_findings, create_bucket, findings, objects};
 use support::inbox::Inbox;
-use support::{cert, with, Fabric};
-
-/// `certaudit event -` with the event on stdin: exit code, result, stderr.
-fn event(fabric: &Fabric, args: &[&str], event: &Value) -> (i32, Value, String) {
-    let out = fabric
-        .certaudit()
-        .args(["event", "-"])
-        .args(args)
-        .write_stdin(event.to_string())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let result = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), result, stderr)
-}
-
-fn acm(label: &str, extra: Value) -> Value {
-    with(cert(label, &format!("{label}.example.com")), extra)
-}
-
-const LB: &str = "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/web/1";
+use support::{acm, Fabric};
 
 #[test]
 fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
     let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
         acm("soon", json!({"days_left": 14.5})),
         acm("twenty", json!({"days_left": 20.5})),
-        acm("lapsed", json!({"days_left": -2.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
-        acm("renewing", json!({"days_left": 10.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
-        acm("private", json!({"days_left": 10.5, "type": "PRIVATE", "in_use_by": [LB]})),
-        acm("stuck", json!({"days_left": 200, "type": "AMAZON_ISSUED", "in_use_by": [LB],
+        acm("lapsed", json!({"days_left": -2.5, "type": "AMAZON_ISSUED", "in_use_by": [LOAD_BALANCER]})),
+        acm("renewing", json!({"days_left": 10.5, "type": "AMAZON_ISSUED", "in_use_by": [LOAD_BALANCER]})),
+        acm("private", json!({"days_left": 10.5, "type": "PRIVATE", "in_use_by": [LOAD_BALANCER]})),
+        acm("stuck", json!({"days_left": 200, "type": "AMAZON_ISSUED", "in_use_by": [LOAD_BALANCER],
                             "renewal_status": "FAILED", "renewal_status_reason": "CAA_ERROR"})),
         acm("deleted", json!({"days_left": 5.5})),
     ]}]}));
@@ -66,7 +48,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
     // place, and one message.
     let soon = fabric.arn("soon");
     let before = fabric.calls().len();
-    let (code, result, stderr) = event(
+    let (code, result, stderr) = run_event(
         &fabric,
         &notify,
         &approaching(&soon, 14, "soon.example.com"),
@@ -116,7 +98,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
 
     // 20 days left is not in --notify-days: finding refreshed, no message — unless `all`.
     let twenty = fabric.arn("twenty");
-    let (code, result, _) = event(
+    let (code, result, _) = run_event(
         &fabric,
         &notify,
         &approaching(&twenty, 20, "twenty.example.com"),
@@ -125,7 +107,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
     assert_eq!(result["sns_message_id"], Value::Null);
     assert!(inbox.take().is_empty());
     let all = [&notify[..], &["--notify-days", "all"]].concat();
-    let (_, result, _) = event(
+    let (_, result, _) = run_event(
         &fabric,
         &all,
         &approaching(&twenty, 20, "twenty.example.com"),
@@ -140,7 +122,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
         &lapsed,
         json!({"CertificateType": "AMAZON_ISSUED", "DaysToExpiry": 0}),
     );
-    let (code, result, _) = event(&fabric, &notify, &expired);
+    let (code, result, _) = run_event(&fabric, &notify, &expired);
     assert_eq!((code, result["action"].as_str()), (0, Some("notified")));
     let stuck = fabric.arn("stuck");
     let required = with_facts(
@@ -148,7 +130,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
         &stuck,
         json!({"RenewalStatus": "FAILED", "DaysToExpiry": 200.0}),
     );
-    let (_, result, _) = event(&fabric, &notify, &required);
+    let (_, result, _) = run_event(&fabric, &notify, &required);
     assert_eq!(result["action"], "notified");
     let subjects: Vec<String> = inbox.take().into_iter().map(|(s, _)| s).collect();
     assert_eq!(
@@ -167,7 +149,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
         &renewing,
         json!({"Action": "RENEWAL", "DaysToExpiry": 395.0}),
     );
-    let (code, result, _) = event(&fabric, &notify, &available);
+    let (code, result, _) = run_event(&fabric, &notify, &available);
     assert_eq!((code, result["action"].as_str()), (0, Some("resolved")));
     assert_eq!(result["finding_state"], "ARCHIVED");
     assert_eq!(
@@ -181,7 +163,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
         format!("certaudit: resolved: renewing.example.com in web ({web})")
     );
     // A second Available: nothing was active, nothing to say.
-    let (_, result, _) = event(&fabric, &notify, &available);
+    let (_, result, _) = run_event(&fabric, &notify, &available);
     assert_eq!(
         (result["action"].as_str(), &result["finding_id"]),
         (Some("resolved"), &Value::Null)
@@ -196,7 +178,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
         &private,
         json!({"Action": "RENEWAL", "CertificateType": "PRIVATE", "DaysToExpiry": 395.0}),
     );
-    let (_, result, _) = event(&fabric, &notify, &available);
+    let (_, result, _) = run_event(&fabric, &notify, &available);
     assert_eq!(result["action"], "resolved");
     assert!(result["sns_message_id"].is_string());
     let messages = inbox.take();
@@ -212,7 +194,7 @@ fn acm_events_converge_on_the_scans_findings_and_notify_once_per_certificate() {
     // Deleted: the finding is archived, the event handled.
     let deleted = fabric.arn("deleted");
     fabric.change(json!({"op": "delete", "arn": deleted}));
-    let (code, result, _) = event(
+    let (code, result, _) = run_event(
         &fabric,
         &notify,
         &approaching(&deleted, 5, "deleted.example.com"),
@@ -267,7 +249,7 @@ fn a_missing_role_fails_naming_the_account_replays_once_fixed_and_dry_run_publis
 
     let hidden = fabric.arn("hidden");
     let broken = fabric.account("broken");
-    let (code, result, stderr) = event(
+    let (code, result, stderr) = run_event(
         &fabric,
         &notify,
         &approaching(&hidden, 3, "hidden.example.com"),
@@ -315,7 +297,8 @@ fn a_missing_role_fails_naming_the_account_replays_once_fixed_and_dry_run_publis
     let soon = fabric.arn("soon");
     let before = fabric.calls().len();
     let dry = [&notify[..], &["--dry-run"]].concat();
-    let (code, result, stderr) = event(&fabric, &dry, &approaching(&soon, 7, "soon.example.com"));
+    let (code, result, stderr) =
+        run_event(&fabric, &dry, &approaching(&soon, 7, "soon.example.com"));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(result["dry_run"], true);
     assert_eq!(result["action"], "notified", "what it would do");
@@ -346,7 +329,7 @@ fn invalid_events_exit_2_naming_the_field_and_others_are_ignored() {
     );
     let mut missing = approaching(&fabric.arn("soon"), 7, "soon.example.com");
     missing.as_object_mut().unwrap().remove("resources");
-    let (code, result, stderr) = event(&fabric, &[], &missing);
+    let (code, result, stderr) = run_event(&fabric, &[], &missing);
     assert_eq!((code, result), (2, Value::Null));
     assert!(stderr.contains("without `resources`"), "{stderr}");
 
@@ -362,7 +345,7 @@ fn invalid_events_exit_2_naming_the_field_and_others_are_ignored() {
     let before = fabric.calls().len();
     let other = json!({"version": "0", "source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification",
                        "account": "123456789012", "region": "us-east-1", "resources": [], "detail": {}});
-    let (code, result, _) = event(&fabric, &[], &other);
+    let (code, result, _) = run_event(&fabric, &[], &other);
     assert_eq!((code, result["action"].as_str()), (0, Some("ignored")));
     assert_eq!(
         result["event"]["detail_type"],
@@ -385,7 +368,7 @@ fn invalid_events_exit_2_naming_the_field_and_others_are_ignored() {
         (["--exclude", web.as_str()], "is excluded"),
         (["--regions", "eu-west-1"], "not among --regions"),
     ] {
-        let (code, result, _) = event(&fabric, &args, &soon);
+        let (code, result, _) = run_event(&fabric, &args, &soon);
         assert_eq!((code, result["action"].as_str()), (0, Some("ignored")));
         assert!(result["reason"].as_str().unwrap().contains(why), "{result}");
     }
@@ -412,7 +395,7 @@ fn a_scheduled_event_scans_notifies_writes_the_report_to_s3_and_a_metric_line() 
         "--report-s3",
         "s3://certaudit-reports/org/",
     ];
-    let (code, summary, stderr) = event(&fabric, &args, &events::scheduled());
+    let (code, summary, stderr) = run_event(&fabric, &args, &events::scheduled());
     assert_eq!(
         code, 0,
         "an incomplete scan is still a handled event: {stderr}"
@@ -481,7 +464,7 @@ fn a_scheduled_event_scans_notifies_writes_the_report_to_s3_and_a_metric_line() 
     // Scheduler input narrows the scan: only `web`, so nothing failed.
     let web = fabric.account("web");
     let input = json!({"certaudit": "scan", "accounts": [web], "regions": ["us-east-1"]});
-    let (code, summary, _) = event(&fabric, &["--dry-run"], &input);
+    let (code, summary, _) = run_event(&fabric, &["--dry-run"], &input);
     assert_eq!(
         (
             code,

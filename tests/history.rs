@@ -11,17 +11,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::inbox::Inbox;
-use support::{cert, json_run, with, Fabric};
+use support::{acm, json_run, with, Fabric};
 
 const TWO_REGIONS: [&str; 2] = ["--regions", "us-east-1,eu-west-1"];
 
 /// Seconds a day and a bit: `crossing` has 46 days and this many seconds left when the
 /// fabric is seeded, so a scan in the first seconds sees 46 days and one after sees 45.
 const CROSSING_MARGIN_SECONDS: f64 = 45.0;
-
-fn acm(label: &str, extra: Value) -> Value {
-    with(cert(label, &format!("{label}.example.com")), extra)
-}
 
 fn used(label: &str, target: &str, extra: Value) -> Value {
     let base = json!({"type": "AMAZON_ISSUED", "in_use_by": [

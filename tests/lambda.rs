@@ -13,17 +13,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_securityhub::types::RecordState;
 use serde_json::{json, Value};
-use support::events::{self, approaching, counts, with_facts};
+use support::events::{self, approaching, counts, with_facts, LOAD_BALANCER};
 use support::hub::{create_bucket, findings, objects};
 use support::inbox::Inbox;
 use support::runtime_api::RuntimeApi;
-use support::{cert, with, Fabric};
-
-fn acm(label: &str, extra: Value) -> Value {
-    with(cert(label, &format!("{label}.example.com")), extra)
-}
-
-const LB: &str = "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/web/1";
+use support::{acm, Fabric};
 
 /// The lines a child writes to stdout, collected as they come.
 fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
@@ -62,9 +56,9 @@ fn metric_line(lines: &Mutex<Vec<String>>) -> Value {
 fn the_bootstrap_serves_every_event_through_the_runtime_api() {
     let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
         acm("soon", json!({"days_left": 14.5})),
-        acm("lapsed", json!({"days_left": -2.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
-        acm("renewing", json!({"days_left": 10.5, "type": "AMAZON_ISSUED", "in_use_by": [LB]})),
-        acm("stuck", json!({"days_left": 200, "type": "AMAZON_ISSUED", "in_use_by": [LB],
+        acm("lapsed", json!({"days_left": -2.5, "type": "AMAZON_ISSUED", "in_use_by": [LOAD_BALANCER]})),
+        acm("renewing", json!({"days_left": 10.5, "type": "AMAZON_ISSUED", "in_use_by": [LOAD_BALANCER]})),
+        acm("stuck", json!({"days_left": 200, "type": "AMAZON_ISSUED", "in_use_by": [LOAD_BALANCER],
                             "renewal_status": "FAILED", "renewal_status_reason": "CAA_ERROR"})),
         acm("fine", json!({"days_left": 300})),
     ]}]}));

@@ -7,11 +7,7 @@ use aws_sdk_securityhub::types::{RecordState, SeverityLabel};
 use serde_json::{json, Value};
 use support::hub::findings;
 use support::inbox::{runtime, Inbox};
-use support::{arns, cert, with, Fabric};
-
-fn acm(label: &str, extra: Value) -> Value {
-    with(cert(label, &format!("{label}.example.com")), extra)
-}
+use support::{acm, arns, Fabric};
 
 #[test]
 fn sns_summary_lists_what_needs_attention_grouped_by_urgency() {

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use support::events::{approaching, scheduled};
+use support::events::{approaching, run_event, scheduled};
 use support::hub::create_bucket;
 use support::{cert, with, Fabric};
 
@@ -220,14 +220,8 @@ fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
         json!({"certaudit": "scan", "ou": [root]}),
         approaching(&due, 7, "due.example.com"),
     ] {
-        let out = fabric
-            .certaudit()
-            .args(["event", "-"])
-            .args(settings)
-            .write_stdin(event.to_string())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let (code, result, stderr) = run_event(&fabric, &settings, &event);
+        assert_eq!(code, 0, "{result}\n{stderr}");
     }
     let (by_hub, _) = observed_in(&fabric, &fabric.calls()[since..]);
     for call in [

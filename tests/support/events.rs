@@ -3,6 +3,26 @@
 
 use serde_json::{json, Value};
 
+use super::Fabric;
+
+/// A load balancer a certificate is in use by.
+pub const LOAD_BALANCER: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/web/1";
+
+/// `certaudit event -` with the event on stdin and `args`: exit code, result, stderr.
+pub fn run_event(fabric: &Fabric, args: &[&str], event: &Value) -> (i32, Value, String) {
+    let out = fabric
+        .certaudit()
+        .args(["event", "-"])
+        .args(args)
+        .write_stdin(event.to_string())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let result = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), result, stderr)
+}
+
 pub const APPROACHING: &str = "ACM Certificate Approaching Expiration";
 pub const EXPIRED: &str = "ACM Certificate Expired";
 pub const ACTION_REQUIRED: &str = "ACM Certificate Renewal Action Required";

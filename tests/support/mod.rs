@@ -267,6 +267,11 @@ pub fn cert(label: &str, domain: &str) -> Value {
     json!({ "label": label, "domain": domain })
 }
 
+/// A certificate spec for a scenario, its domain `LABEL.example.com`, with extra fields.
+pub fn acm(label: &str, extra: Value) -> Value {
+    with(cert(label, &format!("{label}.example.com")), extra)
+}
+
 /// Merge extra fields into a JSON object.
 pub fn with(mut base: Value, extra: Value) -> Value {
     for (k, v) in extra.as_object().unwrap() {
