@@ -96,11 +96,7 @@ impl Handler {
             Event::Scheduled(scope) => scheduled::run(self, scope, interrupt).await,
             Event::Acm(event) => {
                 if let Some(reason) = self.out_of_scope(&event) {
-                    tracing::info!(account = %event.account, region = %event.region, "ignored: {reason}");
-                    let mut result =
-                        EventResult::new(EventRef::of(&event), Action::Ignored, self.plan.dry_run);
-                    result.reason = Some(reason);
-                    return result.into();
+                    return self.ignored(EventRef::of(&event), reason);
                 }
                 match self.caller().await {
                     Ok(caller) => acm::handle(self, caller, &event).await.into(),
@@ -115,12 +111,6 @@ impl Handler {
                 region,
                 time,
             } => {
-                // The event's words reach a terminal's stderr: no control characters.
-                tracing::info!(
-                    source = %printable(source.as_deref().unwrap_or("(none)")),
-                    detail_type = %printable(detail_type.as_deref().unwrap_or("(none)")),
-                    "not an event certaudit acts on: ignored"
-                );
                 let reason = format!(
                     "not an event certaudit acts on (source {}, detail-type {})",
                     source.as_deref().unwrap_or("none"),
@@ -134,11 +124,18 @@ impl Handler {
                     time,
                     resource: None,
                 };
-                let mut result = EventResult::new(event, Action::Ignored, self.plan.dry_run);
-                result.reason = Some(reason);
-                result.into()
+                self.ignored(event, reason)
             }
         }
+    }
+
+    /// An event certaudit does not act on: logged, answered with why.
+    fn ignored(&self, event: EventRef, reason: String) -> Outcome {
+        // The event's words reach a terminal's stderr: no control characters.
+        tracing::info!("ignored: {}", printable(&reason));
+        let mut result = EventResult::new(event, Action::Ignored, self.plan.dry_run);
+        result.reason = Some(reason);
+        result.into()
     }
 
     /// Why an ACM event is outside what the scan covers (an excluded account, one not in an

@@ -248,15 +248,15 @@ fn entries(
     certificates: &[&Certificate],
     endpoints: &[&Endpoint],
 ) -> Vec<(String, usize, String)> {
+    let mut counts: std::collections::BTreeMap<Urgency, usize> = Default::default();
+    for c in certificates {
+        *counts.entry(Urgency::of(c)).or_default() += 1;
+    }
     let mut all: Vec<(String, usize, String)> = certificates
         .iter()
         .map(|c| {
             let urgency = Urgency::of(c);
-            let count = certificates
-                .iter()
-                .filter(|o| Urgency::of(o) == urgency)
-                .count();
-            (group_title(urgency, report), count, entry(c))
+            (group_title(urgency, report), counts[&urgency], entry(c))
         })
         .collect();
     all.extend(endpoints.iter().map(|e| {
