@@ -208,15 +208,10 @@ impl Step<'_> {
         export: bool,
     ) {
         self.result.action = Action::Resolved;
-        let active = existing.filter(|f| f.record_state() == Some(&RecordState::Active));
-        if let Some(active) = &active {
-            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            self.import(archived(active, &now), FindingState::Archived)
-                .await;
-        }
+        let was_active = self.archive_active(existing).await;
         if export {
             self.publish(messages::export_again(c)).await;
-        } else if active.is_some() {
+        } else if was_active {
             self.publish(messages::resolved(c, &self.finding_id)).await;
         }
     }
@@ -224,11 +219,18 @@ impl Step<'_> {
     /// It no longer exists: archive its finding, if one is active.
     async fn gone(&mut self, existing: Option<AwsSecurityFinding>) {
         self.result.action = Action::Gone;
-        let active = existing.filter(|f| f.record_state() == Some(&RecordState::Active));
-        if let Some(active) = active {
-            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            self.import(archived(&active, &now), FindingState::Archived)
-                .await;
-        }
+        self.archive_active(existing).await;
+    }
+
+    /// Archive the certificate's finding if it is active; whether it was.
+    async fn archive_active(&mut self, existing: Option<AwsSecurityFinding>) -> bool {
+        let Some(active) = existing.filter(|f| f.record_state() == Some(&RecordState::Active))
+        else {
+            return false;
+        };
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.import(archived(&active, &now), FindingState::Archived)
+            .await;
+        true
     }
 }
