@@ -14,6 +14,7 @@ pub mod event;
 pub mod history;
 pub mod interrupt;
 pub mod lambda;
+pub mod logging;
 pub mod notify;
 pub mod outcome;
 pub mod output;
@@ -23,3 +24,49 @@ pub mod regions;
 pub mod report;
 pub mod scan;
 pub mod served;
+
+use cli::{Cli, Command, LoggingArgs};
+use outcome::Stopped;
+
+/// Run one parsed command line; the binary maps the result to an exit code.
+pub fn run(command: Command) -> Result<u8, Stopped> {
+    match command {
+        Command::Scan(args) => {
+            logging::init(&args.logging);
+            audit::command(&args)
+        }
+        Command::Doctor(args) => {
+            logging::init(&args.logging);
+            doctor::command(&args)
+        }
+        Command::Diff(args) => {
+            logging::init(&LoggingArgs::default());
+            changes::diff_command(&args)
+        }
+        Command::History(args) => {
+            logging::init(&LoggingArgs::default());
+            changes::history_command(&args)
+        }
+        Command::Endpoints(args) => {
+            logging::init(&args.logging);
+            served::command(&args)
+        }
+        Command::Event(args) => {
+            logging::init(&args.logging);
+            event::command(&args)
+        }
+        Command::Lambda(args) => {
+            // Logs go to CloudWatch: what each invocation did, at info.
+            logging::init(&LoggingArgs {
+                verbose: 1,
+                quiet: false,
+            });
+            lambda::command(&args)
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "certaudit", &mut std::io::stdout());
+            Ok(outcome::OK)
+        }
+    }
+}

@@ -10,7 +10,7 @@ use aws_sdk_securityhub::types::{
     SeverityLabel,
 };
 
-use super::security_hub::{clip, envelope, ImportScope};
+use super::finding::{clip, envelope, ImportScope};
 use crate::report::{account_label, AccountState, Report};
 
 pub const ID_PREFIX: &str = "certaudit/account/";

@@ -4,6 +4,7 @@
 
 pub mod access_finding;
 pub mod certificate;
+pub mod finding;
 pub mod security_hub;
 pub mod sns;
 

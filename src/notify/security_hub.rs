@@ -15,6 +15,8 @@ use aws_sdk_securityhub::types::{
 use chrono::SecondsFormat;
 
 use super::access_finding;
+use super::finding::{clip, envelope};
+pub use super::finding::{ImportScope, GENERATOR_ID};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
@@ -22,31 +24,11 @@ use crate::report::{
     AccountState, Certificate, CompactString, FailureKind, Report, ScanError, Stage,
 };
 
-pub const GENERATOR_ID: &str = "certaudit";
 /// BatchImportFindings takes at most 100 findings per call.
 const BATCH: usize = 100;
-const FINDING_TYPE: &str = "Software and Configuration Checks/AWS Security Best Practices";
 const ACCOUNT_FIELD: &str = "certaudit/AccountId";
 const TITLE_MAX: usize = 256;
 const DESCRIPTION_MAX: usize = 1024;
-
-/// What every finding of one import shares.
-pub struct ImportScope<'a> {
-    pub caller: &'a str,
-    pub partition: &'a str,
-    pub hub_region: &'a str,
-    /// RFC 3339, the time of this import.
-    pub now: String,
-}
-
-impl ImportScope<'_> {
-    pub fn product_arn(&self) -> String {
-        format!(
-            "arn:{}:securityhub:{}:{}:product/{}/default",
-            self.partition, self.hub_region, self.caller, self.caller
-        )
-    }
-}
 
 pub fn finding_id(certificate_arn: &str) -> String {
     format!("certaudit/{certificate_arn}")
@@ -59,15 +41,6 @@ pub fn severity(c: &Certificate) -> SeverityLabel {
         Urgency::Within30 => SeverityLabel::Medium,
         Urgency::Expiring | Urgency::Later => SeverityLabel::Low,
     }
-}
-
-pub(super) fn clip(text: String, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text;
-    }
-    let mut clipped: String = text.chars().take(max - 1).collect();
-    clipped.push('…');
-    clipped
 }
 
 fn partition_of(arn: &str) -> Partition {
@@ -159,25 +132,6 @@ fn certificate_resource(c: &Certificate) -> Resource {
         .region(c.region.to_string())
         .details(resource_details.build())
         .build()
-}
-
-/// What every certaudit finding has: ASFF's envelope for the caller's default product,
-/// ACTIVE, created at `created_at` (an existing finding's) or now.
-pub fn envelope(
-    id: String,
-    scope: &ImportScope,
-    created_at: Option<&str>,
-) -> aws_sdk_securityhub::types::builders::AwsSecurityFindingBuilder {
-    AwsSecurityFinding::builder()
-        .schema_version("2018-10-08")
-        .id(id)
-        .product_arn(scope.product_arn())
-        .generator_id(GENERATOR_ID)
-        .aws_account_id(scope.caller)
-        .types(FINDING_TYPE)
-        .created_at(created_at.unwrap_or(&scope.now))
-        .updated_at(scope.now.clone())
-        .record_state(RecordState::Active)
 }
 
 /// The ASFF finding for one certificate that needs attention.
