@@ -7,12 +7,18 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use support::events::{approaching, run_event, scheduled};
-use support::hub::create_bucket;
+use support::events::{approaching, run_event_with_parameter, scheduled};
+use support::hub::{create_bucket, put_secure_parameter};
 use support::{cert, with, Fabric};
 
 /// Calls that need no IAM permission.
 const NEEDS_NO_PERMISSION: [&str; 1] = ["sts:GetCallerIdentity"];
+
+/// What the function's role must allow that certaudit never calls itself, so the fabric never
+/// records it: the alert topic is encrypted with a customer-managed KMS key, and SNS asks KMS
+/// for a data key (and decrypts it) with the publisher's permissions on each Publish. Without
+/// these, every `sns:Publish` of the deployed function is refused.
+const MADE_ON_ITS_BEHALF: [&str; 2] = ["kms:Decrypt", "kms:GenerateDataKey*"];
 
 fn read_policy(name: &str) -> Value {
     let path = format!("{}/iam/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -199,6 +205,8 @@ fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
         ]}]
     }));
     create_bucket(&fabric, "certaudit-reports");
+    // As deployed: the ExternalId only in SSM, read by the function (never in its environment).
+    put_secure_parameter(&fabric, "/certaudit/external-id", support::EXTERNAL_ID);
     let since = fabric.calls().len();
     let topic = fabric.state["sns_topics"]["alerts"].as_str().unwrap();
     let settings = [
@@ -220,11 +228,13 @@ fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
         json!({"certaudit": "scan", "ou": [root]}),
         approaching(&due, 7, "due.example.com"),
     ] {
-        let (code, result, stderr) = run_event(&fabric, &settings, &event);
+        let (code, result, stderr) =
+            run_event_with_parameter(&fabric, "/certaudit/external-id", &settings, &event);
         assert_eq!(code, 0, "{result}\n{stderr}");
     }
-    let (by_hub, _) = observed_in(&fabric, &fabric.calls()[since..]);
+    let (mut by_hub, _) = observed_in(&fabric, &fabric.calls()[since..]);
     for call in [
+        "ssm:GetParameter",
         "sts:AssumeRole",
         "s3:PutObject",
         "securityhub:GetFindings",
@@ -232,6 +242,7 @@ fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
     ] {
         assert!(by_hub.contains(call), "{call} was not recorded: {by_hub:?}");
     }
+    by_hub.extend(MADE_ON_ITS_BEHALF.map(String::from));
     assert_eq!(
         by_hub,
         function_permissions(),

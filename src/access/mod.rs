@@ -5,6 +5,7 @@
 
 mod assumed_role;
 pub mod aws_error;
+mod external_id;
 
 use anyhow::{anyhow, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -66,10 +67,13 @@ pub struct Caller {
     /// `aws`, `aws-cn` or `aws-us-gov`, from the caller's ARN: role ARNs are built with it.
     pub partition: String,
     pub config: SdkConfig,
+    /// What AssumeRole sends: `--external-id`, or the value of `--external-id-parameter`.
+    pub external_id: Option<String>,
 }
 
 impl Caller {
-    /// Load the caller's credentials and ask STS who they are.
+    /// Load the caller's credentials, ask STS who they are, and read the ExternalId from SSM
+    /// when it is kept there.
     pub async fn identify(targets: &Targets) -> Result<Caller> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(shared_http_client())
@@ -117,10 +121,15 @@ impl Caller {
             .and_then(|arn| arn.split(':').nth(1))
             .unwrap_or("aws")
             .to_string();
+        let external_id = match (&targets.external_id, &targets.external_id_parameter) {
+            (_, Some(name)) => Some(external_id::from_parameter(&config, name).await?),
+            (given, None) => given.clone(),
+        };
         Ok(Caller {
             account_id,
             partition,
             config,
+            external_id,
         })
     }
 
@@ -141,7 +150,7 @@ impl Caller {
         let role = AssumedRole::new(
             aws_sdk_sts::Client::new(&self.config),
             self.role_arn(account_id, &targets.role_name),
-            targets.external_id.clone(),
+            self.external_id.clone(),
         );
         role.prime().await?;
         let config = self
