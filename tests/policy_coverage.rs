@@ -152,7 +152,7 @@ fn hub_policy_covers_every_hub_call_and_nothing_unused() {
 }
 
 #[test]
-fn member_trust_policy_requires_the_hub_and_the_external_id() {
+fn member_trust_policy_requires_the_hubs_function_or_operator_role_and_the_external_id() {
     let trust = read_policy("member-trust-policy.json");
     let statement = &trust["Statement"][0];
     assert_eq!(statement["Effect"], "Allow");
@@ -164,6 +164,14 @@ fn member_trust_policy_requires_the_hub_and_the_external_id() {
     assert_eq!(
         statement["Condition"]["StringEquals"]["sts:ExternalId"],
         "EXTERNAL_ID"
+    );
+    // Not every principal of the hub account: its function's role, and the operators' roles.
+    assert_eq!(
+        statement["Condition"]["ArnLike"]["aws:PrincipalArn"],
+        json!([
+            "arn:aws:iam::HUB_ACCOUNT_ID:role/certaudit-function",
+            "arn:aws:iam::HUB_ACCOUNT_ID:role/OPERATOR_ROLE_NAME"
+        ])
     );
     assert_eq!(
         trust["Statement"].as_array().unwrap().len(),
