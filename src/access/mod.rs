@@ -61,7 +61,7 @@ fn unidentified(failure: &AwsFailure, profile: Option<&str>) -> anyhow::Error {
 }
 
 /// Who runs the scan.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Caller {
     pub account_id: String,
     /// `aws`, `aws-cn` or `aws-us-gov`, from the caller's ARN: role ARNs are built with it.
@@ -69,6 +69,20 @@ pub struct Caller {
     pub config: SdkConfig,
     /// What AssumeRole sends: `--external-id`, or the value of `--external-id-parameter`.
     pub external_id: Option<String>,
+}
+
+/// Without the ExternalId: it is a secret.
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("account_id", &self.account_id)
+            .field("partition", &self.partition)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Caller {
