@@ -310,7 +310,15 @@ class AccessIsNarrow(unittest.TestCase):
         self.assertEqual(principals[2], [function_role])
         self.assertEqual(principals[1][0], function_role)
         self.assertIn("${OperatorRoleNamePattern}", principals[1][1]["Fn::Sub"])
-        self.assertEqual(ROLE["Parameters"]["OperatorRoleNamePattern"]["Default"], "")
+        operators = ROLE["Parameters"]["OperatorRoleNamePattern"]
+        self.assertEqual(operators["Default"], "")
+        # CloudFormation matches AllowedPattern against the whole value.
+        allowed = lambda value: re.fullmatch(operators["AllowedPattern"], value) is not None
+        for pattern in ["", "*AWSReservedSSO_SecurityAudit_*", "certaudit-operator"]:
+            self.assertTrue(allowed(pattern), pattern)
+        # Wildcards alone would trust every role of the hub account again.
+        for pattern in ["*", "**", "*/*", "/"]:
+            self.assertFalse(allowed(pattern), pattern)
         # The name the member role trusts is the name the hub gives its function's role.
         self.assertEqual(
             ROLE["Parameters"]["HubFunctionRoleName"]["Default"],
