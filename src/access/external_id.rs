@@ -49,10 +49,10 @@ fn unreadable(name: &str, failure: &AwsFailure) -> anyhow::Error {
              EXTERNAL_ID` in the function's region, or point --external-id-parameter \
              (CERTAUDIT_EXTERNAL_ID_PARAMETER) at the parameter that holds it"
         ),
-        (_, FailureKind::AccessDenied) => format!(
-            "grant ssm:GetParameter on this parameter (and kms:Decrypt on its key, when it is \
-             not the default aws/ssm key) to the role certaudit runs as"
-        ),
+        (_, FailureKind::AccessDenied) => "grant ssm:GetParameter on this parameter (and \
+            kms:Decrypt on its key, when it is not the default aws/ssm key) to the role \
+            certaudit runs as"
+            .to_string(),
         _ => "check that SSM is reachable from here and retry".to_string(),
     };
     anyhow!(
