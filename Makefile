@@ -3,6 +3,10 @@
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# checkov pins boto3, networkx and packaging versions that conflict with moto and cfn-lint:
+# it lives in a venv of its own.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: demo test bench lambda venv chromium lint-access fmt clippy clean
 
@@ -38,8 +42,8 @@ bench: $(STAMP) chromium
 lambda:
 	scripts/build-lambda.sh
 
-## venv: the pinned Python environment for the moto test fabric.
-venv: $(STAMP)
+## venv: the pinned Python environments: the moto test fabric and linters, and checkov.
+venv: $(STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): tests/fabric/requirements.txt tests/lint-requirements.txt
 	python3 -m venv $(VENV)
@@ -47,15 +51,22 @@ $(STAMP): tests/fabric/requirements.txt tests/lint-requirements.txt
 		-r tests/fabric/requirements.txt -r tests/lint-requirements.txt
 	touch $(STAMP)
 
+$(CHECKOV_STAMP): tests/checkov-requirements.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r tests/checkov-requirements.txt
+	touch $(CHECKOV_STAMP)
+
 fmt:
 	cargo fmt --check
 
 clippy:
 	cargo clippy --all-targets --quiet -- -D warnings
 
-## lint-access: cfn-lint on stacksets/ and deploy/; parliament on iam/ and the templates' policies.
-lint-access: $(STAMP)
+## lint-access: cfn-lint, the tests over the parsed templates (tests/templates/) and checkov on
+## stacksets/ and deploy/; parliament on iam/ and the templates' policies.
+lint-access: $(STAMP) $(CHECKOV_STAMP)
 	scripts/lint-access.sh
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) $(CHECKOV_VENV) target

@@ -24,6 +24,12 @@ EXAMPLES = {
     "Function.Arn": "arn:aws:lambda:us-east-1:111122223333:function:certaudit",
     "FunctionLogs.Arn": "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/certaudit:*",
     "FailedEvents.Arn": "arn:aws:sqs:us-east-1:111122223333:certaudit-failed-events",
+    "Key.Arn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "ExistingTopicKeyArn":
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "ExternalIdParameterName": "/certaudit/external-id",
+    "OrganizationId": "o-a1b2c3d4e5",
+    "ScheduledScans": "arn:aws:lambda:us-east-1:111122223333:function:certaudit:scheduled",
 }
 
 
@@ -64,7 +70,7 @@ Tagged.add_constructor("!Sub", sub)
 Tagged.add_constructor("!Ref", ref)
 Tagged.add_constructor("!GetAtt", get_att)
 Tagged.add_constructor("!If", first_branch)
-for tag in ("!Equals", "!Not", "!And", "!Or", "!Condition"):
+for tag in ("!Equals", "!Not", "!And", "!Or", "!Condition", "!Contains", "!Join"):
     Tagged.add_constructor(tag, opaque)
 
 

@@ -550,6 +550,18 @@ pub struct TargetArgs {
     )]
     pub external_id: Option<String>,
 
+    /// SSM Parameter Store parameter (name or ARN, a SecureString) holding that ExternalId,
+    /// read once with the caller's credentials: keeps the secret out of a deployed function's
+    /// environment.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "CERTAUDIT_EXTERNAL_ID_PARAMETER",
+        hide_env_values = true,
+        help_heading = "Access"
+    )]
+    pub external_id_parameter: Option<String>,
+
     /// Named profile for the caller's credentials; wins over AWS_ACCESS_KEY_ID in the
     /// environment, as with the AWS CLI (AWS_PROFILE is honoured as the SDK does).
     #[arg(long, help_heading = "Access")]
@@ -591,6 +603,14 @@ impl TargetArgs {
         if let Some(external_id) = &args.external_id {
             check_external_id(external_id).map_err(anyhow::Error::msg)?;
         }
+        if args.external_id.is_some() && args.external_id_parameter.is_some() {
+            // Two sources for one secret: whichever won, the other would be stale and unseen.
+            anyhow::bail!(
+                "the ExternalId is given twice, as a value (--external-id or \
+                 CERTAUDIT_EXTERNAL_ID) and as an SSM parameter (--external-id-parameter or \
+                 CERTAUDIT_EXTERNAL_ID_PARAMETER): keep one"
+            );
+        }
         let accounts = if let Some(path) = &args.accounts_file {
             AccountSource::Explicit(read_accounts_file(path)?)
         } else if !args.accounts.is_empty() {
@@ -614,6 +634,7 @@ impl TargetArgs {
             regions,
             role_name: args.role_name.clone(),
             external_id: args.external_id.clone(),
+            external_id_parameter: args.external_id_parameter.clone(),
             profile: args.profile.clone(),
             region: args.region.clone(),
             timeout: std::time::Duration::from_secs(args.timeout),
@@ -765,5 +786,27 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("s3cret"), "the secret is never echoed: {err}");
+    }
+
+    #[test]
+    fn an_external_id_given_both_as_a_value_and_as_a_parameter_is_refused() {
+        let cli = Cli::try_parse_from([
+            "certaudit",
+            "doctor",
+            "--external-id",
+            "org-secret",
+            "--external-id-parameter",
+            "/certaudit/external-id",
+        ])
+        .unwrap();
+        let Command::Doctor(args) = cli.command else {
+            panic!("doctor")
+        };
+        let err = args.target.targets().unwrap_err().to_string();
+        assert!(err.contains("keep one"), "{err}");
+        assert!(
+            !err.contains("org-secret"),
+            "the secret is never echoed: {err}"
+        );
     }
 }

@@ -116,6 +116,8 @@ pub struct Targets {
     pub regions: Option<Vec<String>>,
     pub role_name: String,
     pub external_id: Option<String>,
+    /// The SSM parameter holding the ExternalId, read once the caller's credentials are known.
+    pub external_id_parameter: Option<String>,
     pub profile: Option<String>,
     pub region: Option<String>,
     /// Per AWS call, retries included.

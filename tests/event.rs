@@ -8,9 +8,10 @@ mod support;
 use aws_sdk_securityhub::types::RecordState;
 use serde_json::{json, Value};
 use support::events::{
-    self, approaching, counts, run_event, with_facts, AVAILABLE, EXPIRED, LOAD_BALANCER,
+    self, approaching, counts, run_event, run_event_with_parameter, with_facts, AVAILABLE, EXPIRED,
+    LOAD_BALANCER,
 };
-use support::hub::{all_findings, create_bucket, findings, objects};
+use support::hub::{all_findings, create_bucket, findings, objects, put_secure_parameter};
 use support::inbox::Inbox;
 use support::{acm, Fabric};
 
@@ -320,6 +321,52 @@ fn a_missing_role_fails_naming_the_account_replays_once_fixed_and_dry_run_publis
         "only the replayed event's finding: {:?}",
         imported.keys()
     );
+}
+
+#[test]
+fn an_event_reaches_a_member_account_with_the_external_id_only_in_ssm_and_never_logs_it() {
+    let fabric = Fabric::start(
+        json!({"accounts": [{"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]}]}),
+    );
+    put_secure_parameter(&fabric, "/certaudit/external-id", support::EXTERNAL_ID);
+    let soon = fabric.arn("soon");
+    let before = fabric.calls().len();
+    let (code, result, stderr) = run_event_with_parameter(
+        &fabric,
+        "/certaudit/external-id",
+        &["-vv"],
+        &approaching(&soon, 7, "soon.example.com"),
+    );
+    assert_eq!(code, 0, "{result}\n{stderr}");
+    assert_eq!(result["certificate"]["arn"], soon.as_str(), "{result}");
+    assert_eq!(result["certificate"]["days_to_expiry"], 7);
+    let calls = counts(&fabric.calls(), before);
+    assert_eq!(calls.get("GetParameter"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("AssumeRole"), Some(&1), "{calls:?}");
+    for (stream, text) in [("stdout", &result.to_string()), ("stderr", &stderr)] {
+        assert!(
+            !text.contains(support::EXTERNAL_ID),
+            "the ExternalId reached {stream}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_external_id_parameter_is_fatal_and_names_the_parameter_and_the_fix() {
+    let fabric = Fabric::start(
+        json!({"accounts": [{"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]}]}),
+    );
+    let soon = fabric.arn("soon");
+    let (code, result, stderr) = run_event_with_parameter(
+        &fabric,
+        "/certaudit/not-created",
+        &["-vv"],
+        &approaching(&soon, 7, "soon.example.com"),
+    );
+    assert_eq!(code, 1, "{result}\n{stderr}");
+    assert!(stderr.contains("/certaudit/not-created"), "{stderr}");
+    assert!(stderr.contains("ParameterNotFound"), "{stderr}");
+    assert!(stderr.contains("put-parameter"), "{stderr}");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_securityhub::types::RecordState;
 use serde_json::{json, Value};
 use support::events::{self, approaching, counts, with_facts, LOAD_BALANCER};
-use support::hub::{create_bucket, findings, objects};
+use support::hub::{create_bucket, findings, objects, put_secure_parameter};
 use support::inbox::Inbox;
 use support::runtime_api::RuntimeApi;
 use support::{acm, Fabric};
@@ -246,6 +246,71 @@ fn the_bootstrap_serves_every_event_through_the_runtime_api() {
     child.wait().unwrap();
     let logs = stderr.lock().unwrap().join("\n");
     assert!(!logs.contains("panicked"), "{logs}");
+}
+
+#[test]
+fn the_function_reads_the_external_id_from_ssm_once_and_enters_member_accounts_with_it() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
+        acm("soon", json!({"days_left": 14.5})),
+    ]}]}));
+    put_secure_parameter(&fabric, "/certaudit/external-id", support::EXTERNAL_ID);
+    let api = RuntimeApi::start();
+    let before = fabric.calls().len();
+    // As deployed: the parameter's name in the environment, the ExternalId nowhere in it.
+    let mut child = fabric
+        .certaudit_process()
+        .env_remove("CERTAUDIT_EXTERNAL_ID")
+        .env("CERTAUDIT_EXTERNAL_ID_PARAMETER", "/certaudit/external-id")
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "certaudit")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("CERTAUDIT_REGIONS", "us-east-1")
+        // Every level, the SDK's own included: it prints its credential providers at trace.
+        .env("CERTAUDIT_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = collect(child.stdout.take().unwrap());
+    let stderr = collect(child.stderr.take().unwrap());
+
+    // Two scheduled scans and an event: each enters the member account.
+    let soon = fabric.arn("soon");
+    for event in [
+        events::scheduled(),
+        approaching(&soon, 14, "soon.example.com"),
+        events::scheduled(),
+    ] {
+        let answer = api.invoke(event.to_string().as_bytes());
+        assert_eq!(
+            answer.kind,
+            "response",
+            "{answer:?}\n{:?}",
+            stderr.lock().unwrap()
+        );
+        let entered = answer.body["accounts_scanned"].as_i64() == Some(2)
+            || answer.body["certificate"]["arn"] == soon.as_str();
+        assert!(entered, "{}", answer.body);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let calls = counts(&fabric.calls(), before);
+    assert_eq!(
+        calls.get("GetParameter"),
+        Some(&1),
+        "read once per process: {calls:?}"
+    );
+    let logs = [
+        stdout.lock().unwrap().join("\n"),
+        stderr.lock().unwrap().join("\n"),
+    ];
+    for text in logs {
+        assert!(
+            !text.contains(support::EXTERNAL_ID),
+            "the ExternalId was logged: {text}"
+        );
+    }
 }
 
 #[test]

@@ -7,12 +7,18 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use support::events::{approaching, run_event, scheduled};
-use support::hub::create_bucket;
+use support::events::{approaching, run_event_with_parameter, scheduled};
+use support::hub::{create_bucket, put_secure_parameter};
 use support::{cert, with, Fabric};
 
 /// Calls that need no IAM permission.
 const NEEDS_NO_PERMISSION: [&str; 1] = ["sts:GetCallerIdentity"];
+
+/// What the function's role must allow that certaudit never calls itself, so the fabric never
+/// records it: the alert topic is encrypted with a customer-managed KMS key, and SNS asks KMS
+/// for a data key (and decrypts it) with the publisher's permissions on each Publish. Without
+/// these, every `sns:Publish` of the deployed function is refused.
+const MADE_ON_ITS_BEHALF: [&str; 2] = ["kms:Decrypt", "kms:GenerateDataKey*"];
 
 fn read_policy(name: &str) -> Value {
     let path = format!("{}/iam/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -146,7 +152,7 @@ fn hub_policy_covers_every_hub_call_and_nothing_unused() {
 }
 
 #[test]
-fn member_trust_policy_requires_the_hub_and_the_external_id() {
+fn member_trust_policy_requires_the_hubs_function_or_operator_role_and_the_external_id() {
     let trust = read_policy("member-trust-policy.json");
     let statement = &trust["Statement"][0];
     assert_eq!(statement["Effect"], "Allow");
@@ -158,6 +164,14 @@ fn member_trust_policy_requires_the_hub_and_the_external_id() {
     assert_eq!(
         statement["Condition"]["StringEquals"]["sts:ExternalId"],
         "EXTERNAL_ID"
+    );
+    // Not every principal of the hub account: its function's role, and the operators' roles.
+    assert_eq!(
+        statement["Condition"]["ArnLike"]["aws:PrincipalArn"],
+        json!([
+            "arn:aws:iam::HUB_ACCOUNT_ID:role/certaudit-function",
+            "arn:aws:iam::HUB_ACCOUNT_ID:role/OPERATOR_ROLE_NAME"
+        ])
     );
     assert_eq!(
         trust["Statement"].as_array().unwrap().len(),
@@ -199,6 +213,8 @@ fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
         ]}]
     }));
     create_bucket(&fabric, "certaudit-reports");
+    // As deployed: the ExternalId only in SSM, read by the function (never in its environment).
+    put_secure_parameter(&fabric, "/certaudit/external-id", support::EXTERNAL_ID);
     let since = fabric.calls().len();
     let topic = fabric.state["sns_topics"]["alerts"].as_str().unwrap();
     let settings = [
@@ -220,11 +236,13 @@ fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
         json!({"certaudit": "scan", "ou": [root]}),
         approaching(&due, 7, "due.example.com"),
     ] {
-        let (code, result, stderr) = run_event(&fabric, &settings, &event);
+        let (code, result, stderr) =
+            run_event_with_parameter(&fabric, "/certaudit/external-id", &settings, &event);
         assert_eq!(code, 0, "{result}\n{stderr}");
     }
-    let (by_hub, _) = observed_in(&fabric, &fabric.calls()[since..]);
+    let (mut by_hub, _) = observed_in(&fabric, &fabric.calls()[since..]);
     for call in [
+        "ssm:GetParameter",
         "sts:AssumeRole",
         "s3:PutObject",
         "securityhub:GetFindings",
@@ -232,6 +250,7 @@ fn lambda_role_permissions_are_exactly_the_calls_the_function_makes() {
     ] {
         assert!(by_hub.contains(call), "{call} was not recorded: {by_hub:?}");
     }
+    by_hub.extend(MADE_ON_ITS_BEHALF.map(String::from));
     assert_eq!(
         by_hub,
         function_permissions(),

@@ -15,7 +15,6 @@ const SESSION_SECONDS: i32 = 3600;
 /// Primed credentials are handed out only while they have at least this long left.
 const MIN_REMAINING: Duration = Duration::from_secs(300);
 
-#[derive(Debug)]
 pub struct AssumedRole {
     sts: aws_sdk_sts::Client,
     role_arn: String,
@@ -23,6 +22,20 @@ pub struct AssumedRole {
     /// The credentials of the first, probing AssumeRole, so the cache's first load does not
     /// assume the role a second time.
     primed: Mutex<Option<Credentials>>,
+}
+
+/// The SDK logs its credential providers with `{:?}` at trace level: the ExternalId is a
+/// secret, so it is never printed (nor the primed credentials, which are not needed there).
+impl std::fmt::Debug for AssumedRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumedRole")
+            .field("role_arn", &self.role_arn)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl AssumedRole {

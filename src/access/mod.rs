@@ -5,6 +5,7 @@
 
 mod assumed_role;
 pub mod aws_error;
+mod external_id;
 
 use anyhow::{anyhow, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -60,16 +61,33 @@ fn unidentified(failure: &AwsFailure, profile: Option<&str>) -> anyhow::Error {
 }
 
 /// Who runs the scan.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Caller {
     pub account_id: String,
     /// `aws`, `aws-cn` or `aws-us-gov`, from the caller's ARN: role ARNs are built with it.
     pub partition: String,
     pub config: SdkConfig,
+    /// What AssumeRole sends: `--external-id`, or the value of `--external-id-parameter`.
+    pub external_id: Option<String>,
+}
+
+/// Without the ExternalId: it is a secret.
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("account_id", &self.account_id)
+            .field("partition", &self.partition)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Caller {
-    /// Load the caller's credentials and ask STS who they are.
+    /// Load the caller's credentials, ask STS who they are, and read the ExternalId from SSM
+    /// when it is kept there.
     pub async fn identify(targets: &Targets) -> Result<Caller> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(shared_http_client())
@@ -117,10 +135,15 @@ impl Caller {
             .and_then(|arn| arn.split(':').nth(1))
             .unwrap_or("aws")
             .to_string();
+        let external_id = match (&targets.external_id, &targets.external_id_parameter) {
+            (_, Some(name)) => Some(external_id::from_parameter(&config, name).await?),
+            (given, None) => given.clone(),
+        };
         Ok(Caller {
             account_id,
             partition,
             config,
+            external_id,
         })
     }
 
@@ -141,7 +164,7 @@ impl Caller {
         let role = AssumedRole::new(
             aws_sdk_sts::Client::new(&self.config),
             self.role_arn(account_id, &targets.role_name),
-            targets.external_id.clone(),
+            self.external_id.clone(),
         );
         role.prime().await?;
         let config = self

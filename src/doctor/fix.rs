@@ -54,19 +54,25 @@ pub fn likely_fix(check: CheckKind, code: &str, message: &str, context: &Refusal
     match (check, FailureKind::of(code)) {
         (CheckKind::AssumeRole, FailureKind::AccessDenied) => {
             if !context.external_id_given {
-                "no ExternalId was given: set CERTAUDIT_EXTERNAL_ID (or --external-id) to the \
-                 ExternalId the StackSet was deployed with"
+                "no ExternalId was given: set CERTAUDIT_EXTERNAL_ID (or --external-id, or \
+                 --external-id-parameter for one kept in SSM) to the ExternalId the StackSet was \
+                 deployed with"
                     .into()
             } else if context.every_role_refused {
+                // The role trusts named roles of the hub account, not the account: a person's
+                // role outside OperatorRoleNamePattern is refused like a wrong ExternalId.
                 "no account accepted the role: check that CERTAUDIT_EXTERNAL_ID matches the \
-                 StackSet's ExternalId parameter, that --role-name matches its RoleName, and that \
-                 the caller may sts:AssumeRole it (iam/hub-policy.json)"
+                 StackSet's ExternalId parameter, that --role-name matches its RoleName, that \
+                 the StackSet trusts the caller's role (HubFunctionRoleName for the hub's \
+                 function, OperatorRoleNamePattern for people running the CLI), and that the \
+                 caller may sts:AssumeRole it (iam/hub-policy.json)"
                     .into()
             } else {
                 format!(
                     "the role is missing here or no longer trusts this caller: {DEPLOY_ROLE}; if \
                      the role exists, check that its trust policy's sts:ExternalId matches \
-                     CERTAUDIT_EXTERNAL_ID and its principal is the caller's account"
+                     CERTAUDIT_EXTERNAL_ID and its aws:PrincipalArn condition names the caller's \
+                     role"
                 )
             }
         }
@@ -124,6 +130,7 @@ mod tests {
         };
         let fix = likely_fix(CheckKind::AssumeRole, "AccessDenied", "", &all);
         assert!(fix.starts_with("no account accepted the role"), "{fix}");
+        assert!(fix.contains("OperatorRoleNamePattern"), "{fix}");
         let none = RefusalContext {
             external_id_given: false,
             ..all

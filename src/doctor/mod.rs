@@ -63,7 +63,7 @@ pub async fn run(targets: &Targets, caller: &Caller, accounts: Vec<AccountTarget
         .await;
     per_account.sort_by(|a, b| a[0].account_id.cmp(&b[0].account_id));
     let mut checks: Vec<Check> = per_account.into_iter().flatten().collect();
-    let context = RefusalContext::of(&checks, targets.external_id.is_some());
+    let context = RefusalContext::of(&checks, caller.external_id.is_some());
     for check in &mut checks {
         if check.result == Verdict::Failed {
             let code = check.code.as_deref().unwrap_or("");
@@ -77,7 +77,7 @@ pub async fn run(targets: &Targets, caller: &Caller, accounts: Vec<AccountTarget
         generated_at,
         caller_account_id: caller.account_id.clone(),
         role_name: targets.role_name.clone(),
-        external_id_given: targets.external_id.is_some(),
+        external_id_given: caller.external_id.is_some(),
         summary,
         checks,
     }

@@ -11,8 +11,29 @@ pub const LOAD_BALANCER: &str =
 
 /// `certaudit event -` with the event on stdin and `args`: exit code, result, stderr.
 pub fn run_event(fabric: &Fabric, args: &[&str], event: &Value) -> (i32, Value, String) {
-    let out = fabric
-        .certaudit()
+    run_event_as(fabric.certaudit(), args, event)
+}
+
+/// The same with the ExternalId kept only in SSM, in the parameter `name`, as the deployed
+/// function has it: none in the environment.
+pub fn run_event_with_parameter(
+    fabric: &Fabric,
+    name: &str,
+    args: &[&str],
+    event: &Value,
+) -> (i32, Value, String) {
+    let mut cmd = fabric.certaudit();
+    cmd.env_remove("CERTAUDIT_EXTERNAL_ID");
+    let args = [&["--external-id-parameter", name], args].concat();
+    run_event_as(cmd, &args, event)
+}
+
+fn run_event_as(
+    mut cmd: assert_cmd::Command,
+    args: &[&str],
+    event: &Value,
+) -> (i32, Value, String) {
+    let out = cmd
         .args(["event", "-"])
         .args(args)
         .write_stdin(event.to_string())

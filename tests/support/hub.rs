@@ -1,5 +1,5 @@
-//! Reading back what certaudit imported into Security Hub and wrote to S3, through the real
-//! SDKs, as the caller.
+//! Reading back what certaudit imported into Security Hub and wrote to S3, and keeping the
+//! ExternalId in SSM, through the real SDKs, as the caller.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +52,23 @@ pub fn create_bucket(fabric: &Fabric, bucket: &str) {
     let bucket = bucket.to_string();
     block_on(async move {
         client.create_bucket().bucket(bucket).send().await.unwrap();
+    });
+}
+
+/// The ExternalId as the operator keeps it for the deployed function: a SecureString in the
+/// caller's SSM Parameter Store.
+pub fn put_secure_parameter(fabric: &Fabric, name: &str, value: &str) {
+    let client = aws_sdk_ssm::Client::new(&fabric.sdk_config());
+    let (name, value) = (name.to_string(), value.to_string());
+    block_on(async move {
+        client
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
     });
 }
 
