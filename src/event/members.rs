@@ -1,0 +1,78 @@
+//! Which accounts an event may act on: the organization's (those under `--ou` when given), or
+//! with `--accounts` exactly those. An event names its account itself, and whoever can put an
+//! event on the bus (or write the Scheduler input) could name any account; acting there would
+//! assume a role in it (the ExternalId then sits in that account's CloudTrail), import a finding
+//! and send a message about a certificate nobody here owns. The list is read once and kept for
+//! the process, so a warm Lambda does not list the organization per event.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::access::Caller;
+use crate::accounts;
+use crate::plan::Targets;
+
+/// How old the kept list may be before an account missing from it makes it read again: an
+/// account that joined the organization is acted on within this time, and a stream of events
+/// for outside accounts costs at most one listing per period.
+const RELIST_AFTER: Duration = Duration::from_secs(10 * 60);
+
+/// The accounts listed, each with why it is not scanned (suspended, excluded), if it is not.
+struct Listed {
+    accounts: BTreeMap<String, Option<String>>,
+    at: Instant,
+}
+
+/// The organization's accounts, listed on first need and kept.
+#[derive(Default)]
+pub(super) struct Members {
+    listed: tokio::sync::Mutex<Option<Listed>>,
+}
+
+impl Members {
+    /// Why `account` is not one to act on, or None when it is. An error when the accounts
+    /// cannot be listed (Organizations unavailable): nothing can be decided.
+    pub(super) async fn outside(
+        &self,
+        caller: &Caller,
+        targets: &Targets,
+        account: &str,
+    ) -> anyhow::Result<Option<String>> {
+        let mut listed = self.listed.lock().await;
+        let stale = match &*listed {
+            None => true,
+            Some(known) => {
+                !known.accounts.contains_key(account) && known.at.elapsed() >= RELIST_AFTER
+            }
+        };
+        if stale {
+            *listed = Some(list(caller, targets).await?);
+        }
+        let known = listed.as_ref().expect("listed above");
+        Ok(match known.accounts.get(account) {
+            Some(None) => None,
+            Some(Some(skip)) => Some(format!("account {account} is not scanned: {skip}")),
+            None => Some(format!(
+                "account {account} is not an account of the organization{}: certaudit does not \
+                 act on it",
+                if matches!(targets.accounts, crate::plan::AccountSource::Explicit(_)) {
+                    " (not among --accounts)"
+                } else {
+                    ""
+                }
+            )),
+        })
+    }
+}
+
+async fn list(caller: &Caller, targets: &Targets) -> anyhow::Result<Listed> {
+    let targets = accounts::resolve(targets, caller).await?;
+    tracing::info!(
+        accounts = targets.len(),
+        "listed the accounts events may act on"
+    );
+    Ok(Listed {
+        accounts: targets.into_iter().map(|t| (t.id, t.skip)).collect(),
+        at: Instant::now(),
+    })
+}
