@@ -101,9 +101,9 @@ fn invalid(field: &str, message: impl Into<String>) -> InvalidEvent {
     }
 }
 
-/// How deep arrays and objects may nest: serde_json's recursion limit, past which it refuses
-/// the text. No EventBridge event or Scheduler input comes near it.
-pub const MAX_NESTING: usize = 128;
+/// How deep arrays and objects may nest: serde_json refuses the text from 128 levels on (its
+/// recursion limit). No EventBridge event or Scheduler input comes near it.
+pub const MAX_NESTING: usize = 127;
 
 /// Parse an event's text.
 pub fn parse(text: &str) -> Result<Event, InvalidEvent> {
@@ -538,10 +538,16 @@ mod tests {
 
     #[test]
     fn json_nested_too_deeply_says_so_and_names_the_limit() {
+        for depth in [MAX_NESTING, MAX_NESTING + 1] {
+            let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let parsed = serde_json::from_str::<Value>(&text);
+            assert_eq!(parsed.is_ok(), depth <= MAX_NESTING, "depth {depth}");
+        }
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let err = parse(&deep).unwrap_err();
         assert!(
-            err.message.contains("nested too deeply") && err.message.contains("128"),
+            err.message.contains("nested too deeply")
+                && err.message.contains(&MAX_NESTING.to_string()),
             "{}",
             err.message
         );
