@@ -351,6 +351,29 @@ fn invalid_events_exit_2_naming_the_field_and_others_are_ignored() {
         result["event"]["detail_type"],
         "EC2 Instance State-change Notification"
     );
+    let mut with_resource = other.clone();
+    with_resource["resources"] = json!(["arn:aws:ec2:us-east-1:123456789012:instance/i-1"]);
+    let (_, result, _) = run_event(&fabric, &[], &with_resource);
+    assert_eq!(
+        result["event"]["resource"], "arn:aws:ec2:us-east-1:123456789012:instance/i-1",
+        "an ignored event echoes its resource"
+    );
+    // Scheduler input that names nothing is not "everything".
+    let empty = json!({"certaudit": "scan", "accounts": ""});
+    let (code, _, stderr) = run_event(&fabric, &[], &empty);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`accounts` is empty"), "{stderr}");
+    // Nested past the parser's limit: said so, not "not JSON".
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    let out = fabric
+        .certaudit()
+        .args(["event"])
+        .write_stdin(deep)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nested too deeply"), "{stderr}");
     assert!(
         result["reason"].as_str().unwrap().contains("aws.ec2"),
         "{result}"
@@ -745,6 +768,7 @@ fn an_envelope_that_disagrees_with_the_certificate_arn_is_invalid_and_touches_no
 fn an_account_outside_the_organization_is_never_entered() {
     let fabric = Fabric::start(json!({"accounts": [
         {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]},
+        {"name": "closed", "state": "SUSPENDED"},
     ]}));
     let inbox = Inbox::new(&fabric);
     let args = [
@@ -797,12 +821,33 @@ fn an_account_outside_the_organization_is_never_entered() {
     );
     assert!(inbox.take().is_empty());
 
+    // A suspended member's event is ignored too (the scan skips it); in the Scheduler input,
+    // it is the scan's to skip and report, not a reason to scan nothing.
+    let closed = fabric.account("closed");
+    let arn = format!("arn:aws:acm:us-east-1:{closed}:certificate/61f50cd4");
+    let before = fabric.calls().len();
+    let (code, result, _) = run_event(&fabric, &args, &approaching(&arn, 3, "closed.example.com"));
+    assert_eq!((code, result["action"].as_str()), (0, Some("ignored")));
+    assert!(
+        result["reason"].as_str().unwrap().contains("SUSPENDED"),
+        "{result}"
+    );
+    let calls = calls_since(&fabric, before);
+    assert!(
+        calls.iter().all(|c| !c.starts_with("AssumeRole")),
+        "{calls:?}"
+    );
+    let web = fabric.account("web");
+    let both = json!({"certaudit": "scan", "accounts": [web, closed], "regions": ["us-east-1"]});
+    let (code, summary, stderr) = run_event(&fabric, &["--dry-run"], &both);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary["accounts_targeted"], 2, "{summary}");
+
     // A member is still acted on (and, with --accounts, those are the organization).
     let soon = fabric.arn("soon");
     let (code, result, _) = run_event(&fabric, &args, &approaching(&soon, 3, "soon.example.com"));
     assert_eq!((code, result["action"].as_str()), (0, Some("notified")));
     assert_eq!(inbox.take().len(), 1);
-    let web = fabric.account("web");
     let explicit = [&args[..], &["--accounts", web.as_str()]].concat();
     let before = fabric.calls().len();
     let (code, result, _) = run_event(&fabric, &explicit, &input);

@@ -213,14 +213,12 @@ impl Step<'_> {
                 .days_at_event
                 .is_some_and(|d| self.handler.plan.notify_days.includes(d)),
         };
-        if notify
+        let sent = notify
             && self
                 .publish(messages::attention(c, &self.event.detail_type))
-                .await
-        {
-            if self.result.action != Action::Failed {
-                self.result.action = Action::Notified;
-            }
+                .await;
+        if sent && self.result.action != Action::Failed {
+            self.result.action = Action::Notified;
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::access::Caller;
 use crate::accounts;
-use crate::plan::Targets;
+use crate::plan::{AccountSource, Targets};
 
 /// How old the kept list may be before an account missing from it makes it read again: an
 /// account that joined the organization is acted on within this time, and a stream of events
@@ -23,6 +23,17 @@ struct Listed {
     at: Instant,
 }
 
+/// Where an account stands with the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Standing {
+    /// An account the scan covers.
+    Member,
+    /// An account of the organization that the scan skips (suspended, excluded): why.
+    Skipped(String),
+    /// Not an account of the organization (or not among `--accounts`): why.
+    Outside(String),
+}
+
 /// The organization's accounts, listed on first need and kept.
 #[derive(Default)]
 pub(super) struct Members {
@@ -30,14 +41,14 @@ pub(super) struct Members {
 }
 
 impl Members {
-    /// Why `account` is not one to act on, or None when it is. An error when the accounts
-    /// cannot be listed (Organizations unavailable): nothing can be decided.
-    pub(super) async fn outside(
+    /// Where `account` stands. An error when the accounts cannot be listed (Organizations
+    /// unavailable): nothing can be decided.
+    pub(super) async fn standing(
         &self,
         caller: &Caller,
         targets: &Targets,
         account: &str,
-    ) -> anyhow::Result<Option<String>> {
+    ) -> anyhow::Result<Standing> {
         let mut listed = self.listed.lock().await;
         let stale = match &*listed {
             None => true,
@@ -50,12 +61,14 @@ impl Members {
         }
         let known = listed.as_ref().expect("listed above");
         Ok(match known.accounts.get(account) {
-            Some(None) => None,
-            Some(Some(skip)) => Some(format!("account {account} is not scanned: {skip}")),
-            None => Some(format!(
+            Some(None) => Standing::Member,
+            Some(Some(skip)) => {
+                Standing::Skipped(format!("account {account} is not scanned: {skip}"))
+            }
+            None => Standing::Outside(format!(
                 "account {account} is not an account of the organization{}: certaudit does not \
                  act on it",
-                if matches!(targets.accounts, crate::plan::AccountSource::Explicit(_)) {
+                if matches!(targets.accounts, AccountSource::Explicit(_)) {
                     " (not among --accounts)"
                 } else {
                     ""

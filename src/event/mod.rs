@@ -28,6 +28,7 @@ use crate::outcome::{self, Stopped};
 use crate::output;
 use crate::plan::{AccountSource, EventPlan};
 use crate::report::{printable, Summary};
+use members::Standing;
 use parse::{AcmEvent, Event, InvalidEvent, ScanScope};
 use result::{Action, EventRef, EventResult};
 
@@ -156,15 +157,18 @@ impl Handler {
             });
         }
         let target = &self.plan.scan.target;
-        match self.members.outside(caller, target, &event.account).await {
-            Ok(None) => acm::handle(self, caller, event).await.into(),
-            Ok(Some(reason)) => self.ignored(EventRef::of(event), reason),
+        match self.members.standing(caller, target, &event.account).await {
+            Ok(Standing::Member) => acm::handle(self, caller, event).await.into(),
+            Ok(Standing::Skipped(reason) | Standing::Outside(reason)) => {
+                self.ignored(EventRef::of(event), reason)
+            }
             Err(e) => Outcome::Fatal(e),
         }
     }
 
     /// Why a Scheduler input's `accounts` may not be scanned (one is outside the
-    /// organization), if they may not. `Err` is the outcome when that cannot be told.
+    /// organization), if they may not; a suspended or excluded one is the scan's to skip and
+    /// report. `Err` is the outcome when that cannot be told.
     async fn scope_outside(
         &self,
         scope: &ScanScope,
@@ -178,7 +182,9 @@ impl Handler {
             let target = &self.plan.scan.target;
             let mut outside = Vec::new();
             for account in &scope.accounts {
-                if let Some(reason) = self.members.outside(caller, target, account).await? {
+                if let Standing::Outside(reason) =
+                    self.members.standing(caller, target, account).await?
+                {
                     outside.push(reason);
                 }
             }
