@@ -154,6 +154,15 @@ fn the_bootstrap_serves_every_event_through_the_runtime_api() {
         None,
         "the role's credentials are kept: {warm:?}"
     );
+    assert!(
+        first.contains_key("ListAccounts"),
+        "the organization is checked: {first:?}"
+    );
+    assert_eq!(
+        warm.get("ListAccounts"),
+        None,
+        "and kept, not listed per event: {warm:?}"
+    );
     for (operation, n) in [
         ("DescribeCertificate", 1),
         ("ListTagsForCertificate", 1),

@@ -66,12 +66,13 @@ impl Members {
                 Standing::Skipped(format!("account {account} is not scanned: {skip}"))
             }
             None => Standing::Outside(format!(
-                "account {account} is not an account of the organization{}: certaudit does not \
-                 act on it",
-                if matches!(targets.accounts, AccountSource::Explicit(_)) {
-                    " (not among --accounts)"
-                } else {
-                    ""
+                "account {account} is not {}: certaudit does not act on it",
+                match &targets.accounts {
+                    AccountSource::Explicit(_) => "among --accounts",
+                    AccountSource::Organization { ous } if !ous.is_empty() => {
+                        "an account of the organization under --ou"
+                    }
+                    AccountSource::Organization { .. } => "an account of the organization",
                 }
             )),
         })
