@@ -398,6 +398,29 @@ fn invalid_events_exit_2_naming_the_field_and_others_are_ignored() {
         result["event"]["detail_type"],
         "EC2 Instance State-change Notification"
     );
+    let mut with_resource = other.clone();
+    with_resource["resources"] = json!(["arn:aws:ec2:us-east-1:123456789012:instance/i-1"]);
+    let (_, result, _) = run_event(&fabric, &[], &with_resource);
+    assert_eq!(
+        result["event"]["resource"], "arn:aws:ec2:us-east-1:123456789012:instance/i-1",
+        "an ignored event echoes its resource"
+    );
+    // Scheduler input that names nothing is not "everything".
+    let empty = json!({"certaudit": "scan", "accounts": ""});
+    let (code, _, stderr) = run_event(&fabric, &[], &empty);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`accounts` is empty"), "{stderr}");
+    // Nested past the parser's limit: said so, not "not JSON".
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    let out = fabric
+        .certaudit()
+        .args(["event"])
+        .write_stdin(deep)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nested too deeply"), "{stderr}");
     assert!(
         result["reason"].as_str().unwrap().contains("aws.ec2"),
         "{result}"
@@ -583,4 +606,399 @@ fn sigterm_during_a_scheduled_scan_exits_143_keeping_what_it_found_but_not_as_la
         stderr.contains("what it found is in s3://certaudit-reports/org/"),
         "{stderr}"
     );
+}
+
+/// The calls the fabric answered since `before`, as "Operation account" strings.
+fn calls_since(fabric: &Fabric, before: usize) -> Vec<String> {
+    fabric.calls()[before..]
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["operation"].as_str().unwrap_or("?"),
+                c["account"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_security_hub_refusal_does_not_keep_the_sns_message_from_going_out() {
+    let fabric = Fabric::start(json!({
+        "security_hub": {"enabled": false},
+        "accounts": [{"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]}],
+    }));
+    let inbox = Inbox::new(&fabric);
+    let soon = fabric.arn("soon");
+    let args = [
+        "--security-hub-region",
+        "us-east-1",
+        "--sns-topic-arn",
+        inbox.topic_arn.as_str(),
+    ];
+    let (code, result, stderr) =
+        run_event(&fabric, &args, &approaching(&soon, 7, "soon.example.com"));
+    assert_eq!(code, 3, "a target failed: {stderr}");
+    let stages: Vec<&str> = result["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["security_hub"], "{result}");
+    assert_eq!(result["errors"][0]["code"], "InvalidAccessException");
+    assert!(
+        result["sns_message_id"].is_string(),
+        "the message went out: {result}"
+    );
+    let messages = inbox.take();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].0.contains("EXPIRES IN 7 DAYS"), "{messages:?}");
+    assert!(
+        stderr.contains("security_hub") && stderr.contains("InvalidAccessException"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_resolved_message_whose_publish_failed_is_still_sent_when_the_event_is_retried() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
+        acm("renewing", json!({"days_left": 10.5, "type": "AMAZON_ISSUED", "in_use_by": [LOAD_BALANCER]})),
+    ]}]}));
+    let (code, _) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--security-hub-region",
+        "us-east-1",
+    ]);
+    assert_eq!(code, 0);
+    let renewing = fabric.arn("renewing");
+    fabric.change(json!({"op": "replace", "arn": renewing, "spec": {"domain": "renewing.example.com", "days_left": 395, "type": "AMAZON_ISSUED"}}));
+    let available = with_facts(
+        AVAILABLE,
+        &renewing,
+        json!({"Action": "RENEWAL", "DaysToExpiry": 395.0}),
+    );
+    // The topic does not exist yet: the publish fails.
+    let management = fabric.state["management_account"].as_str().unwrap();
+    let topic = format!("arn:aws:sns:us-east-1:{management}:certaudit-alerts");
+    let args = [
+        "--security-hub-region",
+        "us-east-1",
+        "--sns-topic-arn",
+        topic.as_str(),
+    ];
+    let (code, result, stderr) = run_event(&fabric, &args, &available);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(result["errors"][0]["stage"], "sns", "{result}");
+    assert_eq!(result["finding_state"], "ACTIVE", "{result}");
+    assert_eq!(
+        findings(&fabric)[&renewing].record_state(),
+        Some(&RecordState::Active),
+        "the finding stays active while its message is owed"
+    );
+
+    // The same event retried once the topic is there: the message it owes goes out.
+    let inbox = Inbox::new(&fabric);
+    assert_eq!(inbox.topic_arn, topic);
+    let (code, result, stderr) = run_event(&fabric, &args, &available);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(result["action"], "resolved");
+    assert_eq!(result["finding_state"], "ARCHIVED");
+    let messages = inbox.take();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0]
+            .0
+            .starts_with("certaudit: resolved: renewing.example.com"),
+        "{messages:?}"
+    );
+    assert_eq!(
+        findings(&fabric)[&renewing].record_state(),
+        Some(&RecordState::Archived)
+    );
+    // Replayed once more: nothing is owed any more.
+    let (code, _, _) = run_event(&fabric, &args, &available);
+    assert_eq!(code, 0);
+    assert!(inbox.take().is_empty());
+}
+
+#[test]
+fn notify_days_are_judged_at_the_events_time_not_when_it_is_replayed() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": [
+        acm("soon", json!({"days_left": 5.5})),
+    ]}]}));
+    let inbox = Inbox::new(&fabric);
+    let soon = fabric.arn("soon");
+    let args = ["--sns-topic-arn", inbox.topic_arn.as_str()];
+    // The 7-day reminder, handled two days after ACM sent it (5 days left now; 5 is not a
+    // reminder day, 7 is).
+    let mut event = approaching(&soon, 7, "soon.example.com");
+    let sent = chrono::Utc::now() - chrono::Duration::days(2);
+    event["time"] = json!(sent.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let (code, result, stderr) = run_event(&fabric, &args, &event);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(result["action"], "notified", "{result}");
+    assert_eq!(result["days_at_event"], 7);
+    assert_eq!(result["certificate"]["days_to_expiry"], 5);
+    assert_eq!(inbox.take().len(), 1);
+    // Today's event (5 days left) is not a reminder day.
+    event["time"] = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let (_, result, _) = run_event(&fabric, &args, &event);
+    assert_eq!(
+        (result["action"].as_str(), result["days_at_event"].as_i64()),
+        (Some("updated"), Some(5))
+    );
+    assert!(inbox.take().is_empty());
+}
+
+#[test]
+fn an_envelope_that_disagrees_with_the_certificate_arn_is_invalid_and_touches_nothing() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "web", "certificates": [acm("live", json!({"days_left": 7.5}))]},
+        {"name": "other"},
+    ]}));
+    let args = [
+        "--regions",
+        "us-east-1",
+        "--security-hub-region",
+        "us-east-1",
+    ];
+    let (code, _) = fabric.scan_json(&args);
+    assert_eq!(code, 0);
+    let live = fabric.arn("live");
+    let (web, other) = (fabric.account("web"), fabric.account("other"));
+    let before = fabric.calls().len();
+
+    let mut forged = approaching(&live, 7, "live.example.com");
+    forged["account"] = json!(other);
+    let (code, result, stderr) = run_event(&fabric, &args, &forged);
+    assert_eq!((code, &result), (2, &Value::Null), "{stderr}");
+    assert!(
+        stderr.contains(&other) && stderr.contains(&web),
+        "names both: {stderr}"
+    );
+    let mut elsewhere = approaching(&live, 7, "live.example.com");
+    elsewhere["region"] = json!("eu-west-1");
+    let (code, _, stderr) = run_event(&fabric, &[], &elsewhere);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("eu-west-1") && stderr.contains("us-east-1"),
+        "{stderr}"
+    );
+    // Another partition's certificate cannot be read from here.
+    let china = format!("arn:aws-cn:acm:cn-north-1:{web}:certificate/61f50cd4");
+    let (code, _, stderr) = run_event(&fabric, &[], &approaching(&china, 7, "live.example.com"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("aws-cn"), "{stderr}");
+    // A resource that is not an ACM certificate.
+    let mut not_acm = approaching(&live, 7, "live.example.com");
+    not_acm["resources"] = json!([format!("arn:aws:iam::{web}:server-certificate/acm")]);
+    let (code, _, stderr) = run_event(&fabric, &[], &not_acm);
+    assert_eq!(code, 2, "{stderr}");
+
+    let calls = calls_since(&fabric, before);
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.starts_with("AssumeRole") && !c.starts_with("BatchImportFindings")),
+        "{calls:?}"
+    );
+    assert_eq!(
+        findings(&fabric)[&live].record_state(),
+        Some(&RecordState::Active),
+        "the live certificate's finding is not archived"
+    );
+}
+
+#[test]
+fn an_account_outside_the_organization_is_never_entered() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]},
+        {"name": "closed", "state": "SUSPENDED"},
+    ]}));
+    let inbox = Inbox::new(&fabric);
+    let args = [
+        "--security-hub-region",
+        "us-east-1",
+        "--sns-topic-arn",
+        inbox.topic_arn.as_str(),
+    ];
+    let outsider = "999999999999";
+    let arn = format!(
+        "arn:aws:acm:us-east-1:{outsider}:certificate/61f50cd4-45b9-4259-b049-d0a53682fa4b"
+    );
+    let before = fabric.calls().len();
+    let (code, result, stderr) = run_event(
+        &fabric,
+        &args,
+        &approaching(&arn, 3, "pay-now.attacker.example"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(result["action"], "ignored", "{result}");
+    assert!(
+        result["reason"].as_str().unwrap().contains(outsider),
+        "{result}"
+    );
+    // Scheduler input naming it: nothing scanned either.
+    let input = json!({"certaudit": "scan", "accounts": [outsider], "regions": ["us-east-1"]});
+    let (code, result, stderr) = run_event(&fabric, &args, &input);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(result["action"], "ignored", "{result}");
+    assert!(
+        result["reason"].as_str().unwrap().contains(outsider),
+        "{result}"
+    );
+    let calls = calls_since(&fabric, before);
+    println!("calls for an outside account: {calls:?}");
+    for operation in [
+        "AssumeRole",
+        "DescribeCertificate",
+        "BatchImportFindings",
+        "Publish",
+    ] {
+        assert!(
+            calls.iter().all(|c| !c.starts_with(operation)),
+            "{operation}: {calls:?}"
+        );
+    }
+    assert!(
+        calls.iter().any(|c| c.starts_with("ListAccounts")),
+        "{calls:?}"
+    );
+    assert!(inbox.take().is_empty());
+
+    // A suspended member's event is ignored too (the scan skips it); in the Scheduler input,
+    // it is the scan's to skip and report, not a reason to scan nothing.
+    let closed = fabric.account("closed");
+    let arn = format!("arn:aws:acm:us-east-1:{closed}:certificate/61f50cd4");
+    let before = fabric.calls().len();
+    let (code, result, _) = run_event(&fabric, &args, &approaching(&arn, 3, "closed.example.com"));
+    assert_eq!((code, result["action"].as_str()), (0, Some("ignored")));
+    assert!(
+        result["reason"].as_str().unwrap().contains("SUSPENDED"),
+        "{result}"
+    );
+    let calls = calls_since(&fabric, before);
+    assert!(
+        calls.iter().all(|c| !c.starts_with("AssumeRole")),
+        "{calls:?}"
+    );
+    let web = fabric.account("web");
+    let both = json!({"certaudit": "scan", "accounts": [web, closed], "regions": ["us-east-1"]});
+    let (code, summary, stderr) = run_event(&fabric, &["--dry-run"], &both);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary["accounts_targeted"], 2, "{summary}");
+
+    // A member is still acted on (and, with --accounts, those are the organization).
+    let soon = fabric.arn("soon");
+    let (code, result, _) = run_event(&fabric, &args, &approaching(&soon, 3, "soon.example.com"));
+    assert_eq!((code, result["action"].as_str()), (0, Some("notified")));
+    assert_eq!(inbox.take().len(), 1);
+    let explicit = [&args[..], &["--accounts", web.as_str()]].concat();
+    let before = fabric.calls().len();
+    let (code, result, _) = run_event(&fabric, &explicit, &input);
+    assert_eq!((code, result["action"].as_str()), (0, Some("ignored")));
+    let calls = calls_since(&fabric, before);
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.starts_with("ListAccounts") && !c.starts_with("AssumeRole")),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn each_acm_event_is_logged_at_info_with_what_was_done() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]},
+    ]}));
+    let inbox = Inbox::new(&fabric);
+    let soon = fabric.arn("soon");
+    let args = [
+        "-v",
+        "--security-hub-region",
+        "us-east-1",
+        "--sns-topic-arn",
+        inbox.topic_arn.as_str(),
+    ];
+    let event = approaching(&soon, 7, "soon.example.com");
+    let (code, result, stderr) = run_event(&fabric, &args, &event);
+    assert_eq!(code, 0, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("ACM event handled"))
+        .unwrap_or_else(|| panic!("no INFO line for the event:\n{stderr}"));
+    for expected in [
+        event["id"].as_str().unwrap(),
+        "ACM Certificate Approaching Expiration",
+        fabric.account("web").as_str(),
+        "us-east-1",
+        soon.as_str(),
+        "notified",
+        result["sns_message_id"].as_str().unwrap(),
+        result["finding_id"].as_str().unwrap(),
+    ] {
+        assert!(line.contains(expected), "{expected} missing from: {line}");
+    }
+    assert!(line.contains("INFO"), "{line}");
+}
+
+#[test]
+fn a_signal_during_an_acm_event_stops_it_promptly_with_the_shells_code() {
+    let fabric = Fabric::start(json!({
+        "hang": {"region": "us-east-1", "operations": ["DescribeCertificate"], "seconds": 60},
+        "accounts": [{"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]}],
+    }));
+    let soon = fabric.arn("soon");
+    let hanging = || {
+        fabric
+            .calls()
+            .iter()
+            .filter(|c| c["outcome"] == "hang")
+            .count()
+    };
+    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+        let hung = hanging();
+        let mut child = fabric
+            .certaudit_process()
+            .args(["event", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            let event = approaching(&soon, 7, "soon.example.com");
+            stdin.write_all(event.to_string().as_bytes()).unwrap();
+        }
+        // Until the describe is under way (and hanging).
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while hanging() == hung {
+            assert!(
+                std::time::Instant::now() < until,
+                "the describe never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let sent_at = std::time::Instant::now();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        let took = sent_at.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{signal}: {stderr}");
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{signal} took {took:?}"
+        );
+        let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["action"], "failed");
+        assert_eq!(result["errors"][0]["stage"], "interrupted", "{result}");
+    }
 }

@@ -154,6 +154,15 @@ fn the_bootstrap_serves_every_event_through_the_runtime_api() {
         None,
         "the role's credentials are kept: {warm:?}"
     );
+    assert!(
+        first.contains_key("ListAccounts"),
+        "the organization is checked: {first:?}"
+    );
+    assert_eq!(
+        warm.get("ListAccounts"),
+        None,
+        "and kept, not listed per event: {warm:?}"
+    );
     for (operation, n) in [
         ("DescribeCertificate", 1),
         ("ListTagsForCertificate", 1),
@@ -246,6 +255,24 @@ fn the_bootstrap_serves_every_event_through_the_runtime_api() {
     child.wait().unwrap();
     let logs = stderr.lock().unwrap().join("\n");
     assert!(!logs.contains("panicked"), "{logs}");
+    // What each invocation did, at info: one line per ACM event.
+    let handled: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("ACM event handled"))
+        .collect();
+    assert_eq!(handled.len(), 4, "{logs}");
+    let soon_id = approaching(&soon, 14, "soon.example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        handled[0].contains(&soon_id)
+            && handled[0].contains(soon.as_str())
+            && handled[0].contains("notified")
+            && handled[0].contains(&format!("certaudit/{soon}")),
+        "{}",
+        handled[0]
+    );
 }
 
 #[test]

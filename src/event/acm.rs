@@ -1,9 +1,12 @@
 //! An ACM certificate event: open its account, read the certificate (DescribeCertificate and
 //! tags, in the event's region), classify it with the scan's rules, then converge its
 //! Security Hub finding — the same Id, fields and severity the scan imports — and publish
-//! what people must know. The event's own fields only say which certificate.
+//! what people must know. The event's own fields only say which certificate (and when).
+//! Security Hub and SNS are delivered to independently: one failing is recorded in the result
+//! and never keeps the other from being told.
 
 use aws_sdk_securityhub::types::{AwsSecurityFinding, RecordState};
+use chrono::{DateTime, Utc};
 
 use super::parse::{AcmEvent, AcmKind};
 use super::result::{Action, EventRef, EventResult, FindingState};
@@ -14,7 +17,7 @@ use crate::notify::certificate as messages;
 use crate::notify::security_hub::{self, account_name_of, archived, finding_id, Hub};
 use crate::notify::sns::{self, Message};
 use crate::report::attention::needs_attention;
-use crate::report::classify::classify;
+use crate::report::classify::{classify, days_to_expiry};
 use crate::report::{Certificate, FailureKind, Stage};
 use crate::scan::describe_one;
 
@@ -24,6 +27,9 @@ struct Step<'a> {
     caller: &'a Caller,
     event: &'a AcmEvent,
     hub: Option<Hub>,
+    /// The certificate's existing finding could not be read: nothing is imported (its
+    /// `CreatedAt` would be lost) and whether one is active is unknown.
+    hub_unreadable: bool,
     finding_id: String,
     result: EventResult,
 }
@@ -37,6 +43,7 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
         caller,
         event,
         hub: hub.map(|region| Hub::new(caller, region)),
+        hub_unreadable: false,
         finding_id: finding_id(&event.resource),
         result,
     };
@@ -74,19 +81,16 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
             return step.result;
         }
     };
-    let existing = match step.existing().await {
-        Ok(existing) => existing,
-        Err(()) => return step.result,
-    };
+    let existing = step.existing().await;
     match one {
         None => step.gone(existing).await,
         Some(one) => {
             let mut certificate = one.certificate;
-            classify(
-                &mut certificate,
-                chrono::Utc::now(),
-                plan.scan.expiring_days,
-            );
+            let now = chrono::Utc::now();
+            classify(&mut certificate, now, plan.scan.expiring_days);
+            step.result.days_at_event = certificate
+                .not_after
+                .map(|not_after| days_to_expiry(not_after, event_time(event, now)));
             if certificate.account_name.is_none() {
                 certificate.account_name =
                     existing.as_ref().and_then(account_name_of).map(Into::into);
@@ -107,19 +111,32 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
     step.result
 }
 
+/// When the event happened, for judging `--notify-days`: ACM sends Approaching Expiration on
+/// the reminder days, and an event replayed days later (from the failed-events queue) is still
+/// that day's reminder. Now when the event has no readable time, and never later than now (a
+/// time in the future would pick a reminder day that has not come).
+fn event_time(event: &AcmEvent, now: DateTime<Utc>) -> DateTime<Utc> {
+    event
+        .time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc).min(now))
+        .unwrap_or(now)
+}
+
 impl Step<'_> {
-    /// The certificate's existing finding, when Security Hub is configured. `Err` when it
-    /// cannot be read: the result has failed.
-    async fn existing(&mut self) -> Result<Option<AwsSecurityFinding>, ()> {
-        let Some(hub) = &self.hub else {
-            return Ok(None);
-        };
+    /// The certificate's existing finding, when Security Hub is configured and answers. When
+    /// it does not (not enabled, suspended, throttled), the error is recorded and the rest of
+    /// the handling goes on without Security Hub.
+    async fn existing(&mut self) -> Option<AwsSecurityFinding> {
+        let hub = self.hub.as_ref()?;
         match hub.existing(&self.finding_id).await {
-            Ok(found) => Ok(found),
+            Ok(found) => found,
             Err(failure) => {
                 let error = self.hub_error(failure, "cannot read the certificate's finding");
                 self.result.fail(error);
-                Err(())
+                self.hub_unreadable = true;
+                None
             }
         }
     }
@@ -147,14 +164,15 @@ impl Step<'_> {
         }
     }
 
-    /// Publish `message` to the topic (unless a dry run) and record it in the result.
-    async fn publish(&mut self, message: Message) {
+    /// Publish `message` to the topic (unless a dry run) and record it in the result. Whether
+    /// it went out (or would have, in a dry run).
+    async fn publish(&mut self, message: Message) -> bool {
         let Some(topic) = &self.handler.plan.scan.notify.sns_topic_arn else {
-            return;
+            return false;
         };
         self.result.sns_subject = Some(message.subject.clone());
         if self.handler.plan.dry_run {
-            return;
+            return true;
         }
         let client = sns::client(self.caller, topic);
         let dedup = match &self.event.id {
@@ -162,7 +180,10 @@ impl Step<'_> {
             None => format!("certaudit-{}", chrono::Utc::now().timestamp_millis()),
         };
         match sns::publish_one(&client, topic, message, &dedup).await {
-            Ok(id) => self.result.sns_message_id = Some(id),
+            Ok(id) => {
+                self.result.sns_message_id = Some(id);
+                true
+            }
             Err(failure) => {
                 let region = topic.split(':').nth(3);
                 let failure = AwsFailure {
@@ -171,14 +192,15 @@ impl Step<'_> {
                 };
                 let error = failure.at(Stage::Sns, Some(&self.caller.account_id), region);
                 self.result.fail(error);
+                false
             }
         }
     }
 
     /// It needs attention: the scan's finding, and one message unless --notify-days says
-    /// this day of an Approaching Expiration is not one to write about.
+    /// the day of an Approaching Expiration (the day it was sent) is not one to write about.
     async fn attention(&mut self, c: &Certificate, existing: Option<AwsSecurityFinding>) {
-        if let Some(hub) = &self.hub {
+        if let Some(hub) = self.hub.as_ref().filter(|_| !self.hub_unreadable) {
             let scope = hub.scope();
             let created = existing.as_ref().and_then(|f| f.created_at());
             let finding = security_hub::finding(c, &scope, created);
@@ -186,16 +208,17 @@ impl Step<'_> {
         }
         let notify = match self.event.kind {
             AcmKind::Expired | AcmKind::RenewalActionRequired => true,
-            AcmKind::ApproachingExpiration | AcmKind::Available => c
-                .days_to_expiry
+            AcmKind::ApproachingExpiration | AcmKind::Available => self
+                .result
+                .days_at_event
                 .is_some_and(|d| self.handler.plan.notify_days.includes(d)),
         };
-        if notify && self.handler.plan.scan.notify.sns_topic_arn.is_some() {
-            self.publish(messages::attention(c, &self.event.detail_type))
+        let sent = notify
+            && self
+                .publish(messages::attention(c, &self.event.detail_type))
                 .await;
-            if self.result.action != Action::Failed {
-                self.result.action = Action::Notified;
-            }
+        if sent && self.result.action != Action::Failed {
+            self.result.action = Action::Notified;
         }
     }
 
@@ -208,29 +231,42 @@ impl Step<'_> {
         export: bool,
     ) {
         self.result.action = Action::Resolved;
-        let was_active = self.archive_active(existing).await;
+        let active = existing.filter(|f| f.record_state() == Some(&RecordState::Active));
         if export {
+            // Sent for every such event whatever the finding's state, so a retry owes nothing.
             self.publish(messages::export_again(c)).await;
-        } else if was_active {
-            self.publish(messages::resolved(c, &self.finding_id)).await;
+            self.archive(active).await;
+            return;
         }
+        let Some(active) = active else { return };
+        // The ACTIVE finding is the only record that a "resolved" message is owed: archived
+        // first, a publish that then failed would leave a retry (or any later event) nothing
+        // to resolve, and the message would be lost. So the message goes first and the
+        // finding is archived only once it is out; a publish that fails leaves the finding
+        // ACTIVE and the event failed, and its retry sends the message. The price under partial
+        // failure (published, then the archive failed) is the message sent again on retry —
+        // once more rather than never (a FIFO topic drops the repeat by the event's id).
+        let topic = self.handler.plan.scan.notify.sns_topic_arn.is_some();
+        if topic && !self.publish(messages::resolved(c, &self.finding_id)).await {
+            self.result.finding_id = Some(self.finding_id.clone());
+            self.result.finding_state = Some(FindingState::Active);
+            return;
+        }
+        self.archive(Some(active)).await;
     }
 
     /// It no longer exists: archive its finding, if one is active.
     async fn gone(&mut self, existing: Option<AwsSecurityFinding>) {
         self.result.action = Action::Gone;
-        self.archive_active(existing).await;
+        let active = existing.filter(|f| f.record_state() == Some(&RecordState::Active));
+        self.archive(active).await;
     }
 
-    /// Archive the certificate's finding if it is active; whether it was.
-    async fn archive_active(&mut self, existing: Option<AwsSecurityFinding>) -> bool {
-        let Some(active) = existing.filter(|f| f.record_state() == Some(&RecordState::Active))
-        else {
-            return false;
-        };
+    /// Archive the certificate's active finding, if there is one.
+    async fn archive(&mut self, active: Option<AwsSecurityFinding>) {
+        let Some(active) = active else { return };
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         self.import(archived(&active, &now), FindingState::Archived)
             .await;
-        true
     }
 }

@@ -5,6 +5,7 @@
 //! SNS message with what the scan would say; anything else is ignored.
 
 mod acm;
+mod members;
 pub mod parse;
 pub mod result;
 mod scheduled;
@@ -27,7 +28,8 @@ use crate::outcome::{self, Stopped};
 use crate::output;
 use crate::plan::{AccountSource, EventPlan};
 use crate::report::{printable, Summary};
-use parse::{AcmEvent, Event, InvalidEvent};
+use members::Standing;
+use parse::{AcmEvent, Event, InvalidEvent, ScanScope};
 use result::{Action, EventRef, EventResult};
 
 /// What handling an event answers: an ACM event's result, or a scheduled scan's summary.
@@ -73,6 +75,7 @@ pub struct Handler {
     metrics: MetricsTo,
     caller: tokio::sync::OnceCell<Caller>,
     accounts: tokio::sync::Mutex<HashMap<String, AccountAccess>>,
+    members: members::Members,
 }
 
 impl Handler {
@@ -82,26 +85,30 @@ impl Handler {
             metrics,
             caller: tokio::sync::OnceCell::new(),
             accounts: tokio::sync::Mutex::default(),
+            members: members::Members::default(),
         }
     }
 
-    /// Handle one event. `interrupt` stops a scheduled scan part way (a signal, or the Lambda
-    /// invocation's deadline coming near).
+    /// Handle one event. `interrupt` stops it part way (a signal, or the Lambda invocation's
+    /// deadline coming near).
     pub async fn handle(&self, event: &Value, interrupt: &Interrupt) -> Outcome {
         let event = match parse::dispatch(event) {
             Ok(event) => event,
             Err(invalid) => return Outcome::Invalid(invalid),
         };
         match event {
-            Event::Scheduled(scope) => scheduled::run(self, scope, interrupt).await,
+            Event::Scheduled(scope) => match self.scope_outside(&scope, interrupt).await {
+                Ok(None) => scheduled::run(self, scope, interrupt).await,
+                Ok(Some(reason)) => self.ignored(EventRef::default(), reason),
+                Err(stopped) => stopped,
+            },
             Event::Acm(event) => {
-                if let Some(reason) = self.out_of_scope(&event) {
-                    return self.ignored(EventRef::of(&event), reason);
-                }
-                match self.caller().await {
-                    Ok(caller) => acm::handle(self, caller, &event).await.into(),
-                    Err(e) => Outcome::Fatal(e),
-                }
+                let outcome = match interrupt.or_stop(self.acm(&event)).await {
+                    Some(outcome) => outcome,
+                    None => interrupted(&event, interrupt, self.plan.dry_run),
+                };
+                log_handled(&event, &outcome);
+                outcome
             }
             Event::Other {
                 id,
@@ -110,6 +117,7 @@ impl Handler {
                 account,
                 region,
                 time,
+                resource,
             } => {
                 let reason = format!(
                     "not an event certaudit acts on (source {}, detail-type {})",
@@ -122,10 +130,88 @@ impl Handler {
                     account,
                     region,
                     time,
-                    resource: None,
+                    resource,
                 };
                 self.ignored(event, reason)
             }
+        }
+    }
+
+    /// An ACM event: in scope, in the caller's partition, in the organization, then handled.
+    async fn acm(&self, event: &AcmEvent) -> Outcome {
+        if let Some(reason) = self.out_of_scope(event) {
+            return self.ignored(EventRef::of(event), reason);
+        }
+        let caller = match self.caller().await {
+            Ok(caller) => caller,
+            Err(e) => return Outcome::Fatal(e),
+        };
+        if event.partition != caller.partition {
+            return Outcome::Invalid(InvalidEvent {
+                field: "resources".into(),
+                message: format!(
+                    "the certificate `resources[0]` is in partition '{}', but certaudit runs in \
+                     partition '{}': it cannot be read from here",
+                    event.partition, caller.partition
+                ),
+            });
+        }
+        let target = &self.plan.scan.target;
+        match self.members.standing(caller, target, &event.account).await {
+            Ok(Standing::Member) => acm::handle(self, caller, event).await.into(),
+            Ok(Standing::Skipped(reason) | Standing::Outside(reason)) => {
+                self.ignored(EventRef::of(event), reason)
+            }
+            Err(e) => Outcome::Fatal(e),
+        }
+    }
+
+    /// Why a Scheduler input's `accounts` may not be scanned (one is outside the
+    /// organization), if they may not; a suspended or excluded one is the scan's to skip and
+    /// report. `Err` is the outcome when that cannot be told.
+    async fn scope_outside(
+        &self,
+        scope: &ScanScope,
+        interrupt: &Interrupt,
+    ) -> Result<Option<String>, Outcome> {
+        if scope.accounts.is_empty() {
+            return Ok(None);
+        }
+        let check = async {
+            let caller = self.caller().await?;
+            let target = &self.plan.scan.target;
+            let mut outside = Vec::new();
+            for account in &scope.accounts {
+                if let Standing::Outside(reason) =
+                    self.members.standing(caller, target, account).await?
+                {
+                    outside.push(reason);
+                }
+            }
+            anyhow::Ok(outside)
+        };
+        match interrupt.or_stop(check).await {
+            None => Err(Outcome::Failed {
+                result: Response::Event(Box::new(EventResult::new(
+                    EventRef::default(),
+                    Action::Failed,
+                    self.plan.dry_run,
+                ))),
+                code: "Interrupted".into(),
+                message: format!(
+                    "{} stopped the scan before it started",
+                    interrupt.signal().map_or("a signal", |s| s.name())
+                ),
+            }),
+            Some(Err(e)) => Err(Outcome::Fatal(e)),
+            Some(Ok(outside)) if outside.is_empty() => Ok(None),
+            // Not a part of the list: the list is the deployer's, and one outsider in it is a
+            // mistake or a forgery either way; scanning the rest would hide it.
+            Some(Ok(outside)) => Ok(Some(format!(
+                "the Scheduler input's `accounts` reach outside the organization, so nothing \
+                 was scanned: {}",
+                outside.join("; ")
+            ))),
         }
     }
 
@@ -139,8 +225,8 @@ impl Handler {
     }
 
     /// Why an ACM event is outside what the scan covers (an excluded account, one not in an
-    /// explicit account list, a region not in --regions), if it is. An organization narrowed by
-    /// OUs is not checked here: that would take Organizations calls per event.
+    /// explicit account list, a region not in --regions), if it is, before any AWS call. The
+    /// organization (and its OUs) is checked once the caller is known (`members`).
     fn out_of_scope(&self, event: &AcmEvent) -> Option<String> {
         let target = &self.plan.scan.target;
         if target.exclude.contains(&event.account) {
@@ -180,22 +266,79 @@ impl Handler {
 
 impl From<EventResult> for Outcome {
     fn from(result: EventResult) -> Outcome {
-        match (result.action, result.errors.first().cloned()) {
-            (Action::Failed, Some(error)) => Outcome::Failed {
-                result: Response::Event(Box::new(result)),
-                code: error.code.clone(),
-                message: format!(
+        let Some(first) = result.errors.first() else {
+            return Outcome::Handled(Response::Event(Box::new(result)));
+        };
+        // Every target that failed is named: a Security Hub refusal must not hide that the
+        // SNS message went out, nor an SNS failure that the finding was imported.
+        let message = result
+            .errors
+            .iter()
+            .map(|error| {
+                format!(
                     "{} {} {}: {}: {}",
                     error.account_id.as_deref().unwrap_or("-"),
                     error.region.as_deref().unwrap_or("-"),
                     error.stage.as_str(),
                     error.code,
                     error.message
-                ),
-            },
-            _ => Outcome::Handled(Response::Event(Box::new(result))),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Outcome::Failed {
+            code: first.code.clone(),
+            result: Response::Event(Box::new(result)),
+            message,
         }
     }
+}
+
+/// A signal (or the invocation's deadline) came while the event was being handled: what
+/// was under way is dropped, and the event fails so that it is retried or replayed whole.
+fn interrupted(event: &AcmEvent, interrupt: &Interrupt, dry_run: bool) -> Outcome {
+    let signal = interrupt.signal().map_or("a signal", |s| s.name());
+    let mut result = EventResult::new(EventRef::of(event), Action::Failed, dry_run);
+    result.fail(crate::report::ScanError::new(
+        crate::report::Stage::Interrupted,
+        Some(&event.account),
+        Some(&event.region),
+        "Interrupted".to_string(),
+        format!("{signal} stopped the event's handling part way; replay the event"),
+    ));
+    result.into()
+}
+
+/// One INFO line per ACM event: what CloudWatch Logs keeps of each invocation.
+fn log_handled(event: &AcmEvent, outcome: &Outcome) {
+    let result = match outcome {
+        Outcome::Handled(Response::Event(result))
+        | Outcome::Failed {
+            result: Response::Event(result),
+            ..
+        } => Some(result),
+        _ => None,
+    };
+    let action = match (outcome, result) {
+        (_, Some(result)) => format!("{:?}", result.action).to_lowercase(),
+        (Outcome::Invalid(_), None) => "invalid".into(),
+        _ => "fatal".into(),
+    };
+    // The event's words reach a terminal's stderr: no control characters.
+    tracing::info!(
+        event_id = printable(event.id.as_deref().unwrap_or("-")).as_ref(),
+        detail_type = printable(&event.detail_type).as_ref(),
+        account = event.account.as_str(),
+        region = event.region.as_str(),
+        certificate = printable(&event.resource).as_ref(),
+        action,
+        sns_message_id = result.and_then(|r| r.sns_message_id.as_deref()),
+        finding_id = result
+            .and_then(|r| r.finding_id.as_deref())
+            .map(printable)
+            .as_deref(),
+        "ACM event handled"
+    );
 }
 
 /// `certaudit event [FILE|-]`: handle one event, print the result.
@@ -204,7 +347,7 @@ pub fn command(args: &EventArgs) -> Result<u8, Stopped> {
     let text = read_event(args.file.as_deref()).map_err(Stopped::usage)?;
     let event: Value = match serde_json::from_str(&text) {
         Ok(event) => event,
-        Err(e) => return Err(Stopped::usage(parse::not_json(&e))),
+        Err(e) => return Err(Stopped::usage(parse::not_json(&text, &e))),
     };
     let (runtime, interrupt) = outcome::start()?;
     let handler = Handler::new(plan, MetricsTo::Stderr);

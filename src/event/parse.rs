@@ -33,8 +33,10 @@ pub struct AcmEvent {
     pub id: Option<String>,
     pub kind: AcmKind,
     pub detail_type: String,
+    /// The certificate's account, region and partition, from its ARN (the envelope agrees).
     pub account: String,
     pub region: String,
+    pub partition: String,
     pub time: Option<String>,
     /// `resources[0]`: the certificate's ARN.
     pub resource: String,
@@ -72,6 +74,8 @@ pub enum Event {
         account: Option<String>,
         region: Option<String>,
         time: Option<String>,
+        /// `resources[0]`, echoed in the result.
+        resource: Option<String>,
     },
 }
 
@@ -97,14 +101,22 @@ fn invalid(field: &str, message: impl Into<String>) -> InvalidEvent {
     }
 }
 
+/// How deep arrays and objects may nest: serde_json refuses the text from 128 levels on (its
+/// recursion limit). No EventBridge event or Scheduler input comes near it.
+pub const MAX_NESTING: usize = 127;
+
 /// Parse an event's text.
 pub fn parse(text: &str) -> Result<Event, InvalidEvent> {
-    let value: Value = serde_json::from_str(text).map_err(|e| not_json(&e))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| not_json(text, &e))?;
     dispatch(&value)
 }
 
-/// The event's text is not JSON.
-pub fn not_json(e: &serde_json::Error) -> InvalidEvent {
+/// The event's text could not be parsed: too deeply nested (valid JSON, but past what the
+/// parser takes), or not JSON at all.
+pub fn not_json(text: &str, e: &serde_json::Error) -> InvalidEvent {
+    if nesting(text) > MAX_NESTING {
+        return too_deep();
+    }
     invalid(
         "(event)",
         format!(
@@ -112,6 +124,38 @@ pub fn not_json(e: &serde_json::Error) -> InvalidEvent {
              {{\"certaudit\": \"scan\"}}"
         ),
     )
+}
+
+fn too_deep() -> InvalidEvent {
+    invalid(
+        "(event)",
+        format!(
+            "the event's JSON is nested too deeply (arrays and objects more than {MAX_NESTING} \
+             levels deep): expected an EventBridge event or {{\"certaudit\": \"scan\"}}"
+        ),
+    )
+}
+
+/// The deepest nesting of arrays and objects in `text`, brackets inside strings not counted.
+/// Counted by hand because the parser reports its depth limit only as words in its message.
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in text.bytes() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            _ if in_string => {}
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -122,6 +166,9 @@ fn text(v: &Value, key: &str) -> Option<String> {
 pub fn dispatch(v: &Value) -> Result<Event, InvalidEvent> {
     if let Value::String(text) = v {
         // What the Lambda runtime makes of a payload that is not JSON (lambda.rs).
+        if nesting(text) > MAX_NESTING {
+            return Err(too_deep());
+        }
         let start: String = text.chars().take(40).collect();
         return Err(invalid(
             "(event)",
@@ -163,8 +210,16 @@ pub fn dispatch(v: &Value) -> Result<Event, InvalidEvent> {
             account: text(v, "account"),
             region: text(v, "region"),
             time: text(v, "time"),
+            resource: first_resource(v).map(str::to_string),
         }),
     }
+}
+
+fn first_resource(v: &Value) -> Option<&str> {
+    v.get("resources")
+        .and_then(Value::as_array)
+        .and_then(|r| r.first())
+        .and_then(Value::as_str)
 }
 
 fn acm(v: &Value, detail_type: &str) -> Result<Event, InvalidEvent> {
@@ -176,20 +231,30 @@ fn acm(v: &Value, detail_type: &str) -> Result<Event, InvalidEvent> {
         )
     };
     let account = text(v, "account").ok_or_else(|| missing("account"))?;
-    parse_account_id(&account).map_err(|e| invalid("account", format!("`account`: {e}")))?;
     let region = text(v, "region").ok_or_else(|| missing("region"))?;
-    parse_region(&region).map_err(|e| invalid("region", format!("`region`: {e}")))?;
-    let resource = v
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|r| r.first())
-        .and_then(Value::as_str)
-        .ok_or_else(|| missing("resources"))?;
-    if !(resource.starts_with("arn:") && resource.contains(":acm:")) {
-        return Err(invalid(
+    let resource = first_resource(v).ok_or_else(|| missing("resources"))?;
+    let arn = CertificateArn::parse(resource).map_err(|e| {
+        invalid(
             "resources",
-            format!("`resources[0]` is '{resource}', not an ACM certificate ARN"),
-        ));
+            format!("`resources[0]` is '{resource}', not an ACM certificate ARN ({e})"),
+        )
+    })?;
+    // The ARN is what DescribeCertificate reads and the finding is keyed by; an envelope naming
+    // another account or region would make a live certificate look deleted there (and its
+    // finding archived), so a disagreement is refused rather than resolved either way.
+    for (field, envelope, from_arn) in [
+        ("account", &account, &arn.account),
+        ("region", &region, &arn.region),
+    ] {
+        if envelope != from_arn {
+            return Err(invalid(
+                field,
+                format!(
+                    "`{field}` is '{envelope}' but the certificate `resources[0]` is in \
+                     {field} '{from_arn}': the envelope disagrees with the certificate's ARN"
+                ),
+            ));
+        }
     }
     let detail = v.get("detail").cloned().unwrap_or(Value::Null);
     let exported = match detail.get("Exported") {
@@ -201,13 +266,56 @@ fn acm(v: &Value, detail_type: &str) -> Result<Event, InvalidEvent> {
         id: text(v, "id"),
         kind,
         detail_type: detail_type.to_string(),
-        account,
-        region,
+        account: arn.account,
+        region: arn.region,
+        partition: arn.partition,
         time: text(v, "time"),
         resource: resource.to_string(),
         exported,
         action: text(&detail, "Action"),
     }))
+}
+
+/// An ACM certificate ARN's parts: `arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CertificateArn {
+    partition: String,
+    region: String,
+    account: String,
+}
+
+impl CertificateArn {
+    fn parse(arn: &str) -> Result<CertificateArn, String> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let [prefix, partition, service, region, account, resource] = parts[..] else {
+            return Err("expected arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID".into());
+        };
+        if prefix != "arn" || service != "acm" {
+            return Err(format!("the service is '{service}', not acm"));
+        }
+        let partition_ok = partition.starts_with("aws")
+            && partition
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-');
+        if !partition_ok {
+            return Err(format!("'{partition}' is not an AWS partition"));
+        }
+        // Exact, not trimmed: the parts are compared with the envelope's as they are.
+        if parse_region(region).as_deref() != Ok(region) {
+            return Err(format!("'{region}' is not a region"));
+        }
+        if parse_account_id(account).as_deref() != Ok(account) {
+            return Err(format!("'{account}' is not an account ID"));
+        }
+        match resource.strip_prefix("certificate/") {
+            Some(id) if !id.is_empty() && !id.contains('/') => Ok(CertificateArn {
+                partition: partition.to_string(),
+                region: region.to_string(),
+                account: account.to_string(),
+            }),
+            _ => Err(format!("'{resource}' is not certificate/ID")),
+        }
+    }
 }
 
 /// A Scheduler input's optional `accounts`, `ou` and `regions`: a string (comma-separated) or
@@ -236,9 +344,17 @@ fn scope(v: &Value) -> Result<ScanScope, InvalidEvent> {
                 ))
             }
         };
+        let items: Vec<&String> = items.iter().filter(|s| !s.trim().is_empty()).collect();
+        // An empty value is a template or variable that expanded to nothing, not a request
+        // for everything: scanning the whole organization instead is the surprise to avoid.
+        if items.is_empty() && !matches!(v.get(key), None | Some(Value::Null)) {
+            return Err(invalid(
+                key,
+                format!("`{key}` is empty: leave it out to scan everything, or name some"),
+            ));
+        }
         items
-            .iter()
-            .filter(|s| !s.is_empty())
+            .into_iter()
             .map(|s| check(s).map_err(|e| invalid(key, format!("`{key}`: {e}"))))
             .collect::<Result<Vec<_>, _>>()
     };
@@ -333,5 +449,113 @@ mod tests {
         assert!(matches!(dispatch(&other), Ok(Event::Other { .. })));
         let acm_other = json!({"source": "aws.acm", "detail-type": "AWS API Call via CloudTrail"});
         assert!(matches!(dispatch(&acm_other), Ok(Event::Other { .. })));
+    }
+
+    #[test]
+    fn an_envelope_that_disagrees_with_its_certificate_arn_is_invalid_naming_both() {
+        let live = "arn:aws:acm:us-east-1:123456789012:certificate/61f50cd4";
+        for (field, value) in [("account", "210987654321"), ("region", "eu-west-1")] {
+            let mut event = approaching();
+            event["resources"] = json!([live]);
+            event[field] = json!(value);
+            let err = dispatch(&event).unwrap_err();
+            assert_eq!(err.field, field);
+            let expected = if field == "account" {
+                "123456789012"
+            } else {
+                "us-east-1"
+            };
+            assert!(
+                err.message.contains(value) && err.message.contains(expected),
+                "{}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn account_region_and_partition_come_from_the_certificate_arn() {
+        let mut event = approaching();
+        event["resources"] = json!(["arn:aws-cn:acm:cn-north-1:123456789012:certificate/abc"]);
+        event["region"] = json!("cn-north-1");
+        let Event::Acm(event) = dispatch(&event).unwrap() else {
+            panic!("not an ACM event")
+        };
+        assert_eq!(
+            (event.partition.as_str(), event.region.as_str()),
+            ("aws-cn", "cn-north-1")
+        );
+    }
+
+    #[test]
+    fn a_resource_that_is_not_an_acm_certificate_arn_is_invalid() {
+        for arn in [
+            "arn:aws:s3:::bucket:acm:x",
+            "arn:aws:iam::123456789012:server-certificate/acm",
+            "arn:aws:acm:us-east-1:123456789012:certificate/",
+            "arn:aws:acm:us-east-1:123456789012:certificate/a/b",
+            "arn:aws:acm:us-east-1: 123456789012:certificate/abc",
+            "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/abc",
+            "arn:aws:acm:us-east-1:123456789012:certificate/abc:extra",
+            "arn:EVIL:acm:us-east-1:123456789012:certificate/abc",
+        ] {
+            let mut event = approaching();
+            event["resources"] = json!([arn]);
+            let err = dispatch(&event).unwrap_err();
+            assert_eq!(err.field, "resources", "{arn}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn an_empty_scheduler_scope_is_invalid_naming_the_field() {
+        for field in ["accounts", "ou", "regions"] {
+            for empty in [json!(""), json!([]), json!([""]), json!(" , ")] {
+                let input = json!({"certaudit": "scan", field: empty});
+                let err = dispatch(&input).unwrap_err();
+                assert_eq!(err.field, field, "{input}");
+                assert!(err.message.contains("empty"), "{}", err.message);
+            }
+        }
+        let absent = json!({"certaudit": "scan", "accounts": null});
+        assert_eq!(
+            dispatch(&absent).unwrap(),
+            Event::Scheduled(ScanScope::default())
+        );
+    }
+
+    #[test]
+    fn an_ignored_event_keeps_its_resource() {
+        let other = json!({"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification",
+                           "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-1"]});
+        let Event::Other { resource, .. } = dispatch(&other).unwrap() else {
+            panic!("not ignored")
+        };
+        assert_eq!(
+            resource.as_deref(),
+            Some("arn:aws:ec2:us-east-1:123456789012:instance/i-1")
+        );
+    }
+
+    #[test]
+    fn json_nested_too_deeply_says_so_and_names_the_limit() {
+        for depth in [MAX_NESTING, MAX_NESTING + 1] {
+            let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let parsed = serde_json::from_str::<Value>(&text);
+            assert_eq!(parsed.is_ok(), depth <= MAX_NESTING, "depth {depth}");
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let err = parse(&deep).unwrap_err();
+        assert!(
+            err.message.contains("nested too deeply")
+                && err.message.contains(&MAX_NESTING.to_string()),
+            "{}",
+            err.message
+        );
+        // As the Lambda runtime hands it over: the text as a JSON string.
+        let err = dispatch(&Value::String(deep)).unwrap_err();
+        assert!(err.message.contains("nested too deeply"), "{}", err.message);
+        // Brackets in strings do not count; shallow text that is not JSON is "not JSON".
+        let quoted = format!("{{\"a\": \"{}\"", "[".repeat(200));
+        assert!(parse(&quoted).unwrap_err().message.contains("not JSON"));
     }
 }

@@ -66,6 +66,9 @@ pub struct EventResult {
     pub sns_subject: Option<String>,
     pub finding_id: Option<String>,
     pub finding_state: Option<FindingState>,
+    /// Days the certificate had left at the event's `time` (now, for an event without one):
+    /// what `--notify-days` is judged by, so a replayed reminder is still its day's.
+    pub days_at_event: Option<i64>,
     /// Nothing was published, imported or written (`--dry-run`).
     pub dry_run: bool,
     /// Why an event was ignored, when certaudit can say.
@@ -84,6 +87,7 @@ impl EventResult {
             sns_subject: None,
             finding_id: None,
             finding_state: None,
+            days_at_event: None,
             dry_run,
             reason: None,
             errors: Vec::new(),

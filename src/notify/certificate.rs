@@ -4,7 +4,7 @@
 
 use chrono::SecondsFormat;
 
-use super::sns::{clip_subject, entry, Message};
+use super::sns::{clip_subject, entry, Message, MAX_SUBJECT_CHARS};
 use crate::report::attention::renewal_failed;
 use crate::report::Certificate;
 
@@ -24,6 +24,52 @@ fn domain(c: &Certificate) -> &str {
     c.domain_name.as_deref().unwrap_or("(no domain)")
 }
 
+/// The fewest characters of the domain a subject keeps before the account's name gives way.
+const MIN_DOMAIN_CHARS: usize = 24;
+
+/// `certaudit: {words}: {domain} in {name} ({account ID})`, ASCII and under SNS's limit. What
+/// gives way is the domain, then the account's name; never the account ID, which is what a
+/// reader (or a mail filter) needs whole to know whose certificate it is.
+fn subject(words: &str, c: &Certificate) -> String {
+    let prefix = clip_subject(&format!("certaudit: {words}: "));
+    let id = clip_subject(&c.account_id);
+    let name = c.account_name.as_deref().map(clip_subject);
+    let domain = clip_subject(domain(c));
+    let room = |account: &str| {
+        MAX_SUBJECT_CHARS.saturating_sub(prefix.len() + " in ".len() + account.len())
+    };
+    let account = match &name {
+        Some(name) => {
+            let whole = format!("{name} ({id})");
+            if room(&whole) >= domain.len().min(MIN_DOMAIN_CHARS) {
+                whole
+            } else {
+                let left = room(&format!(" ({id})")).saturating_sub(MIN_DOMAIN_CHARS);
+                match shorten(name, left) {
+                    short if short.is_empty() => id.clone(),
+                    short => format!("{short} ({id})"),
+                }
+            }
+        }
+        None => id.clone(),
+    };
+    let domain = shorten(&domain, room(&account));
+    clip_subject(&format!("{prefix}{domain} in {account}"))
+}
+
+/// `text` in at most `max` characters, marked with `...` where it was cut (ASCII in, so bytes
+/// are characters); empty when not even the mark fits.
+fn shorten(text: &str, max: usize) -> String {
+    const MARK: &str = "...";
+    if text.len() <= max {
+        text.to_string()
+    } else if max <= MARK.len() {
+        String::new()
+    } else {
+        format!("{}{MARK}", text[..max - MARK.len()].trim_end())
+    }
+}
+
 fn not_after(c: &Certificate) -> String {
     c.not_after
         .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
@@ -34,11 +80,7 @@ fn not_after(c: &Certificate) -> String {
 pub fn attention(c: &Certificate, detail_type: &str) -> Message {
     let headline = headline(c);
     Message {
-        subject: clip_subject(&format!(
-            "certaudit: {headline}: {} in {}",
-            domain(c),
-            c.account_label()
-        )),
+        subject: subject(&headline, c),
         body: format!(
             "{headline}: an ACM certificate needs attention (event: {detail_type}).\n{}\
              Not after: {}\n",
@@ -51,11 +93,7 @@ pub fn attention(c: &Certificate, detail_type: &str) -> Message {
 /// The certificate no longer needs attention; its finding was archived.
 pub fn resolved(c: &Certificate, finding_id: &str) -> Message {
     Message {
-        subject: clip_subject(&format!(
-            "certaudit: resolved: {} in {}",
-            domain(c),
-            c.account_label()
-        )),
+        subject: subject("resolved", c),
         body: format!(
             "RESOLVED: this ACM certificate no longer needs attention (renewed, re-imported or \
              fixed); its Security Hub finding {finding_id} is archived.\n{}Not after: {}\n",
@@ -69,11 +107,7 @@ pub fn resolved(c: &Certificate, finding_id: &str) -> Message {
 /// exported to.
 pub fn export_again(c: &Certificate) -> Message {
     Message {
-        subject: clip_subject(&format!(
-            "certaudit: renewed - export and redeploy: {} in {}",
-            domain(c),
-            c.account_label()
-        )),
+        subject: subject("renewed - export and redeploy", c),
         body: format!(
             "RENEWED - EXPORT THE NEW CERTIFICATE AND REDEPLOY IT.\n\
              ACM renewed this certificate, but it is {why}: ACM cannot install the renewed \
@@ -132,6 +166,35 @@ mod tests {
             )),
             "{}",
             message.body
+        );
+    }
+
+    #[test]
+    fn a_long_subject_clips_the_domain_never_the_account_id() {
+        let mut c = cert(3);
+        c.domain_name = Some(format!("pay-now.{}.attacker.example", "x".repeat(90)));
+        for message in [
+            attention(&c, "ACM Certificate Approaching Expiration"),
+            resolved(&c, "certaudit/x"),
+            export_again(&c),
+        ] {
+            let s = &message.subject;
+            assert!(s.len() < 100 && s.is_ascii(), "{s}");
+            assert!(s.ends_with(" in prod-web (111111111111)"), "{s}");
+            assert!(s.contains("pay-now.xxx") && s.contains("..."), "{s}");
+        }
+        // A long account name gives way too, but the ID stays whole.
+        c.account_name = Some("n".repeat(50).into());
+        let s = export_again(&c).subject;
+        assert!(s.len() < 100 && s.ends_with(" (111111111111)"), "{s}");
+        assert!(s.contains("pay-now.xxx"), "{s}");
+        c.account_name = None;
+        let s = attention(&c, "ACM Certificate Expired").subject;
+        assert!(s.len() < 100 && s.ends_with(" in 111111111111"), "{s}");
+        // A short one is left as it is.
+        assert_eq!(
+            attention(&cert(14), "x").subject,
+            "certaudit: EXPIRES IN 14 DAYS: www.example.com in prod-web (111111111111)"
         );
     }
 }

@@ -21,7 +21,7 @@ const ERRORS_LISTED: usize = 20;
 /// Changes listed at the head of a `--notify-on changes` message; the rest are counted.
 const CHANGES_LISTED: usize = 50;
 /// SNS subjects: ASCII, no line breaks, under 100 characters.
-const MAX_SUBJECT_CHARS: usize = 99;
+pub const MAX_SUBJECT_CHARS: usize = 99;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {

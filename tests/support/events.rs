@@ -49,7 +49,7 @@ pub const EXPIRED: &str = "ACM Certificate Expired";
 pub const ACTION_REQUIRED: &str = "ACM Certificate Renewal Action Required";
 pub const AVAILABLE: &str = "ACM Certificate Available";
 
-/// An `aws.acm` event about `arn`, from its account and region.
+/// An `aws.acm` event about `arn`, from its account and region, sent now.
 pub fn acm_event(detail_type: &str, arn: &str, detail: Value) -> Value {
     let parts: Vec<&str> = arn.split(':').collect();
     json!({
@@ -58,7 +58,8 @@ pub fn acm_event(detail_type: &str, arn: &str, detail: Value) -> Value {
         "detail-type": detail_type,
         "source": "aws.acm",
         "account": parts[4],
-        "time": "2026-11-26T06:51:08Z",
+        // As it arrives: --notify-days is judged at the event's time.
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "region": parts[3],
         "resources": [arn],
         "detail": detail,
