@@ -77,10 +77,11 @@ pub fn matched_findings(report: &Report, fail_on: &BTreeSet<Finding>) -> BTreeSe
 /// `--allow-partial` forgives accounts and regions that failed, not an organization listing
 /// that broke part-way: then the set of accounts itself is unknown.
 pub fn exit_code(report: &Report, fail_on: &BTreeSet<Finding>, allow_partial: bool) -> u8 {
+    // Nor this machine failing to probe: what the endpoints serve is unknown.
     let targets_unknown = report
         .errors
         .iter()
-        .any(|e| e.stage == Stage::Organizations);
+        .any(|e| matches!(e.stage, Stage::Organizations | Stage::Probe));
     // `scan --probe`: an endpoint that could not be reached was not checked.
     let unreachable = report
         .endpoints
