@@ -130,6 +130,8 @@ impl Probed {
 pub const INTERRUPTED: &str = "interrupted";
 /// The reason of an endpoint this machine could not probe.
 pub const LOCAL_ERROR: &str = "local-error";
+/// The reason of an address this machine has no route to, when another address answered.
+pub const NO_ROUTE: &str = "no-route";
 
 /// What every probe shares.
 pub struct Work<'a> {
@@ -243,10 +245,11 @@ async fn probe_addresses(
 ) -> Result<Vec<Endpoint>, std::io::Error> {
     let addresses = match probe::addresses(target).await {
         Ok(addresses) => addresses,
-        Err(Failure::Endpoint(e)) => return Ok(vec![*e]),
+        Err(Failure::Endpoint(e) | Failure::NoRoute(e)) => return Ok(vec![*e]),
         Err(Failure::Local(error)) => return Err(error),
     };
-    let mut endpoints: Vec<Endpoint> = Vec::new();
+    let mut results: Vec<Endpoint> = Vec::new();
+    let mut unrouted: Vec<Endpoint> = Vec::new();
     for (address, from_dns) in addresses {
         let e = if from_dns && is_private(address.ip()) && !work.options.probe_private {
             probe::private_skip(target, address)
@@ -254,14 +257,45 @@ async fn probe_addresses(
             match probe::handshake(target, address, work.options.tls_timeout).await {
                 Ok(shook) => judged(target, &shook, work),
                 Err(Failure::Endpoint(e)) => *e,
+                Err(Failure::NoRoute(e)) => {
+                    unrouted.push(*e);
+                    continue;
+                }
                 Err(Failure::Local(error)) => return Err(error),
             }
         };
-        if !endpoints.iter().any(|seen| same_result(seen, &e)) {
-            endpoints.push(e);
+        results.push(e);
+    }
+    Ok(distinct(with_unrouted(results, unrouted)))
+}
+
+/// The addresses this machine has no route to (an IPv6 address on a host without IPv6, as
+/// many CI runners are): unreachable when no other address answered, else skipped (reason
+/// `no-route`) — clients with the route reach them, and the name was checked through the
+/// others.
+fn with_unrouted(mut results: Vec<Endpoint>, unrouted: Vec<Endpoint>) -> Vec<Endpoint> {
+    let answered = results
+        .iter()
+        .any(|e| e.status != EndpointStatus::Unreachable);
+    for mut e in unrouted {
+        if answered {
+            e.status = EndpointStatus::Skipped;
+            e.reason = Some(NO_ROUTE.into());
+        }
+        results.push(e);
+    }
+    results
+}
+
+/// Each result once: the addresses that gave the same one fold into the first.
+fn distinct(results: Vec<Endpoint>) -> Vec<Endpoint> {
+    let mut kept: Vec<Endpoint> = Vec::new();
+    for e in results {
+        if !kept.iter().any(|seen| same_result(seen, &e)) {
+            kept.push(e);
         }
     }
-    Ok(endpoints)
+    kept
 }
 
 /// Whether two addresses of one target gave the same result (the address apart).
@@ -315,4 +349,38 @@ fn critical_words(findings: &[EndpointFinding]) -> Option<String> {
         .map(|f| f.as_str())
         .collect();
     (!critical.is_empty()).then(|| critical.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(address: &str, status: EndpointStatus) -> Endpoint {
+        let mut e = Endpoint::unprobed("lb.test", 443, "lb.test", status);
+        e.address = Some(address.into());
+        e
+    }
+
+    #[test]
+    fn addresses_with_one_result_are_one_row_and_each_different_result_its_own() {
+        let mut stale = at("10.0.0.3", EndpointStatus::Critical);
+        stale.findings = vec![EndpointFinding::Expired];
+        let rows = distinct(vec![
+            at("10.0.0.1", EndpointStatus::Ok),
+            at("10.0.0.2", EndpointStatus::Ok),
+            stale,
+        ]);
+        let addresses: Vec<_> = rows.iter().map(|e| e.address.as_deref()).collect();
+        assert_eq!(addresses, [Some("10.0.0.1"), Some("10.0.0.3")]);
+    }
+
+    #[test]
+    fn an_address_without_a_route_from_here_is_skipped_only_when_another_answered() {
+        let unrouted = || vec![at("2001:db8::1", EndpointStatus::Unreachable)];
+        let answered = with_unrouted(vec![at("10.0.0.1", EndpointStatus::Ok)], unrouted());
+        assert_eq!(answered[1].status, EndpointStatus::Skipped);
+        assert_eq!(answered[1].reason.as_deref(), Some(NO_ROUTE));
+        let alone = with_unrouted(Vec::new(), unrouted());
+        assert_eq!(alone[0].status, EndpointStatus::Unreachable);
+    }
 }

@@ -142,6 +142,9 @@ pub enum Failure {
     /// This machine's: out of file descriptors, buffers or memory. Not the endpoint's fault,
     /// so never reported as its being unreachable.
     Local(std::io::Error),
+    /// This machine has no route to the address (no IPv6 here): the endpoint to report,
+    /// unreachable unless another address of the name answered.
+    NoRoute(Box<Endpoint>),
 }
 
 /// Failures of this machine, not of the network or the endpoint.
@@ -168,6 +171,14 @@ fn failed(target: &Target, address: Option<SocketAddr>, code: &str, message: Str
     Failure::Endpoint(Box::new(e))
 }
 
+/// No route from here to that network (or family): ENETUNREACH, EADDRNOTAVAIL, EAFNOSUPPORT.
+fn is_unrouted(error: &std::io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::ENETUNREACH | libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT)
+    )
+}
+
 /// An I/O failure: this machine's, or the endpoint's under `code`.
 fn io_failed(
     target: &Target,
@@ -182,7 +193,10 @@ fn io_failed(
         Some(_) => error.to_string(),
         None => format!("{}: {error}", target.host),
     };
-    failed(target, address, code, message)
+    match failed(target, address, code, message) {
+        Failure::Endpoint(e) if address.is_some() && is_unrouted(&error) => Failure::NoRoute(e),
+        other => other,
+    }
 }
 
 /// The addresses to probe for a target, each with whether DNS gave it: its `--resolve` pins,
@@ -343,6 +357,34 @@ mod tests {
         ] {
             assert!(!private(outside), "{outside} is public");
         }
+    }
+
+    #[test]
+    fn running_out_of_descriptors_or_memory_is_this_machines_failure_not_the_endpoints() {
+        let target = crate::endpoints::target::Target {
+            host: "a.test".into(),
+            port: 443,
+            sni: "a.test".into(),
+            pinned: Vec::new(),
+        };
+        let at = Some("127.0.0.1:443".parse().unwrap());
+        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOMEM, libc::ENOBUFS] {
+            let error = std::io::Error::from_raw_os_error(errno);
+            assert!(
+                matches!(io_failed(&target, at, "connect", error), Failure::Local(_)),
+                "{errno}"
+            );
+        }
+        let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        match io_failed(&target, at, "connect", refused) {
+            Failure::Endpoint(e) => assert_eq!(e.status, EndpointStatus::Unreachable),
+            other => panic!("{other:?}"),
+        }
+        let unrouted = std::io::Error::from_raw_os_error(libc::ENETUNREACH);
+        assert!(matches!(
+            io_failed(&target, at, "connect", unrouted),
+            Failure::NoRoute(_)
+        ));
     }
 
     #[test]
