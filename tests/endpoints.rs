@@ -839,3 +839,68 @@ fn sigterm_keeps_the_endpoints_probed_and_exits_143() {
     assert_eq!(document["summary"]["ok"], 6, "{document:#}");
     assert_eq!(document["summary"]["skipped"], 6);
 }
+
+#[test]
+fn ctrl_c_during_scan_probe_keeps_the_endpoints_probed_in_the_report() {
+    let root = authority("certaudit test root", 3650, None);
+    let served = leaf(&["fast.test", "slow.test"], 120, Some(&root));
+    let runtime = server_runtime();
+    let fast = support::tls::serve(
+        &runtime,
+        vec![served.der.clone()],
+        served.key.serialize_der(),
+        Duration::ZERO,
+    );
+    let slow = support::tls::Silent::start(&runtime);
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": []}]}));
+    fabric.change(json!({"op": "import_pem", "account": "web",
+        "certificate": served.pem, "private_key": served.key.serialize_pem(),
+        "in_use_by": ["arn:aws:cloudfront::1:distribution/E1"]}));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let child = fabric
+        .certaudit_process()
+        .args(["scan", "-o", "json", "--regions", "us-east-1", "--probe"])
+        .args(["--tls-timeout", "300", "--ca-file"])
+        .arg(&ca)
+        .args(["--resolve", &format!("fast.test:443:127.0.0.1:{fast}")])
+        .args([
+            "--resolve",
+            &format!("slow.test:443:127.0.0.1:{}", slow.port),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while slow.accepted() < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probes never began"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = by_host(&report);
+    assert_eq!(e["fast.test"]["status"], "ok", "{report:#}");
+    assert_eq!(e["slow.test"]["status"], "skipped");
+    assert_eq!(e["slow.test"]["reason"], "interrupted");
+    let interrupted = support::error_where(&report, |e| e["stage"] == "interrupted");
+    assert!(
+        interrupted["message"]
+            .as_str()
+            .unwrap()
+            .contains("probing interrupted by SIGINT"),
+        "{interrupted}"
+    );
+}
