@@ -751,8 +751,9 @@ fn interrupted_endpoints(signal: &str) -> (Option<i32>, Value, String) {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let served = leaf(&names, 200, Some(&root));
     let runtime = server_runtime();
-    let fast = support::tls::serve(
+    let (fast, handshakes) = support::tls::serve_counted(
         &runtime,
+        "127.0.0.1:0".parse().unwrap(),
         vec![served.der.clone()],
         served.key.serialize_der(),
         Duration::ZERO,
@@ -789,15 +790,15 @@ fn interrupted_endpoints(signal: &str) -> (Option<i32>, Value, String) {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while slow.accepted() < 6 {
+    while slow.accepted() < 6 || handshakes.load(std::sync::atomic::Ordering::SeqCst) < 6 {
         assert!(
             std::time::Instant::now() < deadline,
             "the probes never began"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // The fast ones were in flight with the slow ones; a moment to finish them.
-    std::thread::sleep(Duration::from_secs(2));
+    // The fast handshakes are done; a moment for certaudit to judge them.
+    std::thread::sleep(Duration::from_secs(1));
     let sent = std::process::Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()

@@ -148,9 +148,10 @@ fn parse_line(text: &str) -> Result<Line, String> {
     };
     let port = match port {
         None => DEFAULT_PORT,
-        Some(port) => port
-            .parse::<u16>()
-            .ok()
+        // Digits only: u16's parser also takes "+443".
+        Some(port) => Some(port)
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse::<u16>().ok())
             .filter(|p| *p > 0)
             .ok_or_else(|| format!("port '{port}' is not a number from 1 to 65535"))?,
     };
@@ -275,12 +276,15 @@ pub fn parse_resolve(value: &str) -> Result<((String, u16), Vec<SocketAddr>), St
         )
     };
     let (host, rest) = value.split_once(':').ok_or_else(fail)?;
-    let (port, addresses) = rest.split_once(':').ok_or_else(fail)?;
+    let (port, listed) = rest.split_once(':').ok_or_else(fail)?;
     let port: u16 = port.parse().map_err(|_| fail())?;
-    let addresses = addresses
-        .split(',')
-        .map(|addr| pinned_address(addr.trim(), port).ok_or_else(fail))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut addresses = Vec::new();
+    for addr in listed.split(',') {
+        let address = pinned_address(addr.trim(), port).ok_or_else(fail)?;
+        if !addresses.contains(&address) {
+            addresses.push(address);
+        }
+    }
     if host.is_empty() || host_problem(host).is_err() || addresses.len() > MAX_ADDRESSES {
         return Err(fail());
     }
@@ -364,7 +368,12 @@ mod tests {
             "an empty one"
         );
         assert!(parse_resolve("lb.test:443:127.0.0.1,nowhere").is_err());
-        let nine = vec!["127.0.0.1"; MAX_ADDRESSES + 1].join(",");
+        let (_, twice) = parse_resolve("lb.test:443:127.0.0.1,127.0.0.1").unwrap();
+        assert_eq!(twice.len(), 1, "each address once");
+        let nine: Vec<String> = (1..=MAX_ADDRESSES + 1)
+            .map(|i| format!("127.0.0.{i}"))
+            .collect();
+        let nine = nine.join(",");
         assert!(parse_resolve(&format!("lb.test:443:{nine}")).is_err());
     }
 
@@ -373,6 +382,7 @@ mod tests {
         for (text, why) in [
             ("a.test:0", "from 1 to 65535"),
             ("a.test:65536", "from 1 to 65535"),
+            ("a.test:+443", "from 1 to 65535"),
             ("a.test:", "from 1 to 65535"),
             (":443", "no host"),
             (".", "no host"),

@@ -34,6 +34,17 @@ pub fn serve_at(
     pkcs8_key: Vec<u8>,
     delay: Duration,
 ) -> u16 {
+    serve_counted(runtime, address, chain, pkcs8_key, delay).0
+}
+
+/// The same, with the count of handshakes completed so far.
+pub fn serve_counted(
+    runtime: &tokio::runtime::Runtime,
+    address: SocketAddr,
+    chain: Vec<CertificateDer<'static>>,
+    pkcs8_key: Vec<u8>,
+    delay: Duration,
+) -> (u16, Arc<AtomicUsize>) {
     assert!(address.ip().is_loopback(), "tests serve on loopback only");
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_key));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -48,16 +59,21 @@ pub fn serve_at(
         .block_on(tokio::net::TcpListener::bind(address))
         .unwrap();
     let port = listener.local_addr().unwrap().port();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let counter = handshakes.clone();
     runtime.spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
+            let counter = counter.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let _ = acceptor.accept(tcp).await;
+                if acceptor.accept(tcp).await.is_ok() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
             });
         }
     });
-    port
+    (port, handshakes)
 }
 
 /// A listener on 127.0.0.1 that never answers: it counts the connections it accepts and keeps
