@@ -235,25 +235,25 @@ pub fn read_file(path: &Path) -> Result<Listed> {
         match parse_line(line) {
             Ok(Line::Endpoint(host, port)) => listed.targets.push(target(&host, port)),
             Ok(Line::Wildcard(name, port)) => listed.wildcards.push((name, port)),
-            Err(why) => bad.push(format!("line {}: '{}': {why}", n + 1, line.escape_debug())),
+            Err(why) => bad.push(format!(
+                "line {}: '{}' is not host[:port]: {why}",
+                n + 1,
+                line.escape_debug()
+            )),
         }
     }
     if !bad.is_empty() {
         let more = bad.len().saturating_sub(BAD_LINES_SHOWN);
         bad.truncate(BAD_LINES_SHOWN);
         if more > 0 {
-            bad.push(format!("and {more} more"));
+            bad.push(format!("and {more} more lines"));
         }
+        // One line: the error printer shows a newline as a replacement character.
         bail!(
-            "--endpoints {}: {} not host[:port]; write one endpoint per line, such as \
-             www.example.com or www.example.com:8443 ([2001:db8::1]:443 for IPv6):\n  {}",
+            "--endpoints {}: {}; write one endpoint per line, such as www.example.com or \
+             www.example.com:8443 ([2001:db8::1]:443 for IPv6)",
             path.display(),
-            if bad.len() == 1 {
-                "a line is"
-            } else {
-                "lines are"
-            },
-            bad.join("\n  ")
+            bad.join("; ")
         );
     }
     Ok(listed)
@@ -435,6 +435,10 @@ mod tests {
             "the fix: {error}"
         );
         assert!(!error.contains("line 1"), "{error}");
+        assert!(
+            !error.contains('\n'),
+            "one line, as the error printer needs: {error}"
+        );
     }
 
     #[test]
