@@ -133,4 +133,11 @@ mod tests {
         let broke = report(vec![failed(Stage::Organizations)], true);
         assert_eq!(exit_code(&broke, &fail_on, true), INCOMPLETE);
     }
+
+    #[test]
+    fn this_machine_failing_to_probe_stays_incomplete_with_allow_partial() {
+        let fail_on: BTreeSet<Finding> = [Finding::Expiring].into();
+        let starved = report(vec![failed(Stage::Probe)], true);
+        assert_eq!(exit_code(&starved, &fail_on, true), INCOMPLETE);
+    }
 }
