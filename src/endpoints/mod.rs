@@ -274,9 +274,13 @@ async fn probe_addresses(
 /// `no-route`) — clients with the route reach them, and the name was checked through the
 /// others.
 fn with_unrouted(mut results: Vec<Endpoint>, unrouted: Vec<Endpoint>) -> Vec<Endpoint> {
-    let answered = results
-        .iter()
-        .any(|e| e.status != EndpointStatus::Unreachable);
+    // A handshake, not a skip: a name whose other address is private was not checked at all.
+    let answered = results.iter().any(|e| {
+        matches!(
+            e.status,
+            EndpointStatus::Ok | EndpointStatus::Warning | EndpointStatus::Critical
+        )
+    });
     for mut e in unrouted {
         if answered {
             e.status = EndpointStatus::Skipped;
@@ -382,5 +386,11 @@ mod tests {
         assert_eq!(answered[1].reason.as_deref(), Some(NO_ROUTE));
         let alone = with_unrouted(Vec::new(), unrouted());
         assert_eq!(alone[0].status, EndpointStatus::Unreachable);
+        let private = with_unrouted(vec![at("10.0.0.1", EndpointStatus::Skipped)], unrouted());
+        assert_eq!(
+            private[1].status,
+            EndpointStatus::Unreachable,
+            "a skipped address checked nothing"
+        );
     }
 }
