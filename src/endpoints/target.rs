@@ -238,7 +238,7 @@ pub fn read_file(path: &Path) -> Result<Listed> {
             Err(why) => bad.push(format!(
                 "line {}: '{}' is not host[:port]: {why}",
                 n + 1,
-                line.escape_debug()
+                shown(line)
             )),
         }
     }
@@ -257,6 +257,16 @@ pub fn read_file(path: &Path) -> Result<Listed> {
         );
     }
     Ok(listed)
+}
+
+/// A bad line as the error shows it: escaped, and cut short (a line can be a whole binary).
+fn shown(line: &str) -> String {
+    const SHOWN: usize = 80;
+    let mut text: String = line.chars().take(SHOWN).collect();
+    if line.chars().nth(SHOWN).is_some() {
+        text.push('…');
+    }
+    text.escape_debug().to_string()
 }
 
 /// Curl caps a name's addresses likewise: a pin is for a few nodes, not a network.
@@ -438,6 +448,14 @@ mod tests {
         assert!(
             !error.contains('\n'),
             "one line, as the error printer needs: {error}"
+        );
+
+        std::fs::write(&path, "x".repeat(100_000) + " y\n").unwrap();
+        let error = read_file(&path).unwrap_err().to_string();
+        assert!(
+            error.len() < 500,
+            "a huge line is cut short: {} bytes",
+            error.len()
         );
     }
 
