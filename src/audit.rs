@@ -9,7 +9,7 @@ use crate::access::Caller;
 use crate::accounts;
 use crate::cli::ScanArgs;
 use crate::diff::{self, Diff, Side};
-use crate::endpoints::Prober;
+use crate::endpoints::{Prober, LOCAL_ERROR};
 use crate::history::{History, StoredScan};
 use crate::interrupt::Interrupt;
 use crate::notify;
@@ -247,7 +247,14 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
         _ => {}
     }
     if let (Some(prober), None) = (prober, interrupt.signal()) {
-        report.endpoints = interrupt.or_stop(prober.probe(&report)).await;
+        let probed = prober.probe(&report, interrupt).await;
+        report.add_errors(probed.interrupted_error().map(ScanError::interrupted));
+        report.add_errors(
+            probed
+                .local_error()
+                .map(|message| ScanError::new(Stage::Probe, None, None, LOCAL_ERROR, message)),
+        );
+        report.endpoints = Some(probed.endpoints);
     }
     if plan.notify.any() && interrupt.signal().is_none() {
         let changes = match (plan.notify.on, history) {

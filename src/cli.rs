@@ -88,10 +88,10 @@ pub struct ProbeArgs {
     pub endpoints: Option<PathBuf>,
 
     /// Connect to ADDR for HOST:PORT, whatever DNS says; SNI stays HOST (curl's syntax,
-    /// repeatable).
+    /// repeatable; ADDR,ADDR… probes each node).
     #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve,
           help_heading = "Endpoints")]
-    pub resolve: Vec<((String, u16), std::net::SocketAddr)>,
+    pub resolve: Vec<((String, u16), Vec<std::net::SocketAddr>)>,
 
     /// Trust the root certificates in this PEM file too (a private CA; repeatable).
     #[arg(long, value_name = "PEM", help_heading = "Endpoints")]
@@ -102,7 +102,7 @@ pub struct ProbeArgs {
     #[arg(long, help_heading = "Endpoints")]
     pub probe_private: bool,
 
-    /// Endpoints probed at once.
+    /// Endpoints probed at once (lowered to fit the open-files limit, ulimit -n).
     #[arg(long, default_value = "32", value_name = "N", value_parser = parse_positive,
           help_heading = "Endpoints")]
     pub probe_concurrency: NonZeroU32,

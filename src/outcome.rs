@@ -77,10 +77,11 @@ pub fn matched_findings(report: &Report, fail_on: &BTreeSet<Finding>) -> BTreeSe
 /// `--allow-partial` forgives accounts and regions that failed, not an organization listing
 /// that broke part-way: then the set of accounts itself is unknown.
 pub fn exit_code(report: &Report, fail_on: &BTreeSet<Finding>, allow_partial: bool) -> u8 {
+    // Nor this machine failing to probe: what the endpoints serve is unknown.
     let targets_unknown = report
         .errors
         .iter()
-        .any(|e| e.stage == Stage::Organizations);
+        .any(|e| matches!(e.stage, Stage::Organizations | Stage::Probe));
     // `scan --probe`: an endpoint that could not be reached was not checked.
     let unreachable = report
         .endpoints
@@ -131,5 +132,12 @@ mod tests {
         let fail_on: BTreeSet<Finding> = [Finding::Expiring].into();
         let broke = report(vec![failed(Stage::Organizations)], true);
         assert_eq!(exit_code(&broke, &fail_on, true), INCOMPLETE);
+    }
+
+    #[test]
+    fn this_machine_failing_to_probe_stays_incomplete_with_allow_partial() {
+        let fail_on: BTreeSet<Finding> = [Finding::Expiring].into();
+        let starved = report(vec![failed(Stage::Probe)], true);
+        assert_eq!(exit_code(&starved, &fail_on, true), INCOMPLETE);
     }
 }

@@ -129,8 +129,8 @@ pub struct Targets {
 pub struct ProbeSettings {
     /// `host[:port]` lines to probe besides the inventory's names.
     pub endpoints_file: Option<PathBuf>,
-    /// `--resolve`: connect to this address for (host, port); SNI stays the host.
-    pub resolve: Vec<((String, u16), std::net::SocketAddr)>,
+    /// `--resolve`: connect to each of these addresses for (host, port); SNI stays the host.
+    pub resolve: Vec<((String, u16), Vec<std::net::SocketAddr>)>,
     /// PEM roots trusted besides Mozilla's and the system's.
     pub ca_files: Vec<PathBuf>,
     pub probe_private: bool,

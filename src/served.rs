@@ -39,25 +39,34 @@ pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
             report
         }
     };
-    // Interrupted: the endpoints probed so far are not kept apart; none are reported.
-    let probing = interrupt.or_stop(prober.probe(&report));
-    let endpoints: Vec<Endpoint> = runtime.block_on(probing).unwrap_or_default();
+    let probed = runtime.block_on(prober.probe(&report, &interrupt));
+    let endpoints = &probed.endpoints;
     let cells = CsvCells::raw_if(args.csv_raw);
     let generated_at = chrono::Utc::now();
     output::write_stdout(|out| {
-        output::endpoints::render(&endpoints, generated_at, args.output, cells, out)
+        output::endpoints::render(endpoints, generated_at, args.output, cells, out)
     })
     .map_err(Stopped::fatal)?;
     if args.output != DataFormat::Table {
-        let _ = write_unreachable(&endpoints, &mut std::io::stderr().lock());
+        let _ = write_unreachable(endpoints, &mut std::io::stderr().lock());
+    }
+    for error in [probed.interrupted_error(), probed.local_error()]
+        .into_iter()
+        .flatten()
+    {
+        eprintln!("certaudit: error: {error}");
     }
     if let Some(signal) = interrupt.signal() {
         return Ok(signal.exit_code());
     }
+    // This machine failed, not an endpoint: nothing forgives that.
+    if probed.local_failures > 0 {
+        return Ok(outcome::INCOMPLETE);
+    }
     let scan_incomplete = args.report.is_none() && report.is_incomplete();
     let fail_on: BTreeSet<EndpointFinding> = args.fail_on.iter().copied().collect();
     Ok(exit_code(
-        &endpoints,
+        endpoints,
         scan_incomplete,
         &fail_on,
         args.allow_partial,
@@ -97,8 +106,25 @@ fn write_unreachable(endpoints: &[Endpoint], out: &mut dyn Write) -> std::io::Re
             .as_ref()
             .map(|x| format!("{}: {}", x.code, x.message))
             .unwrap_or_default();
-        let line = format!("certaudit: unreachable [{}:{}] {why}", e.host, e.port);
+        let line = format!("certaudit: unreachable {} {why}", e.place());
         writeln!(out, "{}", printable(&line))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_ipv6_endpoint_is_named_as_bracketed_address_then_port() {
+        let e = Endpoint::unprobed("::1", 5527, "::1", EndpointStatus::Unreachable);
+        let mut out = Vec::new();
+        write_unreachable(&[e], &mut out).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.starts_with("certaudit: unreachable [::1]:5527 "),
+            "{line}"
+        );
+    }
 }

@@ -8,6 +8,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
+use std::path::Path;
 
 use chrono::{Datelike, Utc};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
@@ -31,10 +32,15 @@ fn validity(params: &mut CertificateParams, from: i64, to: i64) {
 type Issuer = CertifiedIssuer<'static, KeyPair>;
 
 fn authority(name: &str, days: i64, parent: Option<&Issuer>) -> Issuer {
+    authority_dated(name, -30, days, parent)
+}
+
+/// A CA valid from `from` days from now to `to`.
+fn authority_dated(name: &str, from: i64, to: i64, parent: Option<&Issuer>) -> Issuer {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.distinguished_name.push(DnType::CommonName, name);
-    validity(&mut params, -30, days);
+    validity(&mut params, from, to);
     let key = KeyPair::generate().unwrap();
     match parent {
         None => CertifiedIssuer::self_signed(params, key).unwrap(),
@@ -50,10 +56,15 @@ struct Leaf {
 }
 
 fn leaf(names: &[&str], days: i64, issuer: Option<&Issuer>) -> Leaf {
+    leaf_dated(names, -10, days, issuer)
+}
+
+/// A leaf valid from `from` days from now to `to`.
+fn leaf_dated(names: &[&str], from: i64, to: i64, issuer: Option<&Issuer>) -> Leaf {
     let mut params =
         CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
     params.distinguished_name.push(DnType::CommonName, names[0]);
-    validity(&mut params, -10, days);
+    validity(&mut params, from, to);
     let key = KeyPair::generate().unwrap();
     let cert = match issuer {
         Some(issuer) => params.signed_by(&key, issuer).unwrap(),
@@ -92,6 +103,41 @@ impl Servers {
             _runtime: runtime,
         }
     }
+}
+
+/// `certaudit endpoints -o json --report <an empty report> ARGS` with no AWS at hand (a report
+/// needs no call): the exit code, the document (Null when stdout is not one) and stderr.
+fn endpoints_json(dir: &Path, args: &[String]) -> (i32, Value, String) {
+    let report = dir.join("empty-report.json");
+    if !report.exists() {
+        let empty = certaudit::report::Report::new(Utc::now(), 45, "111111111111");
+        std::fs::write(&report, serde_json::to_vec(&empty).unwrap()).unwrap();
+    }
+    let out = support::certaudit_at("http://127.0.0.1:1", dir)
+        .args(["endpoints", "-o", "json", "--report"])
+        .arg(&report)
+        .args(args)
+        .output()
+        .unwrap();
+    let document = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), document, stderr)
+}
+
+/// Write `lines` as an endpoints file in `dir`; the `--endpoints FILE` arguments.
+fn endpoints_file(dir: &Path, text: &str) -> Vec<String> {
+    let file = dir.join("endpoints.txt");
+    std::fs::write(&file, text).unwrap();
+    vec!["--endpoints".into(), file.display().to_string()]
+}
+
+/// A runtime for the test's own servers.
+fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// A loopback port with nothing listening.
@@ -436,5 +482,444 @@ fn scan_probe_adds_endpoints_to_the_report_and_endpoints_csv() {
     assert!(
         body.contains("* shop.test:443 - UNREACHABLE - connect"),
         "{body}"
+    );
+}
+
+/// Every endpoint of a document as (host, address, status), in the document's order.
+fn rows(document: &Value) -> Vec<(String, String, String)> {
+    document["endpoints"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no endpoints: {document:#}"))
+        .iter()
+        .map(|e| {
+            let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+            (text(&e["host"]), text(&e["address"]), text(&e["status"]))
+        })
+        .collect()
+}
+
+#[test]
+fn an_expired_or_not_yet_valid_intermediate_is_untrusted_whatever_the_leafs_age() {
+    let root = authority("certaudit test root", 3650, None);
+    let expired = authority_dated("expired intermediate", -500, -1, Some(&root));
+    let early = authority_dated("not yet valid intermediate", 1, 1000, Some(&root));
+    let old = leaf_dated(&["old.test"], -400, 200, Some(&expired));
+    let young = leaf(&["young.test"], 200, Some(&early));
+    let servers = Servers::start(vec![
+        (
+            "old.test",
+            vec![old.der.clone(), expired.der().clone()],
+            &old.key,
+        ),
+        (
+            "young.test",
+            vec![young.der.clone(), early.der().clone()],
+            &young.key,
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let mut args = vec!["--ca-file".to_string(), ca.display().to_string()];
+    for (name, port) in &servers.ports {
+        args.extend(["--resolve".into(), format!("{name}:443:127.0.0.1:{port}")]);
+    }
+    args.extend(endpoints_file(dir.path(), "old.test\nyoung.test\n"));
+    let (code, document, stderr) = endpoints_json(dir.path(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let e = by_host(&document);
+    for host in ["old.test", "young.test"] {
+        assert_eq!(e[host]["status"], "critical", "{:#}", e[host]);
+        assert_eq!(e[host]["chain_trusted"], false, "{:#}", e[host]);
+        assert_eq!(e[host]["chain_not_after"], Value::Null);
+        assert_eq!(findings(&e[host]), vec!["untrusted"], "{:#}", e[host]);
+    }
+    args.extend(["--fail-on".into(), "untrusted".into()]);
+    let (code, _, stderr) = endpoints_json(dir.path(), &args);
+    assert_eq!(code, 4, "--fail-on untrusted fires: {stderr}");
+}
+
+#[test]
+fn ipv4_mapped_in_ipv6_through_dns_is_skipped_as_private_and_never_connected() {
+    let runtime = server_runtime();
+    let listener = support::tls::Silent::start(&runtime);
+    let dir = tempfile::tempdir().unwrap();
+    // An address literal is looked up as a name is (no --resolve): the guard applies to it.
+    let args = endpoints_file(
+        dir.path(),
+        &format!("[::ffff:127.0.0.1]:{}\n", listener.port),
+    );
+    let (code, document, stderr) = endpoints_json(dir.path(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let e = &document["endpoints"][0];
+    assert_eq!(
+        (e["status"].as_str(), e["reason"].as_str()),
+        (Some("skipped"), Some("private-address")),
+        "{e:#}"
+    );
+    assert_eq!(e["address"], "::ffff:127.0.0.1");
+    assert_eq!(listener.accepted(), 0, "no connection was made");
+
+    // The address does reach the listener when asked to: the zero above is the guard's. (A
+    // machine whose stack has no IPv6 sockets cannot show it; the guard is checked above.)
+    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mapped = format!("[::ffff:127.0.0.1]:{}", probe.local_addr().unwrap().port());
+    if std::net::TcpStream::connect(mapped).is_err() {
+        return;
+    }
+    let mut asked = args.clone();
+    asked.extend(["--probe-private".into(), "--tls-timeout".into(), "1".into()]);
+    let (code, document, _) = endpoints_json(dir.path(), &asked);
+    assert_eq!(
+        code, 3,
+        "a silent listener ends as unreachable: {document:#}"
+    );
+    assert_eq!(listener.accepted(), 1);
+}
+
+#[test]
+fn every_address_of_a_name_is_probed_and_each_different_result_reported() {
+    let root = authority("certaudit test root", 3650, None);
+    let fresh = leaf(&["lb.test", "same.test", "dual.test"], 200, Some(&root));
+    let stale = leaf(&["lb.test"], -3, Some(&root));
+    let runtime = server_runtime();
+    let key = |l: &Leaf| l.key.serialize_der();
+    let serve = |ip: &str, port: u16, l: &Leaf| {
+        let at = format!("{ip}:{port}").parse().unwrap();
+        support::tls::serve_at(&runtime, at, vec![l.der.clone()], key(l), Duration::ZERO)
+    };
+    // One load balancer: the node on 127.0.0.2 still serves an expired certificate.
+    let lb = serve("127.0.0.1", 0, &fresh);
+    serve("127.0.0.2", lb, &stale);
+    // Two nodes serving the same certificate: one row.
+    let same = serve("127.0.0.1", 0, &fresh);
+    serve("127.0.0.2", same, &fresh);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let mut args = vec!["--ca-file".to_string(), ca.display().to_string()];
+    for pin in [
+        format!("lb.test:{lb}:127.0.0.1,127.0.0.2"),
+        format!("same.test:{same}:127.0.0.1,127.0.0.2"),
+        // Nothing listens on ::1 at that port: the IPv4 node is still checked.
+        format!("dual.test:{lb}:[::1],127.0.0.1"),
+    ] {
+        args.extend(["--resolve".into(), pin]);
+    }
+    args.extend(endpoints_file(
+        dir.path(),
+        &format!("lb.test:{lb}\nsame.test:{same}\ndual.test:{lb}\n"),
+    ));
+    let (code, document, stderr) = endpoints_json(dir.path(), &args);
+    // Nothing listens on ::1 there: refused (unreachable, exit 3); on a machine without IPv6,
+    // no route (skipped, as the IPv4 address answered).
+    let v6 = document["endpoints"][0]["status"]
+        .as_str()
+        .unwrap_or_default();
+    match v6 {
+        "unreachable" => assert_eq!(code, 3, "{stderr}"),
+        _ => assert_eq!(
+            (v6, document["endpoints"][0]["reason"].as_str(), code),
+            ("skipped", Some("no-route"), 0),
+            "{document:#}"
+        ),
+    }
+    let row = |h: &str, a: &str, s: &str| (h.to_string(), a.to_string(), s.to_string());
+    assert_eq!(
+        rows(&document),
+        vec![
+            row("dual.test", "::1", v6),
+            row("dual.test", "127.0.0.1", "ok"),
+            row("lb.test", "127.0.0.1", "ok"),
+            row("lb.test", "127.0.0.2", "critical"),
+            row("same.test", "127.0.0.1", "ok"),
+        ]
+    );
+    assert_eq!(findings(&document["endpoints"][3]), vec!["expired"]);
+}
+
+#[test]
+fn bad_endpoint_lines_are_a_usage_error_before_any_probe() {
+    let runtime = server_runtime();
+    let listener = support::tls::Silent::start(&runtime);
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "--resolve".to_string(),
+        format!("good.test:443:127.0.0.1:{}", listener.port),
+    ];
+    args.extend(endpoints_file(
+        dir.path(),
+        "good.test\na.test:0\n:443\na.test:443:extra\nhost with spaces\n.\n",
+    ));
+    let (code, _, stderr) = endpoints_json(dir.path(), &args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("endpoints.txt"), "names the file: {stderr}");
+    for n in 2..=6 {
+        assert!(stderr.contains(&format!("line {n}:")), "line {n}: {stderr}");
+    }
+    assert!(!stderr.contains("line 1:"), "{stderr}");
+    assert!(
+        stderr.contains("such as www.example.com"),
+        "the fix: {stderr}"
+    );
+    assert_eq!(listener.accepted(), 0, "nothing was probed");
+}
+
+#[test]
+fn a_bom_is_dropped_and_wildcard_lines_are_listed_as_skipped() {
+    let root = authority("certaudit test root", 3650, None);
+    let served = leaf(&["first.test"], 200, Some(&root));
+    let servers = Servers::start(vec![("first.test", vec![served.der.clone()], &served.key)]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let port = servers.ports["first.test"];
+    let mut args = vec![
+        "--ca-file".to_string(),
+        ca.display().to_string(),
+        "--resolve".into(),
+        format!("first.test:{port}:127.0.0.1"),
+    ];
+    args.extend(endpoints_file(
+        dir.path(),
+        &format!("\u{feff}first.test:{port}\r\n*.wild.test:8443\r\n"),
+    ));
+    let (code, document, stderr) = endpoints_json(dir.path(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let e = by_host(&document);
+    assert_eq!(e["first.test"]["status"], "ok", "{document:#}");
+    assert_eq!(e["*.wild.test"]["status"], "skipped");
+    assert_eq!(e["*.wild.test"]["port"], 8443);
+    assert!(e["*.wild.test"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("wildcard"));
+    assert_eq!(e["*.wild.test"]["address"], Value::Null, "never resolved");
+}
+
+#[test]
+fn probe_concurrency_stays_within_the_open_files_limit() {
+    let root = authority("certaudit test root", 3650, None);
+    let served = leaf(&["*.many.test"], 200, Some(&root));
+    let runtime = server_runtime();
+    // Each handshake waits, so connections pile up as they would on slow endpoints.
+    let port = support::tls::serve(
+        &runtime,
+        vec![served.der.clone()],
+        served.key.serialize_der(),
+        Duration::from_millis(200),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let report = dir.path().join("empty-report.json");
+    let empty = certaudit::report::Report::new(Utc::now(), 45, "111111111111");
+    std::fs::write(&report, serde_json::to_vec(&empty).unwrap()).unwrap();
+    let total = 300;
+    let mut listed = String::new();
+    let mut command = support::certaudit_at("http://127.0.0.1:1", dir.path());
+    command
+        .args(["endpoints", "-o", "json", "--probe-concurrency", "1000"])
+        .arg("--report")
+        .arg(&report)
+        .arg("--ca-file")
+        .arg(&ca);
+    for i in 0..total {
+        listed.push_str(&format!("e{i}.many.test\n"));
+        command.args(["--resolve", &format!("e{i}.many.test:443:127.0.0.1:{port}")]);
+    }
+    std::fs::write(dir.path().join("endpoints.txt"), listed).unwrap();
+    command
+        .arg("--endpoints")
+        .arg(dir.path().join("endpoints.txt"));
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; the child runs nothing else before exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 256,
+            };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let document: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), document["summary"]["ok"].as_u64()),
+        (Some(0), Some(total)),
+        "{}\n{stderr}",
+        document["summary"]
+    );
+    assert!(
+        stderr.contains("--probe-concurrency 1000 lowered to") && stderr.contains("ulimit -n"),
+        "says so: {stderr}"
+    );
+}
+
+/// `certaudit endpoints` over 6 endpoints that answer and 6 that never do, stopped by
+/// `signal` once the 6 have answered: exit code, document, stderr.
+fn interrupted_endpoints(signal: &str) -> (Option<i32>, Value, String) {
+    let root = authority("certaudit test root", 3650, None);
+    let names: Vec<String> = (0..6).map(|i| format!("fast{i}.test")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let served = leaf(&names, 200, Some(&root));
+    let runtime = server_runtime();
+    let (fast, handshakes) = support::tls::serve_counted(
+        &runtime,
+        "127.0.0.1:0".parse().unwrap(),
+        vec![served.der.clone()],
+        served.key.serialize_der(),
+        Duration::ZERO,
+    );
+    let slow = support::tls::Silent::start(&runtime);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let report = dir.path().join("empty-report.json");
+    let empty = certaudit::report::Report::new(Utc::now(), 45, "111111111111");
+    std::fs::write(&report, serde_json::to_vec(&empty).unwrap()).unwrap();
+    let mut listed = String::new();
+    let mut command = support::certaudit_at("http://127.0.0.1:1", dir.path());
+    command
+        .args(["endpoints", "-o", "json", "--tls-timeout", "300"])
+        .arg("--report")
+        .arg(&report)
+        .arg("--ca-file")
+        .arg(&ca);
+    for i in 0..6 {
+        for (kind, port) in [("fast", fast), ("slow", slow.port)] {
+            let name = format!("{kind}{i}.test");
+            listed.push_str(&format!("{name}\n"));
+            command.args(["--resolve", &format!("{name}:443:127.0.0.1:{port}")]);
+        }
+    }
+    std::fs::write(dir.path().join("endpoints.txt"), listed).unwrap();
+    command
+        .arg("--endpoints")
+        .arg(dir.path().join("endpoints.txt"));
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while slow.accepted() < 6 || handshakes.load(std::sync::atomic::Ordering::SeqCst) < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probes never began"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The fast handshakes are done; a moment for certaudit to judge them.
+    std::thread::sleep(Duration::from_secs(1));
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let document = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), document, stderr)
+}
+
+#[test]
+fn ctrl_c_keeps_the_endpoints_probed_and_lists_the_unfinished() {
+    let (code, document, stderr) = interrupted_endpoints("INT");
+    assert_eq!(code, Some(130), "{stderr}");
+    for (host, _, status) in rows(&document) {
+        let expected = if host.starts_with("fast") {
+            "ok"
+        } else {
+            "skipped"
+        };
+        assert_eq!(status, expected, "{host}: {document:#}");
+    }
+    let e = by_host(&document);
+    assert_eq!(e.len(), 12);
+    assert_eq!(e["slow3.test"]["reason"], "interrupted");
+    assert_eq!(document["summary"]["ok"], 6);
+    assert!(
+        stderr.contains("probing interrupted by SIGINT")
+            && stderr.contains("6 endpoints not probed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_keeps_the_endpoints_probed_and_exits_143() {
+    let (code, document, stderr) = interrupted_endpoints("TERM");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(document["summary"]["ok"], 6, "{document:#}");
+    assert_eq!(document["summary"]["skipped"], 6);
+}
+
+#[test]
+fn ctrl_c_during_scan_probe_keeps_the_endpoints_probed_in_the_report() {
+    let root = authority("certaudit test root", 3650, None);
+    let served = leaf(&["fast.test", "slow.test"], 120, Some(&root));
+    let runtime = server_runtime();
+    let fast = support::tls::serve(
+        &runtime,
+        vec![served.der.clone()],
+        served.key.serialize_der(),
+        Duration::ZERO,
+    );
+    let slow = support::tls::Silent::start(&runtime);
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": []}]}));
+    fabric.change(json!({"op": "import_pem", "account": "web",
+        "certificate": served.pem, "private_key": served.key.serialize_pem(),
+        "in_use_by": ["arn:aws:cloudfront::1:distribution/E1"]}));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let child = fabric
+        .certaudit_process()
+        .args(["scan", "-o", "json", "--regions", "us-east-1", "--probe"])
+        .args(["--tls-timeout", "300", "--ca-file"])
+        .arg(&ca)
+        .args(["--resolve", &format!("fast.test:443:127.0.0.1:{fast}")])
+        .args([
+            "--resolve",
+            &format!("slow.test:443:127.0.0.1:{}", slow.port),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while slow.accepted() < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probes never began"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = by_host(&report);
+    assert_eq!(e["fast.test"]["status"], "ok", "{report:#}");
+    assert_eq!(e["slow.test"]["status"], "skipped");
+    assert_eq!(e["slow.test"]["reason"], "interrupted");
+    let interrupted = support::error_where(&report, |e| e["stage"] == "interrupted");
+    assert!(
+        interrupted["message"]
+            .as_str()
+            .unwrap()
+            .contains("probing interrupted by SIGINT"),
+        "{interrupted}"
     );
 }

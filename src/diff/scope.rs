@@ -76,7 +76,11 @@ impl<'a> Gaps<'a> {
         for e in &report.errors {
             let reads = !matches!(
                 e.stage,
-                Stage::Organizations | Stage::Sns | Stage::SecurityHub | Stage::ReportS3
+                Stage::Organizations
+                    | Stage::Sns
+                    | Stage::SecurityHub
+                    | Stage::ReportS3
+                    | Stage::Probe
             );
             if let (true, Some(account)) = (reads, e.account_id.as_deref()) {
                 errors.entry((account, e.region.as_deref())).or_insert(e);

@@ -2,6 +2,8 @@
 //! rustls verifies with), check the name, compare with the inventory, and name the findings.
 //! Pure: the chain, the roots and the time in; the verdict out.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, TimeZone, Utc};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
@@ -50,7 +52,7 @@ fn parse(der: &CertificateDer<'_>) -> Result<Parsed, String> {
             .iter()
             .filter_map(|name| match name {
                 GeneralName::DNSName(dns) => Some(dns.to_string()),
-                GeneralName::IPAddress(ip) => Some(format!("{ip:?}")),
+                GeneralName::IPAddress(bytes) => Some(ip_text(bytes)),
                 _ => None,
             })
             .collect(),
@@ -69,6 +71,21 @@ fn parse(der: &CertificateDer<'_>) -> Result<Parsed, String> {
         not_before: time(cert.validity().not_before.timestamp()),
         not_after: time(cert.validity().not_after.timestamp()),
     })
+}
+
+/// An IP SAN as people write it: dotted IPv4, RFC 5952 IPv6 (what `Ipv6Addr` displays); any
+/// other length (malformed) as hex, so it still shows.
+fn ip_text(bytes: &[u8]) -> String {
+    match bytes.len() {
+        4 => IpAddr::from(<[u8; 4]>::try_from(bytes).unwrap_or_default()).to_string(),
+        16 => IpAddr::from(<[u8; 16]>::try_from(bytes).unwrap_or_default()).to_string(),
+        _ => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+    }
+}
+
+/// Whether a certificate's own dates hold at `at` (an unreadable one does not).
+fn valid_at(der: &CertificateDer<'_>, at: DateTime<Utc>) -> bool {
+    parse(der).is_ok_and(|c| c.not_before <= at && at <= c.not_after)
 }
 
 /// The intermediates of a verified path, each's not_after; or why there is no path.
@@ -166,8 +183,10 @@ pub fn judge(
 }
 
 /// The not_after of each intermediate on a path to a trusted root; None when there is none.
-/// Trust does not depend on the clock: an expired leaf on a trusted chain is "expired", not
-/// "untrusted", so a path that fails only for time is tried again inside the leaf's validity.
+/// Every certificate but the leaf is judged now, as clients judge it: an intermediate that has
+/// expired or is not valid yet is no link in any path. Only the leaf's own dates are set aside
+/// (an expired leaf on a good chain is "expired", not "untrusted"): the path is verified at the
+/// moment nearest now inside the leaf's validity, which is now itself while the leaf is valid.
 fn trusted_path(
     end_entity: &EndEntityCert<'_>,
     leaf: &Parsed,
@@ -175,13 +194,13 @@ fn trusted_path(
     trust: &Trust,
     now: DateTime<Utc>,
 ) -> Option<Vec<DateTime<Utc>>> {
-    match verified_path(end_entity, intermediates, trust, now) {
-        Err(webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. }) => {
-            let inside = leaf.not_before + (leaf.not_after - leaf.not_before) / 2;
-            verified_path(end_entity, intermediates, trust, inside).ok()
-        }
-        other => other.ok(),
-    }
+    let current: Vec<CertificateDer<'_>> = intermediates
+        .iter()
+        .filter(|c| valid_at(c, now))
+        .cloned()
+        .collect();
+    let at = now.clamp(leaf.not_before, leaf.not_after.max(leaf.not_before));
+    verified_path(end_entity, &current, trust, at).ok()
 }
 
 /// What the findings are made of.
@@ -287,5 +306,20 @@ mod tests {
         let unread = known("arn:summary", None, true);
         assert_eq!(compare("ffff", &[&unread]).unwrap().matched, AcmMatch::None);
         assert_eq!(compare("ffff", &[]), None);
+    }
+
+    #[test]
+    fn ip_sans_read_as_addresses_are_written() {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "::1".to_string()])
+                .unwrap();
+        params.subject_alt_names.push(rcgen::SanType::IpAddress(
+            "2001:db8::a:0:0:1".parse().unwrap(),
+        ));
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let parsed = parse(cert.der()).unwrap();
+        assert_eq!(parsed.sans, ["127.0.0.1", "::1", "2001:db8::a:0:0:1"]);
+        assert_eq!(ip_text(&[1, 2, 3]), "010203", "malformed: still shown");
     }
 }

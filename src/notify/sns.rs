@@ -294,9 +294,8 @@ fn endpoint_entry(e: &Endpoint) -> String {
             .join(", "),
     };
     let mut text = format!(
-        "\n* {}:{} - {} - {what}\n",
-        e.host,
-        e.port,
+        "\n* {} - {} - {what}\n",
+        e.place(),
         e.status.as_str().to_uppercase()
     );
     if let Some(served) = &e.served {

@@ -123,7 +123,7 @@ fn write_table(endpoints: &[Endpoint], out: &mut dyn Write) -> Result<()> {
         let served = e.served.as_ref();
         vec![
             Cell::new(e.status.as_str()),
-            Cell::new(format!("{}:{}", e.host, e.port)),
+            Cell::new(e.place()),
             Cell::new(e.address.clone().unwrap_or_else(|| "-".into())),
             Cell::new(served.map_or("-".into(), |s| s.days_to_expiry.to_string())),
             Cell::new(e.acm.as_ref().map_or("-".into(), |a| {
@@ -222,4 +222,27 @@ pub fn write_csv(endpoints: &[Endpoint], cells: CsvCells, out: &mut dyn Write) -
     }
     writer.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_writes_an_ipv6_endpoint_as_bracketed_address_then_port() {
+        let mut e = Endpoint::unprobed("::1", 5527, "::1", EndpointStatus::Unreachable);
+        e.address = Some("::1".into());
+        let mut out = Vec::new();
+        render(
+            &[e],
+            Utc::now(),
+            DataFormat::Table,
+            CsvCells::raw_if(false),
+            &mut out,
+        )
+        .unwrap();
+        let table = String::from_utf8(out).unwrap();
+        assert!(table.contains("[::1]:5527"), "{table}");
+        assert!(!table.contains("::1:5527"), "{table}");
+    }
 }

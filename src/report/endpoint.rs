@@ -167,6 +167,15 @@ impl Endpoint {
         }
     }
 
+    /// `host:port` as people type it: an IPv6 address in brackets (`[::1]:443`).
+    pub fn place(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// The status its findings call for (a probed endpoint).
     pub fn status_of(findings: &[EndpointFinding]) -> EndpointStatus {
         if findings.iter().any(|f| f.is_critical()) {
@@ -226,5 +235,13 @@ mod tests {
             EndpointStatus::Critical
         );
         assert_eq!(Endpoint::status_of(&[PrivateCa]), EndpointStatus::Warning);
+    }
+
+    #[test]
+    fn an_ipv6_endpoint_is_written_with_its_address_in_brackets() {
+        let v6 = Endpoint::unprobed("::1", 5527, "::1", EndpointStatus::Ok);
+        assert_eq!(v6.place(), "[::1]:5527");
+        let named = Endpoint::unprobed("a.test", 443, "a.test", EndpointStatus::Ok);
+        assert_eq!(named.place(), "a.test:443");
     }
 }

@@ -111,6 +111,8 @@ pub enum Stage {
     SecurityHub,
     /// Writing a scheduled scan's report files to S3 (`--report-s3`).
     ReportS3,
+    /// Probing endpoints (`--probe`) when this machine, not an endpoint, failed.
+    Probe,
 }
 
 impl Stage {
@@ -126,6 +128,7 @@ impl Stage {
             Stage::Sns => "sns",
             Stage::SecurityHub => "security_hub",
             Stage::ReportS3 => "report_s3",
+            Stage::Probe => "probe",
         }
     }
 }
