@@ -335,12 +335,25 @@ fn every_prose_line_on_a_120_column_terminal_wraps_and_a_pipe_keeps_it_whole() {
     let joined = plain_lines(&run.terminal).join(" ");
     assert!(joined.contains(hint), "the hint, wrapped: {joined}");
 
-    // The errors on stderr (stdout is data).
+    // A warning and the errors on stderr (stdout is data).
     let mut cmd = fabric.certaudit_process();
-    cmd.args(["scan", "-o", "json", "--quiet", "--regions", "us-east-1"]);
+    cmd.args([
+        "scan",
+        "-o",
+        "json",
+        "--list",
+        "expiring",
+        "--regions",
+        "us-east-1",
+    ]);
     let run = run_on_terminal(cmd, OnTerminal::Stderr);
     assert_eq!(run.code, 3, "{}", run.terminal);
     assert!(run.terminal.contains("assume_role"), "{}", run.terminal);
+    assert!(
+        run.terminal.contains("--list has no effect"),
+        "{}",
+        run.terminal
+    );
     assert_eq!(too_wide(&run.terminal, 120), Vec::<String>::new());
     serde_json::from_slice::<Value>(&run.piped).expect("stdout stays one JSON document");
 
