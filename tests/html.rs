@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use certaudit::output::{render, Rendering};
 use certaudit::plan::{CsvCells, OutputFormat};
 use certaudit::report::classify::classify;
+use certaudit::report::endpoint::{Endpoint, EndpointFinding, EndpointStatus};
 use certaudit::report::{Certificate, Report, Tags};
 use serde_json::{json, Value};
 use support::browser::{output_dir, screenshot, Browser};
@@ -225,6 +226,12 @@ fn long_values_page(dir: &Path) -> (PathBuf, String) {
         classify(&mut c, at, 45);
         report.certificates.push(c);
     }
+    // What `scan --probe` found at the long name, beside an endpoint with a short one.
+    let mut long = Endpoint::unprobed(&long_name, 443, &long_name, EndpointStatus::Critical);
+    long.findings = vec![EndpointFinding::Expired];
+    let short = "site1.example.com";
+    let fine = Endpoint::unprobed(short, 443, short, EndpointStatus::Ok);
+    report.endpoints = Some(vec![fine, long]);
     report.sort();
     report.tally(0);
     let mut html = Vec::new();
@@ -273,10 +280,27 @@ fn a_long_name_or_tag_wraps_in_its_cell_and_every_column_keeps_a_usable_width() 
     // A column heading stays on one line (its sort button's text is not broken).
     let headings = "Math.max(...[...document.querySelectorAll('th')].map(th => \
                     Math.round(th.getBoundingClientRect().height)))";
-    let expressions: Vec<&str> = expressions.into_iter().chain([headings]).collect();
+    let endpoint = |text: &str| {
+        format!(
+            "(() => {{ const row = [...document.querySelectorAll('table[data-list=endpoints] tbody tr')]
+                 .find(r => r.textContent.includes('{text}'));
+               return Math.round(row.getBoundingClientRect().height); }})()"
+        )
+    };
+    let endpoints = [endpoint(&long_name), endpoint("site1.example.com:443")];
+    let expressions: Vec<&str> = expressions
+        .into_iter()
+        .chain(endpoints.iter().map(String::as_str))
+        .chain([headings])
+        .collect();
     let mut browser = Browser::launch();
     let values = browser.run_at(&page, Some((1280, 900)), &expressions);
     let heading = values.last().unwrap().as_u64().unwrap();
+    let (long_endpoint, short_endpoint) = (&values[4], &values[5]);
+    assert!(
+        long_endpoint.as_u64().unwrap() <= 250 && short_endpoint.as_u64().unwrap() <= 80,
+        "the endpoints section: {long_endpoint} px for the long name, {short_endpoint} px beside it"
+    );
     assert!(
         heading <= 40,
         "a column heading is {heading} px tall: broken"

@@ -33,14 +33,16 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why the caller could not be identified, and what to do: no credentials, a network that does
 /// not reach AWS, or credentials AWS refuses are three different fixes.
-fn unidentified(failure: &AwsFailure, profile: Option<&str>) -> anyhow::Error {
+/// `profile` is how the caller named a profile, `--profile NAME` or `AWS_PROFILE=NAME`, and the
+/// name.
+fn unidentified(failure: &AwsFailure, profile: Option<(&str, &str)>) -> anyhow::Error {
     // The SDK words a profile it cannot load in ways that need not name it ("the credential
     // provider was not enabled" when no profile file exists at all): say which, and where.
     let unloadable =
         failure.kind() == FailureKind::NoCredentials || failure.message.contains("profile");
-    if let Some(profile) = profile.filter(|_| unloadable) {
+    if let Some((named, profile)) = profile.filter(|_| unloadable) {
         return anyhow!(
-            "cannot use --profile {profile}: its credentials could not be loaded ({}). {}",
+            "cannot use {named}: its credentials could not be loaded ({}). {}",
             failure.message,
             profile_fix(profile, &ProfileFiles::from_env())
         );
@@ -72,10 +74,14 @@ impl ProfileFiles {
     fn from_env() -> ProfileFiles {
         let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
         let home = || var("HOME").map(std::path::PathBuf::from);
-        let at = |variable, default: &str| {
-            var(variable)
-                .map(std::path::PathBuf::from)
-                .or_else(|| Some(home()?.join(".aws").join(default)))
+        // As the SDK reads them: a leading `~/` is the home directory.
+        let expand = |value: std::ffi::OsString| match value.to_str() {
+            Some(path) if path.starts_with("~/") => home().map(|h| h.join(&path[2..])),
+            _ => Some(std::path::PathBuf::from(value)),
+        };
+        let at = |variable, default: &str| match var(variable) {
+            Some(value) => expand(value),
+            None => Some(home()?.join(".aws").join(default)),
         };
         ProfileFiles {
             config: at("AWS_CONFIG_FILE", "config"),
@@ -142,6 +148,14 @@ impl Caller {
         if let Some(region) = &targets.region {
             loader = loader.region(Region::new(region.clone()));
         }
+        // The profile asked for, as the caller named it, for the message if it cannot be used.
+        let profile = match &targets.profile {
+            Some(name) => Some((format!("--profile {name}"), name.clone())),
+            None => std::env::var("AWS_PROFILE")
+                .ok()
+                .filter(|name| !name.is_empty())
+                .map(|name| (format!("AWS_PROFILE={name}"), name)),
+        };
         let mut config = loader.load().await;
         if config.region().is_none() {
             config = config
@@ -159,7 +173,13 @@ impl Caller {
             .config_override(identify_retries)
             .send()
             .await
-            .map_err(|e| unidentified(&AwsFailure::from_sdk(&e), targets.profile.as_deref()))?;
+            .map_err(|e| {
+                let failure = AwsFailure::from_sdk(&e);
+                unidentified(
+                    &failure,
+                    profile.as_ref().map(|(n, p)| (n.as_str(), p.as_str())),
+                )
+            })?;
         let account_id = identity.account().unwrap_or_default().to_string();
         let partition = identity
             .arn()
@@ -289,8 +309,8 @@ mod tests {
         let fix = profile_fix("nope", &files);
         assert!(fix.contains("aws configure --profile nope"), "{fix}");
         assert!(fix.contains("both missing"), "{fix}");
-        let message = unidentified(&no_profile_file(), Some("nope")).to_string();
-        assert!(message.contains("--profile nope"), "{message}");
+        let message = unidentified(&no_profile_file(), Some(("--profile nope", "nope")));
+        assert!(message.to_string().contains("--profile nope"), "{message}");
 
         std::fs::write(nowhere.path().join("config"), "[profile other]\n").unwrap();
         let fix = profile_fix("nope", &files);
@@ -300,7 +320,7 @@ mod tests {
     #[test]
     fn credentials_aws_refuses_are_not_blamed_on_the_profile() {
         let refused = AwsFailure::new("InvalidClientTokenId", "The security token is invalid");
-        let message = unidentified(&refused, Some("audit")).to_string();
+        let message = unidentified(&refused, Some(("--profile audit", "audit"))).to_string();
         assert!(message.contains("AWS refused the credentials"), "{message}");
     }
 }
