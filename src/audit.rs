@@ -93,10 +93,14 @@ fn write_outputs(plan: &ScanPlan, report: &Report) -> Result<(), Stopped> {
     };
     let mut out = output::Stdout::lock();
     let written = output::render(report, rendering, &mut out).and_then(|()| Ok(out.flush()?));
-    // Errors reach stderr even with --quiet ("errors only"); the table already lists them.
+    // Errors (and endpoints not reached) reach stderr even with --quiet ("errors only"); the
+    // table already lists them.
     if plan.output != OutputFormat::Table {
         let width = output::terminal::stderr_width();
-        let _ = output::write_error_lines_fitted(report, width, &mut std::io::stderr().lock());
+        let mut stderr = std::io::stderr().lock();
+        let _ = output::write_error_lines_fitted(report, width, &mut stderr);
+        let probed = report.endpoints.as_deref().unwrap_or_default();
+        let _ = output::endpoints::write_unreachable(probed, width, &mut stderr);
     }
     artifacts.map_err(Stopped::fatal)?;
     match written {

@@ -521,6 +521,29 @@ fn scan_probe_findings_reach_the_table_the_page_and_the_served_fail_on_kinds() {
         Some(0)
     );
 
+    // Unreached, with stdout as data: stderr says which endpoint made the scan incomplete.
+    let nowhere = format!("old.test:443:127.0.0.1:{}", closed_port());
+    let csv = fabric
+        .certaudit()
+        .args([
+            "scan",
+            "--regions",
+            "us-east-1",
+            "-o",
+            "csv",
+            "--probe",
+            "--resolve",
+        ])
+        .arg(&nowhere)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&csv.stderr);
+    assert_eq!(csv.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("certaudit: unreachable [old.test:443] connect"),
+        "{stderr}"
+    );
+
     // A served kind without --probe could never match: a usage error, not a silent 0.
     let unprobed = fabric
         .certaudit()

@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::rows::{self, Cell};
+use super::terminal;
 use crate::plan::{CsvCells, DataFormat};
-use crate::report::counted;
 use crate::report::endpoint::{Endpoint, EndpointStatus};
+use crate::report::{counted, printable};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -168,6 +169,28 @@ pub(super) fn write_rows(
         ]
     };
     rows::write_fitted(out, &header, &sorted, cells, width)
+}
+
+/// The endpoints not reached, one stderr line each, for the formats whose stdout is data:
+/// they make the run incomplete (exit 3), and this says which. Fitted to a terminal `width`.
+pub fn write_unreachable(
+    endpoints: &[Endpoint],
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for e in endpoints
+        .iter()
+        .filter(|e| e.status == EndpointStatus::Unreachable)
+    {
+        let why = e
+            .error
+            .as_ref()
+            .map(|x| format!("{}: {}", x.code, x.message))
+            .unwrap_or_default();
+        let line = format!("certaudit: unreachable [{}:{}] {why}", e.host, e.port);
+        writeln!(out, "{}", terminal::prose(&printable(&line), width))?;
+    }
+    Ok(())
 }
 
 pub const ENDPOINT_HEADER: [&str; 23] = [
