@@ -51,6 +51,7 @@ fn main() {
         list: None,
         color: false,
         width: None,
+        wide: false,
         csv_cells: CsvCells::Neutralised,
     };
     let rendered = std::time::Instant::now();

@@ -87,14 +87,20 @@ fn write_outputs(plan: &ScanPlan, report: &Report) -> Result<(), Stopped> {
         format: plan.output,
         list: plan.list,
         color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        width: (terminal && !plan.wide).then(terminal_width),
+        width: terminal.then(output::terminal::stdout_width),
+        wide: plan.wide,
         csv_cells: plan.csv_cells,
     };
     let mut out = output::Stdout::lock();
     let written = output::render(report, rendering, &mut out).and_then(|()| Ok(out.flush()?));
-    // Errors reach stderr even with --quiet ("errors only"); the table already lists them.
+    // Errors (and endpoints not reached) reach stderr even with --quiet ("errors only"); the
+    // table already lists them.
     if plan.output != OutputFormat::Table {
-        let _ = output::write_error_lines(report, &mut std::io::stderr().lock());
+        let width = output::terminal::stderr_width();
+        let mut stderr = std::io::stderr().lock();
+        let _ = output::write_error_lines_fitted(report, width, &mut stderr);
+        let probed = report.endpoints.as_deref().unwrap_or_default();
+        let _ = output::endpoints::write_unreachable(probed, width, &mut stderr);
     }
     artifacts.map_err(Stopped::fatal)?;
     match written {
@@ -160,16 +166,6 @@ fn recorded_arguments() -> Vec<String> {
         }
     }
     arguments
-}
-
-/// The terminal's width in columns: what the terminal says, else `COLUMNS`, else 80.
-fn terminal_width() -> usize {
-    let columns = || std::env::var("COLUMNS").ok()?.parse().ok();
-    terminal_size::terminal_size()
-        .map(|(terminal_size::Width(w), _)| usize::from(w))
-        .filter(|w| *w > 0)
-        .or_else(columns)
-        .unwrap_or(80)
 }
 
 /// ACM's published DescribeCertificate and ListTagsForCertificate quota per account-region.

@@ -309,7 +309,9 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Report")]
     pub csv_raw: bool,
 
-    /// Exit 4 when any certificate matches one of these (comma-separated).
+    /// Exit 4 when any of these is found (comma-separated). expiring, expired, imported and
+    /// will-not-renew are about the certificates in ACM; the served-… kinds (with --probe) about
+    /// what an endpoint serves, e.g. served-expired: an endpoint serves an expired certificate.
     #[arg(
         long,
         value_enum,
@@ -343,8 +345,9 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = NotifyOn::Attention, help_heading = "Notify")]
     pub notify_on: NotifyOn,
 
-    /// After the scan, a TLS handshake with every in-use certificate's names: report.json gains
-    /// `endpoints`, --report-dir gains endpoints.csv (see `certaudit endpoints`).
+    /// After the scan, a TLS handshake with every in-use certificate's names: the table and
+    /// report.html gain an endpoints section, report.json `endpoints`, --report-dir
+    /// endpoints.csv; --fail-on takes the served-… kinds (see `certaudit endpoints`).
     #[arg(long, help_heading = "Endpoints")]
     pub probe: bool,
 
@@ -646,6 +649,14 @@ impl ScanArgs {
     /// The scan these flags describe, as plain values; nothing is called yet.
     pub fn plan(&self) -> Result<ScanPlan> {
         let args = self;
+        if let Some(kind) = args.fail_on.iter().find(|f| f.is_served() && !args.probe) {
+            let name = kind.to_possible_value().expect("no kind is hidden");
+            anyhow::bail!(
+                "--fail-on {} matches what an endpoint serves, and only --probe finds that out: \
+                 add --probe (or use `certaudit endpoints --fail-on`)",
+                name.get_name()
+            );
+        }
         if args.notify_on == NotifyOn::Changes && args.history.is_none() {
             anyhow::bail!(
                 "--notify-on changes compares with the previous scan in a history database: \

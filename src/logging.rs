@@ -1,9 +1,10 @@
 //! Where logs go: stderr, at the level the flags ask for (`CERTAUDIT_LOG` overrides it), with
-//! colour only on a terminal. stdout stays data.
+//! colour and lines fitted to its width only on a terminal. stdout stays data.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::cli::LoggingArgs;
+use crate::output::terminal;
 
 /// Install the process's one log subscriber.
 pub fn init(logging: &LoggingArgs) {
@@ -17,9 +18,53 @@ pub fn init(logging: &LoggingArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(Stderr {
+            width: terminal::stderr_width(),
+        })
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// stderr for log lines: a warning is a sentence people read, so on a terminal it breaks at
+/// spaces to the terminal's width, as every other sentence does; elsewhere it stays one line.
+struct Stderr {
+    width: Option<usize>,
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Stderr {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> LogLine {
+        LogLine { width: self.width }
+    }
+}
+
+/// One log event: the formatter writes it whole, in one call.
+struct LogLine {
+    width: Option<usize>,
+}
+
+impl Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut stderr = std::io::stderr().lock();
+        match (self.width, std::str::from_utf8(buf)) {
+            (Some(width), Ok(text)) => {
+                for line in text.split_inclusive('\n') {
+                    let (line, end) = match line.strip_suffix('\n') {
+                        Some(line) => (line, "\n"),
+                        None => (line, ""),
+                    };
+                    write!(stderr, "{}{end}", terminal::prose(line, Some(width)))?;
+                }
+            }
+            _ => stderr.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`; the Rust binding names no

@@ -7,7 +7,7 @@ use clap::Parser;
 use certaudit::cli::Cli;
 use certaudit::outcome::{self, Stopped};
 use certaudit::report::printable;
-use certaudit::{lambda, logging};
+use certaudit::{lambda, logging, output};
 
 /// A scan allocates and frees small buffers for every AWS call; on its one busy thread glibc's
 /// malloc was over a third of the CPU per call, mimalloc a fraction of that.
@@ -30,7 +30,8 @@ fn main() -> ExitCode {
     let code = match work.join() {
         Ok(Ok(code)) => code,
         Ok(Err(Stopped { code, error })) => {
-            eprintln!("error: {}", printable(&format!("{error:#}")));
+            let message = format!("error: {}", printable(&format!("{error:#}")));
+            eprintln!("{}", output::terminal::stderr_prose(&message));
             code
         }
         // A panic has already printed its message.

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::interrupt::Interrupt;
 use crate::plan::Finding;
-use crate::report::endpoint::EndpointStatus;
+use crate::report::endpoint::{EndpointFinding, EndpointStatus};
 use crate::report::{Certificate, Report, Stage};
 
 pub const OK: u8 = 0;
@@ -56,21 +56,53 @@ pub fn start() -> Result<(tokio::runtime::Runtime, Interrupt), Stopped> {
     Ok((runtime, interrupt))
 }
 
+/// Whether a certificate of the inventory is of a certificate kind (never of a served one).
 fn matches(finding: Finding, c: &Certificate) -> bool {
     match finding {
         Finding::Expiring => c.expiring,
         Finding::Expired => c.expired,
         Finding::Imported => c.imported,
         Finding::WillNotRenew => c.will_not_renew,
+        _ => false,
     }
 }
 
-/// The findings of `fail_on` that some certificate matches.
+/// The endpoint finding a served kind stands for; None for the certificate kinds.
+fn served(finding: Finding) -> Option<EndpointFinding> {
+    Some(match finding {
+        Finding::ServedExpired => EndpointFinding::Expired,
+        Finding::ServedExpiring => EndpointFinding::Expiring,
+        Finding::ServedMismatch => EndpointFinding::Mismatch,
+        Finding::ServedHostnameMismatch => EndpointFinding::HostnameMismatch,
+        Finding::ServedUntrusted => EndpointFinding::Untrusted,
+        Finding::ServedPrivateCa => EndpointFinding::PrivateCa,
+        Finding::ServedIncompleteChain => EndpointFinding::IncompleteChain,
+        Finding::ServedIntermediateExpiring => EndpointFinding::IntermediateExpiring,
+        Finding::Expiring | Finding::Expired | Finding::Imported | Finding::WillNotRenew => {
+            return None
+        }
+    })
+}
+
+/// Whether the report matches one `--fail-on` kind: a certificate kind on the inventory, a
+/// served kind on the endpoints `scan --probe` judged.
+fn found(report: &Report, finding: Finding) -> bool {
+    match served(finding) {
+        Some(kind) => report
+            .endpoints
+            .iter()
+            .flatten()
+            .any(|e| e.findings.contains(&kind)),
+        None => report.certificates.iter().any(|c| matches(finding, c)),
+    }
+}
+
+/// The findings of `fail_on` that the report matches.
 pub fn matched_findings(report: &Report, fail_on: &BTreeSet<Finding>) -> BTreeSet<Finding> {
     fail_on
         .iter()
         .copied()
-        .filter(|f| report.certificates.iter().any(|c| matches(*f, c)))
+        .filter(|f| found(report, *f))
         .collect()
 }
 
@@ -101,6 +133,7 @@ pub fn exit_code(report: &Report, fail_on: &BTreeSet<Finding>, allow_partial: bo
 mod tests {
     use super::*;
     use crate::report::ScanError;
+    use clap::ValueEnum;
 
     fn report(errors: Vec<ScanError>, expiring: bool) -> Report {
         let mut c = Certificate::new("arn:c", "111111111111", None, "us-east-1");
@@ -125,6 +158,26 @@ mod tests {
         let clean = report(Vec::new(), true);
         assert_eq!(exit_code(&clean, &fail_on, false), FINDINGS);
         assert_eq!(exit_code(&report(Vec::new(), false), &fail_on, false), OK);
+    }
+
+    #[test]
+    fn served_kinds_match_what_an_endpoint_serves_and_certificate_kinds_do_not() {
+        use crate::report::endpoint::Endpoint;
+        let mut report = report(Vec::new(), false);
+        let mut old = Endpoint::unprobed("old.test", 443, "old.test", EndpointStatus::Critical);
+        old.findings = vec![EndpointFinding::Expired];
+        report.endpoints = Some(vec![old]);
+        let exit = |kinds: &[Finding]| exit_code(&report, &kinds.iter().copied().collect(), false);
+        assert_eq!(exit(&[Finding::ServedExpired]), FINDINGS);
+        assert_eq!(
+            exit(&[Finding::Expired, Finding::Expiring]),
+            OK,
+            "the certificate kinds keep their meaning: no certificate in ACM expired"
+        );
+        assert_eq!(exit(&[Finding::ServedMismatch]), OK);
+        for kind in Finding::value_variants() {
+            assert_eq!(served(*kind).is_some(), kind.is_served(), "{kind:?}");
+        }
     }
 
     #[test]

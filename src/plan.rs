@@ -55,13 +55,33 @@ pub enum ListChoice {
     WillNotRenew,
 }
 
-/// What `--fail-on` can match.
+/// What `--fail-on` can match: a certificate in ACM, or (`served-…`, `scan --probe`) what an
+/// endpoint serves. The two never stand for each other: an endpoint serving an expired
+/// certificate is `served-expired`, not `expired`, which stays about the inventory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Finding {
     Expiring,
     Expired,
     Imported,
     WillNotRenew,
+    ServedExpired,
+    ServedExpiring,
+    ServedMismatch,
+    ServedHostnameMismatch,
+    ServedUntrusted,
+    ServedPrivateCa,
+    ServedIncompleteChain,
+    ServedIntermediateExpiring,
+}
+
+impl Finding {
+    /// A kind about what an endpoint serves, which only a probe can match.
+    pub fn is_served(self) -> bool {
+        !matches!(
+            self,
+            Finding::Expiring | Finding::Expired | Finding::Imported | Finding::WillNotRenew
+        )
+    }
 }
 
 /// When the SNS summary is published.

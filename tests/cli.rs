@@ -256,3 +256,57 @@ fn endpoints_files_and_pins_are_checked_before_anything_is_probed() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_unknown_profile_is_named_with_its_fix_whether_or_not_a_profile_file_exists() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("no-such-dir");
+    let profile_run = |config: &std::path::Path| {
+        let mut cmd = Command::from_std(support::certaudit_at(NOWHERE, home.path()));
+        cmd.env("HOME", &missing)
+            .env("AWS_CONFIG_FILE", config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", missing.join("credentials"))
+            .args(["scan", "--accounts", "111111111111", "--profile", "nope"]);
+        exit_and_stderr(&mut cmd)
+    };
+
+    let (code, stderr) = profile_run(&missing.join("config"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--profile nope"),
+        "names the profile: {stderr}"
+    );
+    assert!(
+        stderr.contains("aws configure --profile nope") && stderr.contains("both missing"),
+        "names the fix: {stderr}"
+    );
+
+    // Named by AWS_PROFILE instead (and no keys in the environment, which would come first).
+    let mut cmd = Command::from_std(support::certaudit_at(NOWHERE, home.path()));
+    cmd.env("HOME", &missing)
+        .env("AWS_CONFIG_FILE", missing.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", missing.join("credentials"))
+        .env("AWS_PROFILE", "nope")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["scan", "--accounts", "111111111111"]);
+    let (code, stderr) = exit_and_stderr(&mut cmd);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("AWS_PROFILE=nope"),
+        "names the profile: {stderr}"
+    );
+
+    let config = home.path().join("config");
+    std::fs::write(&config, "[profile other]\nregion = us-east-1\n").unwrap();
+    let (code, stderr) = profile_run(&config);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--profile nope"),
+        "names the profile: {stderr}"
+    );
+    assert!(
+        stderr.contains("aws configure list-profiles"),
+        "names the fix: {stderr}"
+    );
+}

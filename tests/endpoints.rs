@@ -923,3 +923,138 @@ fn ctrl_c_during_scan_probe_keeps_the_endpoints_probed_in_the_report() {
         "{interrupted}"
     );
 }
+
+#[test]
+fn scan_probe_findings_reach_the_table_the_page_and_the_served_fail_on_kinds() {
+    // ACM holds a current certificate for old.test; the endpoint still serves an expired one.
+    let root = authority("certaudit test root", 3650, None);
+    let in_acm = leaf(&["old.test"], 300, Some(&root));
+    let served = leaf(&["old.test"], -5, Some(&root));
+    let servers = Servers::start(vec![("old.test", vec![served.der.clone()], &served.key)]);
+    let fabric = Fabric::start(json!({"accounts": [{"name": "web", "certificates": []}]}));
+    fabric.change(json!({"op": "import_pem", "account": "web",
+        "certificate": in_acm.pem, "private_key": in_acm.key.serialize_pem(),
+        "in_use_by": ["arn:aws:cloudfront::1:distribution/E1"]}));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let pin = format!("old.test:443:127.0.0.1:{}", servers.ports["old.test"]);
+    let out = dir.path().join("out");
+    let probe = [
+        "scan",
+        "--regions",
+        "us-east-1",
+        "--probe",
+        "--resolve",
+        &pin,
+        "--ca-file",
+        ca.to_str().unwrap(),
+    ];
+    let scan = |extra: &[&str]| fabric.certaudit().args(probe).args(extra).output().unwrap();
+
+    let table = scan(&["--report-dir", out.to_str().unwrap()]);
+    assert_eq!(table.status.code(), Some(0), "no --fail-on: {table:?}");
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("Endpoints probed (1): 1 critical"),
+        "the table has an endpoints section: {table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.contains("old.test:443"))
+        .unwrap_or_else(|| panic!("no row for old.test:443 in {table}"));
+    assert!(
+        row.contains("critical") && row.contains("expired") && row.contains("mismatch"),
+        "{row}"
+    );
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        page.contains("data-list=\"endpoints\""),
+        "the page has the section"
+    );
+    let at = page.find("data-list=\"endpoints\"").unwrap();
+    let section = &page[at..at + page[at..].find("</table>").unwrap()];
+    assert!(
+        section.contains("old.test:443")
+            && section.contains("expired")
+            && section.contains("mismatch"),
+        "{section}"
+    );
+    assert!(page.contains("<span data-endpoints=\"critical\">1</span>"));
+
+    // The certificate kinds keep their meaning: ACM's certificate has not expired.
+    let code = |extra: &[&str]| scan(extra).status.code();
+    assert_eq!(
+        code(&["-o", "json", "--fail-on", "expired,expiring"]),
+        Some(0)
+    );
+    assert_eq!(
+        code(&["-o", "json", "--fail-on", "served-expired"]),
+        Some(4)
+    );
+    assert_eq!(
+        code(&["-o", "json", "--fail-on", "served-mismatch"]),
+        Some(4)
+    );
+    assert_eq!(
+        code(&[
+            "-o",
+            "json",
+            "--fail-on",
+            "served-untrusted,served-expiring"
+        ]),
+        Some(0)
+    );
+
+    // Unreached, with stdout as data: stderr says which endpoint made the scan incomplete.
+    let nowhere = format!("old.test:443:127.0.0.1:{}", closed_port());
+    let csv = fabric
+        .certaudit()
+        .args([
+            "scan",
+            "--regions",
+            "us-east-1",
+            "-o",
+            "csv",
+            "--probe",
+            "--resolve",
+        ])
+        .arg(&nowhere)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&csv.stderr);
+    assert_eq!(csv.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("certaudit: unreachable [old.test:443] connect"),
+        "{stderr}"
+    );
+
+    // A served kind without --probe could never match: a usage error, not a silent 0.
+    let unprobed = fabric
+        .certaudit()
+        .args([
+            "scan",
+            "--regions",
+            "us-east-1",
+            "--fail-on",
+            "served-expired",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&unprobed.stderr);
+    assert_eq!(unprobed.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--probe"), "{stderr}");
+
+    // Without --probe neither the table nor the page has an endpoints section.
+    let plain = dir.path().join("plain");
+    let unprobed = fabric
+        .certaudit()
+        .args(["scan", "--regions", "us-east-1", "--report-dir"])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(unprobed.stdout).unwrap();
+    assert!(!table.contains("Endpoints probed"), "{table}");
+    let page = std::fs::read_to_string(plain.join("report.html")).unwrap();
+    assert!(!page.contains("Endpoints probed"));
+}

@@ -6,6 +6,13 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
+
+use certaudit::output::{render, Rendering};
+use certaudit::plan::{CsvCells, OutputFormat};
+use certaudit::report::classify::classify;
+use certaudit::report::endpoint::{Endpoint, EndpointFinding, EndpointStatus};
+use certaudit::report::{Certificate, Report, Tags};
 use serde_json::{json, Value};
 use support::browser::{output_dir, screenshot, Browser};
 use support::{cert, with, Fabric};
@@ -189,4 +196,135 @@ fn filter_and_sort_work(browser: &mut Browser, page: &std::path::Path, report: &
     assert_eq!(values[3], all, "an empty filter shows all again");
     assert_eq!(values[5], "gone.example.com", "fewest days first");
     assert_eq!(values[7], "fine.example.com", "then most days first");
+}
+
+/// A page of six certificates, one of them with a 190-character DNS name and a 256-character
+/// tag value: what anyone who can import or tag a certificate may set.
+fn long_values_page(dir: &Path) -> (PathBuf, String) {
+    let at = chrono::Utc::now();
+    let label = "a".repeat(59);
+    let long_name = format!("{}.{label}.{label}.example.org", &label[1..]);
+    assert_eq!(long_name.len(), 190);
+    let mut report = Report::new(at, 45, "111111111111");
+    for i in 0..6 {
+        let arn = format!(
+            "arn:aws:acm:us-east-1:111111111111:certificate/0000000{i}-aaaa-bbbb-cccc-dddddddddddd"
+        );
+        let mut c = Certificate::new(&arn, "111111111111", Some("web"), "us-east-1");
+        c.domain_name = Some(match i {
+            0 => long_name.clone(),
+            _ => format!("site{i}.example.com"),
+        });
+        c.cert_type = Some("IMPORTED".into());
+        c.not_after = Some(at + chrono::Duration::days(5 + i));
+        let mut tags = Tags::default();
+        tags.insert("team".into(), "web".into());
+        if i == 0 {
+            tags.insert("note".into(), "x".repeat(256));
+        }
+        c.tags = Some(tags);
+        classify(&mut c, at, 45);
+        report.certificates.push(c);
+    }
+    // What `scan --probe` found at the long name, beside an endpoint with a short one.
+    let mut long = Endpoint::unprobed(&long_name, 443, &long_name, EndpointStatus::Critical);
+    long.findings = vec![EndpointFinding::Expired];
+    let short = "site1.example.com";
+    let fine = Endpoint::unprobed(short, 443, short, EndpointStatus::Ok);
+    report.endpoints = Some(vec![fine, long]);
+    report.sort();
+    report.tally(0);
+    let mut html = Vec::new();
+    let rendering = Rendering {
+        format: OutputFormat::Html,
+        list: None,
+        color: false,
+        width: None,
+        wide: false,
+        csv_cells: CsvCells::Neutralised,
+    };
+    render(&report, rendering, &mut html).unwrap();
+    let page = dir.join("report.html");
+    std::fs::write(&page, html).unwrap();
+    (page, long_name)
+}
+
+#[test]
+fn a_long_name_or_tag_wraps_in_its_cell_and_every_column_keeps_a_usable_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let (page, long_name) = long_values_page(dir.path());
+    // A row's height and its ARN cell's width, in CSS pixels: in the expiring list (a real
+    // table) the row of the long name, in the inventory (drawn by script) the row of the tag.
+    let measure = |table: &str, text: &str| {
+        format!(
+            "(() => {{ const row = [...document.querySelectorAll('{table} tbody tr')]
+                 .find(r => r.textContent.includes('{text}'));
+               const arn = row.querySelector('td.arn').getBoundingClientRect();
+               return [Math.round(row.getBoundingClientRect().height), Math.round(arn.width)]; }})()"
+        )
+    };
+    let long_tag = "x".repeat(256);
+    let rows = [
+        (
+            "expiring list",
+            "table[data-list=expiring]",
+            long_name.as_str(),
+        ),
+        ("inventory", "#inventory", long_tag.as_str()),
+    ];
+    let expressions: Vec<String> = rows
+        .iter()
+        .flat_map(|(_, table, long)| [measure(table, long), measure(table, "site1.example.com")])
+        .collect();
+    let expressions: Vec<&str> = expressions.iter().map(String::as_str).collect();
+    // A column heading stays on one line (its sort button's text is not broken).
+    let headings = "Math.max(...[...document.querySelectorAll('th')].map(th => \
+                    Math.round(th.getBoundingClientRect().height)))";
+    let endpoint = |text: &str| {
+        format!(
+            "(() => {{ const row = [...document.querySelectorAll('table[data-list=endpoints] tbody tr')]
+                 .find(r => r.textContent.includes('{text}'));
+               return Math.round(row.getBoundingClientRect().height); }})()"
+        )
+    };
+    let endpoints = [endpoint(&long_name), endpoint("site1.example.com:443")];
+    let expressions: Vec<&str> = expressions
+        .into_iter()
+        .chain(endpoints.iter().map(String::as_str))
+        .chain([headings])
+        .collect();
+    let mut browser = Browser::launch();
+    let values = browser.run_at(&page, Some((1280, 900)), &expressions);
+    let heading = values.last().unwrap().as_u64().unwrap();
+    let (long_endpoint, short_endpoint) = (&values[4], &values[5]);
+    assert!(
+        long_endpoint.as_u64().unwrap() <= 250 && short_endpoint.as_u64().unwrap() <= 80,
+        "the endpoints section: {long_endpoint} px for the long name, {short_endpoint} px beside it"
+    );
+    assert!(
+        heading <= 40,
+        "a column heading is {heading} px tall: broken"
+    );
+    let pair = |v: &Value| (v[0].as_u64().unwrap(), v[1].as_u64().unwrap());
+    for (i, (what, _, _)) in rows.iter().enumerate() {
+        let (long_height, arn) = pair(&values[2 * i]);
+        let (height, _) = pair(&values[2 * i + 1]);
+        assert!(
+            arn >= 180,
+            "{what}: the ARN column is {arn} px wide, squeezed by the long value"
+        );
+        assert!(
+            height <= 80,
+            "{what}: a row of short values is {height} px tall beside the long value"
+        );
+        assert!(
+            long_height <= 250,
+            "{what}: the long value's own row is {long_height} px tall: it does not wrap"
+        );
+    }
+
+    // For people to look at: the test output directory (target/tmp).
+    let png = output_dir().join("report-long-values.png");
+    screenshot(&page, &png, 1280, 2800);
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
 }

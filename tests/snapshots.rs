@@ -146,14 +146,24 @@ fn rendered(format: OutputFormat, list: Option<ListChoice>) -> String {
 }
 
 fn rendered_in(format: OutputFormat, list: Option<ListChoice>, width: Option<usize>) -> String {
+    rendered_of(&report(), format, list, width)
+}
+
+fn rendered_of(
+    report: &Report,
+    format: OutputFormat,
+    list: Option<ListChoice>,
+    width: Option<usize>,
+) -> String {
     let mut out = Vec::new();
     render(
-        &report(),
+        report,
         Rendering {
             format,
             list,
             color: false,
             width,
+            wide: false,
             csv_cells: CsvCells::Neutralised,
         },
         &mut out,
@@ -162,11 +172,15 @@ fn rendered_in(format: OutputFormat, list: Option<ListChoice>, width: Option<usi
     String::from_utf8(out).unwrap()
 }
 
-/// The default table on a terminal `width` columns wide: every table line fits.
+/// The default table on a terminal `width` columns wide: every line fits, table and prose.
 fn fitted(width: usize) -> String {
+    fitted_of(&report(), width)
+}
+
+fn fitted_of(report: &Report, width: usize) -> String {
     use unicode_width::UnicodeWidthStr;
-    let table = rendered_in(OutputFormat::Table, None, Some(width));
-    for line in table.lines().filter(|l| l.starts_with([' ', '─', '═'])) {
+    let table = rendered_of(report, OutputFormat::Table, None, Some(width));
+    for line in table.lines() {
         assert!(line.width() <= width, "{} columns: {line}", line.width());
     }
     table
@@ -386,6 +400,15 @@ fn rendered_endpoints(format: DataFormat) -> String {
 #[test]
 fn endpoints_table_output() {
     insta::assert_snapshot!(rendered_endpoints(DataFormat::Table));
+}
+
+/// `scan --probe` on an 80-column terminal: the endpoints section after the lists, worst
+/// first, fitted like them.
+#[test]
+fn table_output_with_endpoints_80_columns() {
+    let mut report = report();
+    report.endpoints = Some(endpoints_fixture());
+    insta::assert_snapshot!(fitted_of(&report, 80));
 }
 
 #[test]

@@ -306,3 +306,86 @@ fn the_table_fits_a_120_column_terminal_and_wide_or_a_pipe_keeps_every_column() 
         "not a terminal: full lines, name (id): {piped}"
     );
 }
+
+/// Lines wider than `width` columns, colour sequences left out.
+fn too_wide(shown: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    plain_lines(shown)
+        .into_iter()
+        .filter(|l| l.width() > width)
+        .collect()
+}
+
+#[test]
+fn every_prose_line_on_a_120_column_terminal_wraps_and_a_pipe_keeps_it_whole() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "platform-shared-services-production-eu-central",
+         "certificates": [with(cert("a", "a.example.com"), json!({"days_left": 10}))]},
+        {"name": "locked", "role": "missing"},
+    ]}));
+    let hint = "Access was refused: `certaudit doctor` with the same account and role flags \
+                checks every account and region and names the likely fix.";
+
+    // The table on stdout: summary, headings, the table and the access hint.
+    let mut cmd = fabric.certaudit_process();
+    cmd.args(["scan", "--regions", "us-east-1"]);
+    let run = run_on_terminal(cmd, OnTerminal::Stdout);
+    assert_eq!(run.code, 3, "{}", String::from_utf8_lossy(&run.piped));
+    assert_eq!(too_wide(&run.terminal, 120), Vec::<String>::new());
+    let joined = plain_lines(&run.terminal).join(" ");
+    assert!(joined.contains(hint), "the hint, wrapped: {joined}");
+
+    // A warning and the errors on stderr (stdout is data).
+    let mut cmd = fabric.certaudit_process();
+    cmd.args([
+        "scan",
+        "-o",
+        "json",
+        "--list",
+        "expiring",
+        "--regions",
+        "us-east-1",
+    ]);
+    let run = run_on_terminal(cmd, OnTerminal::Stderr);
+    assert_eq!(run.code, 3, "{}", run.terminal);
+    assert!(run.terminal.contains("assume_role"), "{}", run.terminal);
+    assert!(
+        run.terminal.contains("--list has no effect"),
+        "{}",
+        run.terminal
+    );
+    assert_eq!(too_wide(&run.terminal, 120), Vec::<String>::new());
+    serde_json::from_slice::<Value>(&run.piped).expect("stdout stays one JSON document");
+
+    // A fatal error, whose message names the fix at length.
+    let missing = fabric.dir.path().join("no-such-dir");
+    let mut cmd = fabric.certaudit_process();
+    cmd.env("AWS_CONFIG_FILE", missing.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", missing.join("credentials"))
+        .args(["scan", "--quiet", "--profile", "nope"]);
+    let run = run_on_terminal(cmd, OnTerminal::Stderr);
+    assert_eq!(run.code, 1, "{}", run.terminal);
+    assert!(run.terminal.contains("--profile nope"), "{}", run.terminal);
+    assert_eq!(too_wide(&run.terminal, 120), Vec::<String>::new());
+
+    // Piped: each sentence stays one line, for grep.
+    let piped = fabric
+        .certaudit()
+        .args(["scan", "--regions", "us-east-1"])
+        .output()
+        .unwrap();
+    let piped = String::from_utf8(piped.stdout).unwrap();
+    assert!(piped.lines().any(|l| l == hint), "{piped}");
+    let errors = fabric
+        .certaudit()
+        .args(["scan", "-o", "json", "--quiet", "--regions", "us-east-1"])
+        .output()
+        .unwrap();
+    let errors = String::from_utf8(errors.stderr).unwrap();
+    assert!(
+        errors
+            .lines()
+            .any(|l| l.starts_with("certaudit: error [locked") && l.contains("on resource")),
+        "one line per error: {errors}"
+    );
+}

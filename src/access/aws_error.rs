@@ -76,11 +76,12 @@ fn causes(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// A request that could not be built is, in practice, an account whose credentials could not
-/// be refreshed: say so rather than "construction".
+/// be refreshed: say so rather than "construction". "credential", not "credentials": a named
+/// profile with no profile file at all fails as "the credential provider was not enabled".
 fn credentials_code(context: &str) -> String {
     if context.contains("AccessDenied") {
         "AccessDenied".into()
-    } else if context.contains("credentials") || context.contains("identity") {
+    } else if context.contains("credential") || context.contains("identity") {
         "credentials".into()
     } else {
         "construction".into()

@@ -34,13 +34,18 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why the caller could not be identified, and what to do: no credentials, a network that does
 /// not reach AWS, or credentials AWS refuses are three different fixes.
-fn unidentified(failure: &AwsFailure, profile: Option<&str>) -> anyhow::Error {
-    if let Some(profile) = profile.filter(|_| failure.message.contains("profile")) {
+/// `profile` is how the caller named a profile, `--profile NAME` or `AWS_PROFILE=NAME`, and the
+/// name.
+fn unidentified(failure: &AwsFailure, profile: Option<(&str, &str)>) -> anyhow::Error {
+    // The SDK words a profile it cannot load in ways that need not name it ("the credential
+    // provider was not enabled" when no profile file exists at all): say which, and where.
+    let unloadable =
+        failure.kind() == FailureKind::NoCredentials || failure.message.contains("profile");
+    if let Some((named, profile)) = profile.filter(|_| unloadable) {
         return anyhow!(
-            "cannot use --profile {profile}: {}. Check the name with `aws configure \
-             list-profiles` (profiles come from AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, \
-             by default ~/.aws/config and ~/.aws/credentials)",
-            failure.message
+            "cannot use {named}: its credentials could not be loaded ({}). {}",
+            failure.message,
+            profile_fix(profile, &ProfileFiles::from_env())
         );
     }
     let fix = match failure.kind() {
@@ -58,6 +63,56 @@ fn unidentified(failure: &AwsFailure, profile: Option<&str>) -> anyhow::Error {
         }
     };
     anyhow!("cannot tell who the caller is: sts:GetCallerIdentity failed ({failure}). {fix}")
+}
+
+/// Where the SDK reads named profiles from, as this process's environment says.
+struct ProfileFiles {
+    config: Option<std::path::PathBuf>,
+    credentials: Option<std::path::PathBuf>,
+}
+
+impl ProfileFiles {
+    fn from_env() -> ProfileFiles {
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        let home = || var("HOME").map(std::path::PathBuf::from);
+        // As the SDK reads them: a leading `~/` is the home directory.
+        let expand = |value: std::ffi::OsString| match value.to_str() {
+            Some(path) if path.starts_with("~/") => home().map(|h| h.join(&path[2..])),
+            _ => Some(std::path::PathBuf::from(value)),
+        };
+        let at = |variable, default: &str| match var(variable) {
+            Some(value) => expand(value),
+            None => Some(home()?.join(".aws").join(default)),
+        };
+        ProfileFiles {
+            config: at("AWS_CONFIG_FILE", "config"),
+            credentials: at("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+        }
+    }
+}
+
+/// What to do about a named profile that could not be loaded: create it when no profile file
+/// exists, else check its name among the files'.
+fn profile_fix(profile: &str, files: &ProfileFiles) -> String {
+    let shown = |path: &Option<std::path::PathBuf>, variable: &str| match path {
+        Some(path) => path.display().to_string(),
+        None => format!("{variable} (not set, and no HOME)"),
+    };
+    let config = shown(&files.config, "AWS_CONFIG_FILE");
+    let credentials = shown(&files.credentials, "AWS_SHARED_CREDENTIALS_FILE");
+    let exists = |path: &Option<std::path::PathBuf>| path.as_ref().is_some_and(|p| p.is_file());
+    if !exists(&files.config) && !exists(&files.credentials) {
+        format!(
+            "No profile file exists ({config} and {credentials} are both missing): create the \
+             profile with `aws configure --profile {profile}` (or `aws configure sso`), or point \
+             AWS_CONFIG_FILE at the file that defines it"
+        )
+    } else {
+        format!(
+            "Check the name with `aws configure list-profiles` (profiles come from {config} and \
+             {credentials}, set by AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)"
+        )
+    }
 }
 
 /// Who runs the scan.
@@ -111,6 +166,14 @@ impl Caller {
         if let Some(region) = &targets.region {
             loader = loader.region(Region::new(region.clone()));
         }
+        // The profile asked for, as the caller named it, for the message if it cannot be used.
+        let profile = match &targets.profile {
+            Some(name) => Some((format!("--profile {name}"), name.clone())),
+            None => std::env::var("AWS_PROFILE")
+                .ok()
+                .filter(|name| !name.is_empty())
+                .map(|name| (format!("AWS_PROFILE={name}"), name)),
+        };
         let mut config = loader.load().await;
         if config.region().is_none() {
             config = config
@@ -128,7 +191,13 @@ impl Caller {
             .config_override(identify_retries)
             .send()
             .await
-            .map_err(|e| unidentified(&AwsFailure::from_sdk(&e), targets.profile.as_deref()))?;
+            .map_err(|e| {
+                let failure = AwsFailure::from_sdk(&e);
+                unidentified(
+                    &failure,
+                    profile.as_ref().map(|(n, p)| (n.as_str(), p.as_str())),
+                )
+            })?;
         let account_id = identity.account().unwrap_or_default().to_string();
         let partition = identity
             .arn()
@@ -242,5 +311,39 @@ impl AccountAccess {
             .retry_partition(self.partition(region))
             .build();
         aws_sdk_acm::Client::from_conf(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_profile_file() -> AwsFailure {
+        AwsFailure::new("credentials", "the credential provider was not enabled")
+    }
+
+    #[test]
+    fn a_profile_that_cannot_be_loaded_is_named_with_its_fix_even_without_a_profile_file() {
+        let nowhere = tempfile::tempdir().unwrap();
+        let files = ProfileFiles {
+            config: Some(nowhere.path().join("config")),
+            credentials: Some(nowhere.path().join("credentials")),
+        };
+        let fix = profile_fix("nope", &files);
+        assert!(fix.contains("aws configure --profile nope"), "{fix}");
+        assert!(fix.contains("both missing"), "{fix}");
+        let message = unidentified(&no_profile_file(), Some(("--profile nope", "nope")));
+        assert!(message.to_string().contains("--profile nope"), "{message}");
+
+        std::fs::write(nowhere.path().join("config"), "[profile other]\n").unwrap();
+        let fix = profile_fix("nope", &files);
+        assert!(fix.contains("aws configure list-profiles"), "{fix}");
+    }
+
+    #[test]
+    fn credentials_aws_refuses_are_not_blamed_on_the_profile() {
+        let refused = AwsFailure::new("InvalidClientTokenId", "The security token is invalid");
+        let message = unidentified(&refused, Some(("--profile audit", "audit"))).to_string();
+        assert!(message.contains("AWS refused the credentials"), "{message}");
     }
 }

@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::rows::{self, Cell};
+use super::terminal;
 use crate::plan::{CsvCells, DataFormat};
-use crate::report::counted;
 use crate::report::endpoint::{Endpoint, EndpointStatus};
+use crate::report::{counted, printable};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -96,7 +97,7 @@ fn summary_line(endpoints: &[Endpoint]) -> String {
 }
 
 /// What the table's last column says: the findings, or why nothing was judged.
-fn detail(e: &Endpoint) -> String {
+pub(super) fn detail(e: &Endpoint) -> String {
     if !e.findings.is_empty() {
         let words: Vec<&str> = e.findings.iter().map(|f| f.as_str()).collect();
         return words.join(", ");
@@ -108,34 +109,87 @@ fn detail(e: &Endpoint) -> String {
     }
 }
 
+/// How the served leaf compares with the inventory (`same`, `different`, `none`), or "-".
+pub(super) fn acm_match(e: &Endpoint) -> String {
+    e.acm.as_ref().map_or("-".into(), |a| {
+        serde_json::to_value(a.matched)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    })
+}
+
 fn write_table(endpoints: &[Endpoint], out: &mut dyn Write) -> Result<()> {
     writeln!(out, "{}", summary_line(endpoints))?;
     if endpoints.is_empty() {
         return Ok(());
     }
+    writeln!(out)?;
+    write_rows(endpoints, false, None, out)?;
+    Ok(())
+}
+
+/// The endpoints as table rows, worst first: the `endpoints` command's table, and the
+/// section of a scan's table after `--probe`, fitted there to the terminal (`width`).
+pub(super) fn write_rows(
+    endpoints: &[Endpoint],
+    color: bool,
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    use rows::{Colour, Column, Give};
     let mut sorted: Vec<&Endpoint> = endpoints.iter().collect();
     sorted.sort_by_key(|e| e.status);
-    writeln!(out)?;
+    let column = |title, give| Column { title, give };
     let header = [
-        "Status", "Endpoint", "Address", "Days", "ACM", "Issuer", "Findings",
+        column("Status", Give::Keep),
+        column("Endpoint", Give::Shrink),
+        column("Address", Give::Drop(1)),
+        column("Days", Give::Keep),
+        column("ACM", Give::Drop(2)),
+        column("Issuer", Give::Drop(0)),
+        column("Findings", Give::Shrink),
     ];
-    rows::write(out, &header, &sorted, |e| {
+    let colour = |status| match status {
+        _ if !color => None,
+        EndpointStatus::Critical | EndpointStatus::Unreachable => Some(Colour::Red),
+        EndpointStatus::Warning => Some(Colour::Yellow),
+        EndpointStatus::Ok | EndpointStatus::Skipped => None,
+    };
+    let cells = |e: &&Endpoint| {
         let served = e.served.as_ref();
         vec![
-            Cell::new(e.status.as_str()),
+            Cell::new(e.status.as_str()).coloured(colour(e.status)),
             Cell::new(e.place()),
             Cell::new(e.address.clone().unwrap_or_else(|| "-".into())),
             Cell::new(served.map_or("-".into(), |s| s.days_to_expiry.to_string())),
-            Cell::new(e.acm.as_ref().map_or("-".into(), |a| {
-                serde_json::to_value(a.matched)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            })),
+            Cell::new(acm_match(e)),
             Cell::new(served.map_or("-".into(), |s| s.issuer.clone())),
             Cell::new(detail(e)),
         ]
-    })?;
+    };
+    rows::write_fitted(out, &header, &sorted, cells, width)
+}
+
+/// The endpoints not reached, one stderr line each, for the formats whose stdout is data:
+/// they make the run incomplete (exit 3), and this says which. Fitted to a terminal `width`.
+pub fn write_unreachable(
+    endpoints: &[Endpoint],
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for e in endpoints
+        .iter()
+        .filter(|e| e.status == EndpointStatus::Unreachable)
+    {
+        let why = e
+            .error
+            .as_ref()
+            .map(|x| format!("{}: {}", x.code, x.message))
+            .unwrap_or_default();
+        let line = format!("certaudit: unreachable [{}:{}] {why}", e.host, e.port);
+        writeln!(out, "{}", terminal::prose(&printable(&line), width))?;
+    }
     Ok(())
 }
 
@@ -195,13 +249,7 @@ fn row(e: &Endpoint) -> Vec<String> {
         e.hostname_match.to_string(),
         acm.map(|a| a.arn.clone()).unwrap_or_default(),
         acm.and_then(|a| a.serial.clone()).unwrap_or_default(),
-        acm.and_then(|a| {
-            serde_json::to_value(a.matched)
-                .ok()?
-                .as_str()
-                .map(str::to_string)
-        })
-        .unwrap_or_default(),
+        acm.map(|_| acm_match(e)).unwrap_or_default(),
         e.findings
             .iter()
             .map(|f| f.as_str())

@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS, JS and SVG; no request to any host)
-//! that reads without JavaScript — summary, expiry timeline, the three action lists, failed
-//! and skipped accounts, errors as real tables — plus the whole inventory, rendered on demand
+//! that reads without JavaScript — summary, expiry timeline, the three action lists, the
+//! endpoints `--probe` judged, failed and skipped accounts, errors as real tables — plus the
+//! whole inventory, rendered on demand
 //! from embedded JSON with a filter box and sortable columns. Every value from AWS goes
 //! through the template engine's HTML escaping, or into the page as JSON read by script and
 //! written with `textContent`.
@@ -11,7 +12,9 @@ use anyhow::Result;
 use askama::Template;
 use serde::Serialize;
 
+use super::endpoints::{acm_match, detail, EndpointSummary};
 use crate::report::attention::{console_url, days_left, why, Urgency};
+use crate::report::endpoint::{Endpoint, EndpointStatus};
 use crate::report::{account_label, AccountState, Certificate, Report};
 
 /// Rows each action list shows in the page; the rest are counted (the inventory and the CSV
@@ -32,7 +35,33 @@ struct Page<'a> {
     failed: Vec<AccountRow>,
     skipped: Vec<AccountRow>,
     errors: Vec<ErrorRow>,
+    /// What `scan --probe` found; None when the scan did not probe.
+    endpoints: Option<EndpointList>,
     inventory: String,
+}
+
+/// The endpoints probed, worst first, as a real table (the first `LIST_ROWS`).
+struct EndpointList {
+    total: usize,
+    counts: EndpointSummary,
+    rows: Vec<EndpointRow>,
+}
+
+impl EndpointList {
+    fn more(&self) -> usize {
+        self.total - self.rows.len()
+    }
+}
+
+struct EndpointRow {
+    status: &'static str,
+    tone: &'static str,
+    endpoint: String,
+    address: String,
+    days: String,
+    acm: String,
+    issuer: String,
+    findings: String,
 }
 
 struct Card {
@@ -336,6 +365,38 @@ fn inventory_json(report: &Report) -> Result<String> {
     Ok(safe)
 }
 
+fn endpoint_row(e: &Endpoint) -> EndpointRow {
+    let served = e.served.as_ref();
+    EndpointRow {
+        status: e.status.as_str(),
+        tone: match e.status {
+            EndpointStatus::Critical | EndpointStatus::Unreachable => "critical",
+            EndpointStatus::Warning => "warning",
+            EndpointStatus::Ok | EndpointStatus::Skipped => "",
+        },
+        endpoint: format!("{}:{}", e.host, e.port),
+        address: e.address.clone().unwrap_or_else(|| "-".into()),
+        days: served.map_or("-".into(), |s| s.days_to_expiry.to_string()),
+        acm: acm_match(e),
+        issuer: served.map_or("-".into(), |s| s.issuer.clone()),
+        findings: detail(e),
+    }
+}
+
+fn endpoint_list(endpoints: &[Endpoint]) -> EndpointList {
+    let mut sorted: Vec<&Endpoint> = endpoints.iter().collect();
+    sorted.sort_by_key(|e| e.status);
+    EndpointList {
+        total: endpoints.len(),
+        counts: EndpointSummary::of(endpoints),
+        rows: sorted
+            .into_iter()
+            .take(LIST_ROWS)
+            .map(endpoint_row)
+            .collect(),
+    }
+}
+
 fn accounts(report: &Report, state: AccountState) -> Vec<AccountRow> {
     report
         .accounts
@@ -380,6 +441,7 @@ fn page(report: &Report) -> Result<Page<'_>> {
                 message: g.message(),
             })
             .collect(),
+        endpoints: report.endpoints.as_deref().map(endpoint_list),
         inventory: inventory_json(report)?,
     })
 }

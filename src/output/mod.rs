@@ -10,6 +10,7 @@ mod html;
 mod json;
 mod rows;
 mod table;
+pub mod terminal;
 
 use std::io::Write;
 
@@ -28,21 +29,18 @@ pub struct Rendering {
     pub list: Option<ListChoice>,
     /// Colour by urgency (table only; a TTY without NO_COLOR).
     pub color: bool,
-    /// Fit the table to a terminal this many columns wide (None: full lines, for grep).
+    /// The terminal's width in columns (None: not a terminal; full lines, for grep). Prose
+    /// always fits it; the table too unless `wide`.
     pub width: Option<usize>,
+    /// Every table column at full width, even on a terminal (`--wide`).
+    pub wide: bool,
     pub csv_cells: CsvCells,
 }
 
 pub fn render(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Result<()> {
     let list = rendering.list.unwrap_or(ListChoice::All);
     match rendering.format {
-        OutputFormat::Table => table::write(
-            report,
-            rendering.list,
-            rendering.color,
-            rendering.width,
-            out,
-        ),
+        OutputFormat::Table => table::write(report, rendering, out),
         OutputFormat::Json => json::write_report(report, out),
         OutputFormat::Ndjson => json::write_lines(selected(report, list), out),
         OutputFormat::Csv => {
@@ -55,6 +53,15 @@ pub fn render(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Res
 /// The report's errors as stderr lines for the formats whose stdout is data: alike errors
 /// grouped, AWS text made printable. `certaudit: error [place] stage code: message`.
 pub fn write_error_lines(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    write_error_lines_fitted(report, None, out)
+}
+
+/// The same, each line broken at spaces to a terminal `width` columns wide when given.
+pub fn write_error_lines_fitted(
+    report: &Report,
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for group in report.error_groups() {
         let e = group.first;
         let place = report.error_place(e);
@@ -69,7 +76,7 @@ pub fn write_error_lines(report: &Report, out: &mut dyn Write) -> std::io::Resul
             e.code,
             group.message()
         );
-        writeln!(out, "{}", printable(&line))?;
+        writeln!(out, "{}", terminal::prose(&printable(&line), width))?;
     }
     Ok(())
 }

@@ -1,34 +1,33 @@
 //! The terminal view: a summary line, then "Expiring within N days" (expired first),
 //! "Imported — never auto-renew", "Will not renew", skipped accounts and "Errors".
-//! `--list` shows one list instead. Colour by urgency only when asked (a TTY, no NO_COLOR).
+//! `--list` shows one list instead. After `--probe`, the endpoints probed, worst first.
+//! Colour by urgency only when asked (a TTY, no NO_COLOR).
 
 use std::io::Write;
 
 use anyhow::Result;
 use comfy_table::{presets, ContentArrangement, Table, TableComponent};
 
+use super::endpoints::EndpointSummary;
 use super::rows::{self, Cell, Colour, Column, Give};
-use super::selected;
+use super::{selected, terminal, Rendering};
 use crate::plan::ListChoice;
 use crate::report::attention::{renewal_problem, Urgency};
+use crate::report::endpoint::Endpoint;
 use crate::report::{
     account_label, counted, printable, AccountState, Certificate, ErrorGroup, FailureKind, Report,
     ScanError, Stage,
 };
 
-/// The table; `width` fits it to a terminal that many columns wide (None: full lines).
-pub fn write(
-    report: &Report,
-    list: Option<ListChoice>,
-    color: bool,
-    width: Option<usize>,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let summary = summary_line(report);
-    match width {
-        Some(width) => writeln!(out, "{}", rows::wrap(&summary, width))?,
-        None => writeln!(out, "{summary}")?,
-    }
+/// The table: fitted to the terminal's width unless `--wide`, and every sentence (summary,
+/// headings, hints) broken at spaces to that width; piped, full lines.
+pub fn write(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Result<()> {
+    let Rendering {
+        list, color, width, ..
+    } = rendering;
+    let fit = width.filter(|_| !rendering.wide);
+    let prose = |out: &mut dyn Write, text: &str| writeln!(out, "{}", terminal::prose(text, width));
+    prose(out, &summary_line(report))?;
     let sections: Vec<(String, ListChoice)> = match list {
         Some(one) => vec![(title(report, one), one)],
         None => [
@@ -42,14 +41,35 @@ pub fn write(
     };
     for (heading, choice) in sections {
         let rows: Vec<&Certificate> = selected(report, choice).collect();
-        writeln!(out, "\n{heading} ({})", rows.len())?;
+        writeln!(out)?;
+        prose(out, &format!("{heading} ({})", rows.len()))?;
         if rows.is_empty() {
             writeln!(out, "  none")?;
         } else {
-            write_certificates(out, &rows, choice, color, width)?;
+            write_certificates(out, &rows, choice, color, fit)?;
         }
     }
-    write_accounts_and_errors(report, width, out)
+    if let Some(endpoints) = &report.endpoints {
+        writeln!(out)?;
+        prose(out, &endpoints_heading(endpoints))?;
+        if !endpoints.is_empty() {
+            super::endpoints::write_rows(endpoints, color, fit, out)?;
+        }
+    }
+    write_accounts_and_errors(report, width, fit, out)
+}
+
+/// The heading of what `--probe` found: how many endpoints ended in each status.
+fn endpoints_heading(endpoints: &[Endpoint]) -> String {
+    let s = EndpointSummary::of(endpoints);
+    let mut line = format!(
+        "Endpoints probed ({}): {} critical, {} warning, {} unreachable, {} ok, {} skipped",
+        s.endpoints, s.critical, s.warning, s.unreachable, s.ok, s.skipped
+    );
+    if s.unreachable > 0 {
+        line.push_str(" — INCOMPLETE");
+    }
+    line
 }
 
 fn title(report: &Report, list: ListChoice) -> String {
@@ -225,18 +245,32 @@ fn write_certificates(
     )
 }
 
+/// A small table fitted to a terminal `fit` columns wide when given: long cells wrap within
+/// their column instead of pushing the line past the edge.
+fn fitted(mut table: Table, fit: Option<usize>) -> Table {
+    if let Some(width) = fit.and_then(|w| u16::try_from(w).ok()) {
+        table
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width);
+    }
+    table
+}
+
 fn write_accounts_and_errors(
     report: &Report,
     width: Option<usize>,
+    fit: Option<usize>,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let prose = |out: &mut dyn Write, text: &str| writeln!(out, "{}", terminal::prose(text, width));
     let skipped: Vec<_> = report
         .accounts
         .iter()
         .filter(|a| a.state == AccountState::Skipped)
         .collect();
     if !skipped.is_empty() {
-        writeln!(out, "\nSkipped accounts ({})", skipped.len())?;
+        writeln!(out)?;
+        prose(out, &format!("Skipped accounts ({})", skipped.len()))?;
         let mut table = new_table(&["Account", "Name", "Reason"]);
         for a in skipped {
             table.add_row(vec![
@@ -245,7 +279,7 @@ fn write_accounts_and_errors(
                 printable(&or_dash(&a.reason)).into_owned(),
             ]);
         }
-        writeln!(out, "{table}")?;
+        writeln!(out, "{}", fitted(table, fit))?;
     }
     let notes: Vec<_> = report
         .accounts
@@ -253,7 +287,8 @@ fn write_accounts_and_errors(
         .filter(|a| !a.regions_not_enabled.is_empty())
         .collect();
     if !notes.is_empty() {
-        writeln!(out, "\nRegions not enabled (not scanned)")?;
+        writeln!(out)?;
+        prose(out, "Regions not enabled (not scanned)")?;
         let mut table = new_table(&["Account", "Regions"]);
         for a in notes {
             table.add_row(vec![
@@ -261,9 +296,10 @@ fn write_accounts_and_errors(
                 a.regions_not_enabled.join(", "),
             ]);
         }
-        writeln!(out, "{table}")?;
+        writeln!(out, "{}", fitted(table, fit))?;
     }
-    writeln!(out, "\nErrors ({})", report.errors.len())?;
+    writeln!(out)?;
+    prose(out, &format!("Errors ({})", report.errors.len()))?;
     if report.errors.is_empty() {
         writeln!(out, "  none")?;
         return Ok(());
@@ -288,12 +324,13 @@ fn write_accounts_and_errors(
             Cell::new(group.message()),
         ]
     };
-    rows::write_fitted(out, &header, &groups, cells, width)?;
+    rows::write_fitted(out, &header, &groups, cells, fit)?;
     if report.errors.iter().any(is_access_problem) {
-        writeln!(
+        writeln!(out)?;
+        prose(
             out,
-            "\nAccess was refused: `certaudit doctor` with the same account and role flags \
-             checks every account and region and names the likely fix."
+            "Access was refused: `certaudit doctor` with the same account and role flags \
+             checks every account and region and names the likely fix.",
         )?;
     }
     Ok(())

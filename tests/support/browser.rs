@@ -195,7 +195,22 @@ impl Browser {
     /// Open the page with script on and evaluate each expression in turn (as a user's clicks
     /// and typing would run): what each returned.
     pub fn run(&mut self, page: &Path, expressions: &[&str]) -> Vec<Value> {
+        self.run_at(page, None, expressions)
+    }
+
+    /// The same in a window of `(width, height)` pixels when given (layout depends on it).
+    pub fn run_at(
+        &mut self,
+        page: &Path,
+        window: Option<(u32, u32)>,
+        expressions: &[&str],
+    ) -> Vec<Value> {
         let (target, session) = self.tab(true);
+        if let Some((width, height)) = window {
+            let size = json!({"width": width, "height": height, "deviceScaleFactor": 1,
+                              "mobile": false});
+            self.call(Some(&session), "Emulation.setDeviceMetricsOverride", size);
+        }
         self.open(&session, page);
         let values = expressions
             .iter()
