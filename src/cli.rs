@@ -18,6 +18,7 @@ use crate::plan::{
 };
 pub use crate::plan::{DataFormat, Detail, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
 use crate::report::endpoint::EndpointFinding;
+use crate::secret::Secret;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -546,9 +547,10 @@ pub struct TargetArgs {
         long,
         env = "CERTAUDIT_EXTERNAL_ID",
         hide_env_values = true,
+        value_parser = Secret::parse,
         help_heading = "Access"
     )]
-    pub external_id: Option<String>,
+    pub external_id: Option<Secret>,
 
     /// Named profile for the caller's credentials; wins over AWS_ACCESS_KEY_ID in the
     /// environment, as with the AWS CLI (AWS_PROFILE is honoured as the SDK does).
@@ -589,7 +591,7 @@ impl TargetArgs {
     pub fn targets(&self) -> Result<Targets> {
         let args = self;
         if let Some(external_id) = &args.external_id {
-            check_external_id(external_id).map_err(anyhow::Error::msg)?;
+            check_external_id(external_id.expose()).map_err(anyhow::Error::msg)?;
         }
         let accounts = if let Some(path) = &args.accounts_file {
             AccountSource::Explicit(read_accounts_file(path)?)

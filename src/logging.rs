@@ -1,9 +1,10 @@
 //! Where logs go: stderr, at the level the flags ask for (`CERTAUDIT_LOG` overrides it), with
-//! colour only on a terminal. stdout stays data.
+//! colour only on a terminal, and every secret scrubbed from every line. stdout stays data.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::cli::LoggingArgs;
+use crate::secret;
 
 /// Install the process's one log subscriber.
 pub fn init(logging: &LoggingArgs) {
@@ -17,9 +18,26 @@ pub fn init(logging: &LoggingArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| ScrubbedStderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// stderr, with every known secret taken out of what is written: at trace level the SDK logs
+/// its clients, providers and requests whole.
+struct ScrubbedStderr;
+
+impl Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The formatter hands over one whole event per write, so a secret is never split.
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(secret::scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`; the Rust binding names no
