@@ -94,13 +94,7 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interru
         });
     }
     for failure in &undelivered {
-        // CloudWatch Logs and a terminal read this line: AWS's words through the rule.
-        tracing::error!(
-            "notification not delivered to {}: {}: {}",
-            printable(&failure.target),
-            printable(&failure.code),
-            printable(&failure.message)
-        );
+        failure.log();
     }
     if cut.is_none() {
         let finish = Finish {
@@ -135,6 +129,19 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interru
                 first.message
             ),
         },
+    }
+}
+
+impl Undelivered {
+    /// One ERROR line naming the target and the AWS code. CloudWatch Logs and a terminal read
+    /// it as text: AWS's words go through the control-character rule.
+    fn log(&self) {
+        tracing::error!(
+            "notification not delivered to {}: {}: {}",
+            printable(&self.target),
+            printable(&self.code),
+            printable(&self.message)
+        );
     }
 }
 
