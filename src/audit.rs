@@ -189,6 +189,9 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
         prober,
         show_progress,
     } = stages;
+    // Before anything is read: a Security Hub finding updated after this is newer than what
+    // the scan saw, and the scan must not archive it.
+    let started = chrono::Utc::now();
     let Some(caller) = interrupt.or_stop(Caller::identify(&plan.target)).await else {
         bail!("interrupted before the caller was identified: nothing was scanned");
     };
@@ -259,7 +262,13 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
             }
             _ => None,
         };
-        let sending = notify::send(&plan.notify, &caller, &mut report, changes.as_ref());
+        let sending = notify::send(
+            &plan.notify,
+            &caller,
+            &mut report,
+            changes.as_ref(),
+            started,
+        );
         if interrupt.or_stop(sending).await.is_none() {
             let message = "interrupted while notifying: some notifications may not have been sent";
             report.add_errors([ScanError::interrupted(message)]);

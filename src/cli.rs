@@ -18,6 +18,7 @@ use crate::plan::{
 };
 pub use crate::plan::{DataFormat, Detail, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
 use crate::report::endpoint::EndpointFinding;
+use crate::secret::Secret;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -549,9 +550,10 @@ pub struct TargetArgs {
         long,
         env = "CERTAUDIT_EXTERNAL_ID",
         hide_env_values = true,
+        value_parser = Secret::parse,
         help_heading = "Access"
     )]
-    pub external_id: Option<String>,
+    pub external_id: Option<Secret>,
 
     /// SSM Parameter Store parameter (name or ARN, a SecureString) holding that ExternalId,
     /// read once with the caller's credentials: keeps the secret out of a deployed function's
@@ -604,7 +606,7 @@ impl TargetArgs {
     pub fn targets(&self) -> Result<Targets> {
         let args = self;
         if let Some(external_id) = &args.external_id {
-            check_external_id(external_id).map_err(anyhow::Error::msg)?;
+            check_external_id(external_id.expose()).map_err(anyhow::Error::msg)?;
         }
         if args.external_id.is_some() && args.external_id_parameter.is_some() {
             // Two sources for one secret: whichever won, the other would be stale and unseen.

@@ -23,6 +23,7 @@ use crate::cli::LambdaArgs;
 use crate::event::{Handler, MetricsTo, Outcome, Response};
 use crate::interrupt::Interrupt;
 use crate::outcome::{self, Stopped};
+use crate::report::printable;
 
 /// The seed Lambda's variable names, and the flags they stand for when the `CERTAUDIT_*`
 /// variable is not set.
@@ -137,28 +138,31 @@ async fn invoke(handler: &Handler, event: LambdaEvent<Value>) -> Result<Response
     let request_id = event.context.request_id.clone();
     let interrupt = Interrupt::at(stop_before(event.context.deadline));
     match handler.handle(&event.payload, &interrupt).await {
-        Outcome::Handled(result) => Ok(result),
+        // Undelivered notifications were logged as ERROR lines and counted in the metric line.
+        Outcome::Handled(result) | Outcome::Undelivered { result, .. } => Ok(result),
         Outcome::Failed {
             result,
             code,
             message,
         } => {
             let result = serde_json::to_string(&result).unwrap_or_default();
-            tracing::error!(request_id, result, "{message}");
+            // The log is read as text: AWS's words through the control-character rule.
+            tracing::error!(request_id, result, "{}", printable(&message));
             Err(Diagnostic {
                 error_type: code,
                 error_message: message,
             })
         }
         Outcome::Invalid(invalid) => {
-            tracing::error!(request_id, field = invalid.field, "{invalid}");
+            let text = invalid.to_string();
+            tracing::error!(request_id, field = invalid.field, "{}", printable(&text));
             Err(Diagnostic {
                 error_type: "InvalidEvent".into(),
                 error_message: invalid.message,
             })
         }
         Outcome::Fatal(error) => {
-            tracing::error!(request_id, "{error:#}");
+            tracing::error!(request_id, "{}", printable(&format!("{error:#}")));
             Err(Diagnostic {
                 error_type: "Fatal".into(),
                 error_message: format!("{error:#}"),

@@ -23,6 +23,7 @@ pub mod progress;
 pub mod regions;
 pub mod report;
 pub mod scan;
+pub mod secret;
 pub mod served;
 
 use cli::{Cli, Command, LoggingArgs};

@@ -1,10 +1,12 @@
 //! Where logs go: stderr, at the level the flags ask for (`CERTAUDIT_LOG` overrides it), with
-//! colour and lines fitted to its width only on a terminal. stdout stays data.
+//! colour and lines fitted to its width only on a terminal, and every secret scrubbed from
+//! every line. stdout stays data.
 
 use std::io::{IsTerminal, Write};
 
 use crate::cli::LoggingArgs;
 use crate::output::terminal;
+use crate::secret;
 
 /// Install the process's one log subscriber.
 pub fn init(logging: &LoggingArgs) {
@@ -39,16 +41,20 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Stderr {
     }
 }
 
-/// One log event: the formatter writes it whole, in one call.
+/// One log event: the formatter writes it whole, in one call, so a secret is never split. Every
+/// known secret is taken out first: at trace level the SDK logs its clients, providers and
+/// requests whole.
 struct LogLine {
     width: Option<usize>,
 }
 
 impl Write for LogLine {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let raw = String::from_utf8_lossy(buf);
+        let text = secret::scrub(&raw);
         let mut stderr = std::io::stderr().lock();
-        match (self.width, std::str::from_utf8(buf)) {
-            (Some(width), Ok(text)) => {
+        match self.width {
+            Some(width) => {
                 for line in text.split_inclusive('\n') {
                     let (line, end) = match line.strip_suffix('\n') {
                         Some(line) => (line, "\n"),
@@ -57,7 +63,7 @@ impl Write for LogLine {
                     write!(stderr, "{}{end}", terminal::prose(line, Some(width)))?;
                 }
             }
-            _ => stderr.write_all(buf)?,
+            None => stderr.write_all(text.as_bytes())?,
         }
         Ok(buf.len())
     }

@@ -1,6 +1,7 @@
 //! Parse, then plan, then act: `ScanPlan` is everything the engine needs, as plain values,
 //! built from the command line (and an accounts file) before any AWS call. The bottom of the
-//! house: it imports nothing of certaudit's, and every layer above reads its settings here.
+//! house: it imports nothing of certaudit's but `secret` (a value type), and every layer above
+//! reads its settings here.
 //! The choice enums derive clap's `ValueEnum` so the command line can name them, but carry no
 //! parsing of their own.
 
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use clap::ValueEnum;
+
+use crate::secret::Secret;
 
 /// How much to read per certificate: `Full` describes and tags each one, `Summary` keeps the
 /// listing alone.
@@ -135,7 +138,8 @@ pub struct Targets {
     pub exclude: BTreeSet<String>,
     pub regions: Option<Vec<String>>,
     pub role_name: String,
-    pub external_id: Option<String>,
+    /// A secret: its Debug is redacted, and every log line is scrubbed of it.
+    pub external_id: Option<Secret>,
     /// The SSM parameter holding the ExternalId, read once the caller's credentials are known.
     pub external_id_parameter: Option<String>,
     pub profile: Option<String>,

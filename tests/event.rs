@@ -1002,3 +1002,234 @@ fn a_signal_during_an_acm_event_stops_it_promptly_with_the_shells_code() {
         assert_eq!(result["errors"][0]["stage"], "interrupted", "{result}");
     }
 }
+
+/// The metric line among `certaudit event`'s stderr lines.
+fn metric_in(stderr: &str) -> Value {
+    stderr
+        .lines()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v.get("_aws").is_some())
+        })
+        .unwrap_or_else(|| panic!("no metric line in:\n{stderr}"))
+}
+
+#[test]
+fn a_scheduled_scan_whose_notifications_fail_exits_3_counts_them_and_logs_each_target() {
+    // A deleted topic, Security Hub off in the configured region, a bucket that is gone.
+    let fabric = Fabric::start(json!({
+        "security_hub": {"enabled": false},
+        "accounts": [{"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]}],
+    }));
+    let topic = "arn:aws:sns:us-east-1:123456789012:deleted-topic";
+    let args = [
+        "--regions",
+        "us-east-1",
+        "--sns-topic-arn",
+        topic,
+        "--security-hub-region",
+        "us-east-1",
+        "--report-s3",
+        "s3://no-such-bucket/org",
+    ];
+    let (code, summary, stderr) = run_event(&fabric, &args, &events::scheduled());
+    assert_eq!(
+        code, 3,
+        "a notification that failed is never exit 0: {stderr}"
+    );
+    assert_eq!(
+        summary["certificates"], 1,
+        "the result is still the summary"
+    );
+    let metric = metric_in(&stderr);
+    assert_eq!(metric["NotificationsFailed"], 3, "{metric}");
+    assert_eq!(metric["ScanCompleted"], 1, "the scan itself completed");
+    let names = metric["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
+    assert!(names.contains("\"NotificationsFailed\""), "{names}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    for (target, code) in [
+        (topic, "NotFound"),
+        ("Security Hub in us-east-1", "InvalidAccessException"),
+        ("s3://no-such-bucket/org", "NoSuchBucket"),
+    ] {
+        let lines = errors
+            .iter()
+            .filter(|l| l.contains(target) && l.contains(code))
+            .count();
+        assert_eq!(
+            lines, 1,
+            "one ERROR line for {target} ({code}): {errors:#?}"
+        );
+    }
+
+    // Without the S3 report, SNS and Security Hub alone make it exit 3.
+    let (code, _, stderr) = run_event(&fabric, &args[..6], &events::scheduled());
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(metric_in(&stderr)["NotificationsFailed"], 2);
+}
+
+#[test]
+fn a_narrowed_scheduled_scan_never_replaces_latest_nor_counts_as_scan_completed() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5})), acm("fine", json!({"days_left": 300}))]},
+        {"name": "shop", "certificates": [acm("cart", json!({"days_left": 200}))]},
+    ]}));
+    create_bucket(&fabric, "certaudit-reports");
+    let args = [
+        "--regions",
+        "us-east-1",
+        "--report-s3",
+        "s3://certaudit-reports/org",
+    ];
+    let (code, whole, stderr) = run_event(&fabric, &args, &events::scheduled());
+    assert_eq!(
+        (code, whole["certificates"].as_i64()),
+        (0, Some(3)),
+        "{stderr}"
+    );
+    assert_eq!(metric_in(&stderr)["ScanCompleted"], 1);
+    let latest = || -> Value {
+        let written = objects(&fabric, "certaudit-reports", "org/latest/");
+        serde_json::from_slice(&written["org/latest/report.json"]).unwrap()
+    };
+    let before = latest();
+
+    let web = fabric.account("web");
+    let input = json!({"certaudit": "scan", "accounts": [web]});
+    let (code, narrowed, stderr) = run_event(&fabric, &args, &input);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(narrowed["accounts_targeted"], 1);
+    let metric = metric_in(&stderr);
+    assert!(
+        metric.get("ScanCompleted").is_none()
+            && !metric["_aws"].to_string().contains("ScanCompleted"),
+        "a narrowed scan is absent from the dead-man's switch: {metric}"
+    );
+    assert_eq!(metric["Certificates"], 2, "its other metrics are kept");
+    let after = latest();
+    assert_eq!(
+        (&after["generated_at"], &after["summary"]["certificates"]),
+        (&before["generated_at"], &json!(3)),
+        "latest/ is still the whole organization's report"
+    );
+    let written = objects(&fabric, "certaudit-reports", "org/");
+    let narrowed_copy = written
+        .iter()
+        .filter(|(k, _)| !k.starts_with("org/latest/") && k.ends_with("/report.json"))
+        .map(|(_, body)| serde_json::from_slice::<Value>(body).unwrap())
+        .any(|r| r["summary"]["accounts_targeted"] == 1);
+    assert!(
+        narrowed_copy,
+        "the narrowed scan's files are kept under its date"
+    );
+}
+
+#[test]
+fn a_scan_never_archives_the_finding_an_acm_event_made_active_while_it_ran() {
+    // `flip` is fine when the scan reads it, then fails; its event is handled while the scan
+    // is still reading the slow account (reserved concurrency 2 lets the two overlap).
+    let slow: Vec<Value> = (0..12)
+        .map(|i| acm(&format!("s{i:02}"), json!({"days_left": 100})))
+        .collect();
+    let fabric = Fabric::start(json!({"latency_ms": 50, "accounts": [
+        {"name": "fast", "certificates": [acm("flip", json!({"days_left": 300}))]},
+        {"name": "slow", "certificates": slow},
+    ]}));
+    let fast = fabric.account("fast");
+    let hub = ["--security-hub-region", "us-east-1"];
+    let mut scan = fabric
+        .certaudit_process()
+        .args(["event", "-", "--regions", "us-east-1", "--rate", "1"])
+        .args(hub)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = scan.stdin.take().unwrap();
+        stdin
+            .write_all(events::scheduled().to_string().as_bytes())
+            .unwrap();
+    }
+    let described = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !fabric
+        .calls_of("DescribeCertificate")
+        .iter()
+        .any(|c| c["account"] == fast.as_str())
+    {
+        assert!(
+            std::time::Instant::now() < described,
+            "the scan never read `flip`"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let flip = fabric.arn("flip");
+    fabric.change(json!({"op": "replace", "arn": flip, "spec": {"domain": "flip.example.com", "days_left": 5.5}}));
+    let (code, result, stderr) =
+        run_event(&fabric, &hub, &approaching(&flip, 5, "flip.example.com"));
+    assert_eq!(
+        (code, result["finding_state"].as_str()),
+        (0, Some("ACTIVE")),
+        "{stderr}"
+    );
+    assert!(
+        scan.try_wait().unwrap().is_none(),
+        "the scan ended before the event was handled: the overlap was not reproduced"
+    );
+    let out = scan.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["certificates"], 13);
+    assert_eq!(
+        findings(&fabric)[&flip].record_state(),
+        Some(&RecordState::Active),
+        "the scan read `flip` before it failed; the event's finding is newer and stands"
+    );
+}
+
+#[test]
+fn the_external_id_never_appears_in_the_logs_even_at_trace_level() {
+    // Characters the query protocol percent-encodes, so both forms are looked for.
+    let secret = "certaudit+secret=id,42@example.com:a/b";
+    let encoded = "certaudit%2Bsecret%3Did%2C42%40example.com%3Aa%2Fb";
+    let fabric = Fabric::start(json!({"external_id": secret, "accounts": [
+        {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]},
+    ]}));
+    let out = fabric
+        .certaudit()
+        .args(["event", "-", "--regions", "us-east-1"])
+        .env("CERTAUDIT_EXTERNAL_ID", secret)
+        .env("CERTAUDIT_LOG", "trace")
+        .write_stdin(events::scheduled().to_string())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{summary}");
+    assert_eq!(
+        (
+            summary["accounts_failed"].as_i64(),
+            summary["certificates"].as_i64()
+        ),
+        (Some(0), Some(1)),
+        "the role was assumed with the ExternalId"
+    );
+    assert!(
+        stderr.contains("external_id: Some("),
+        "the trace shows the credentials provider that holds the ExternalId"
+    );
+    for form in [secret, encoded] {
+        assert!(
+            !stderr.contains(form),
+            "the ExternalId ({form}) is in the logs"
+        );
+    }
+}

@@ -420,3 +420,61 @@ fn a_scan_near_the_invocations_deadline_stops_and_says_what_it_did_not_finish() 
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn undelivered_notifications_are_a_successful_invocation_counted_and_logged_per_target() {
+    // A deleted topic, Security Hub off in the configured region, a bucket that is gone: the
+    // scan itself finished, so its summary is the response (as for an incomplete scan), and
+    // what alarms is NotificationsFailed and the ERROR lines in the function's log.
+    let fabric = Fabric::start(json!({
+        "security_hub": {"enabled": false},
+        "accounts": [{"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]}],
+    }));
+    let topic = "arn:aws:sns:us-east-1:123456789012:deleted-topic";
+    let api = RuntimeApi::start();
+    let mut child = fabric
+        .certaudit_process()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "certaudit")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("CERTAUDIT_REGIONS", "us-east-1")
+        .env("CERTAUDIT_SNS_TOPIC_ARN", topic)
+        .env("CERTAUDIT_SECURITY_HUB_REGION", "us-east-1")
+        .env("CERTAUDIT_REPORT_S3", "s3://no-such-bucket/lambda")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = collect(child.stdout.take().unwrap());
+    let stderr = collect(child.stderr.take().unwrap());
+    let answer = api.invoke(events::scheduled().to_string().as_bytes());
+    assert_eq!(
+        (answer.kind.as_str(), answer.body["certificates"].as_i64()),
+        ("response", Some(1)),
+        "{answer:?}"
+    );
+    let metric = metric_line(&stdout);
+    assert_eq!(
+        (
+            metric["NotificationsFailed"].as_i64(),
+            metric["ScanCompleted"].as_i64()
+        ),
+        (Some(3), Some(1)),
+        "{metric}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logs = stderr.lock().unwrap().clone();
+    for (target, code) in [
+        (topic, "NotFound"),
+        ("Security Hub in us-east-1", "InvalidAccessException"),
+        ("s3://no-such-bucket/lambda", "NoSuchBucket"),
+    ] {
+        let lines = logs
+            .iter()
+            .filter(|l| l.contains("ERROR") && l.contains(target) && l.contains(code))
+            .count();
+        assert_eq!(lines, 1, "one ERROR line for {target} ({code}): {logs:#?}");
+    }
+}

@@ -7,7 +7,7 @@ use aws_sdk_securityhub::types::{RecordState, SeverityLabel};
 use serde_json::{json, Value};
 use support::hub::findings;
 use support::inbox::{runtime, Inbox};
-use support::{acm, arns, Fabric};
+use support::{acm, arns, hostile_characters, Fabric};
 
 #[test]
 fn sns_summary_lists_what_needs_attention_grouped_by_urgency() {
@@ -424,4 +424,92 @@ fn an_account_certaudit_cannot_enter_is_a_finding_until_a_scan_enters_it_again()
         Some(&RecordState::Active),
         "its certificates are audited now"
     );
+}
+
+#[test]
+fn control_and_bidi_characters_in_a_domain_never_forge_lines_in_sns_or_security_hub() {
+    // Whoever can import a certificate into a member account chooses its names.
+    let forged = "crlf.example.com\r\nFAKE: all clear\u{1b}[2J";
+    let reversed = "\u{202E}moc.elpmaxe\u{2066}.bidi\u{200F}\u{061C}";
+    let fabric = Fabric::start(
+        json!({"accounts": [{"name": "ops\u{202E}gnp.exe", "certificates": [
+            acm("crlf", json!({"days_left": 5.5, "domain": forged})),
+            acm("bidi", json!({"days_left": 6.5, "common_name": reversed})),
+        ]}]}),
+    );
+    let inbox = Inbox::new(&fabric);
+    let notify = [
+        "--regions",
+        "us-east-1",
+        "--sns-topic-arn",
+        inbox.topic_arn.as_str(),
+        "--security-hub-region",
+        "us-east-1",
+    ];
+    let (code, report) = fabric.scan_json(&notify);
+    assert_eq!(code, 0, "{}", report["errors"]);
+    let crlf = fabric.arn("crlf");
+    let bidi = fabric.arn("bidi");
+    let domain = |arn: &str| support::certificate(&report, arn)["domain_name"].clone();
+    assert_eq!(
+        (domain(&crlf), domain(&bidi)),
+        (json!(forged), json!(reversed)),
+        "the names reached certaudit as they were made; JSON keeps them exact"
+    );
+
+    let (_, result, stderr) = support::events::run_event(
+        &fabric,
+        &[&notify[2..], &["--notify-days", "all"]].concat(),
+        &support::events::approaching(&crlf, 5, "crlf.example.com"),
+    );
+    assert_eq!(result["action"], "notified", "{stderr}");
+    let messages = inbox.take();
+    assert_eq!(
+        messages.len(),
+        2,
+        "the scan's summary and the event's message"
+    );
+    for (subject, body) in &messages {
+        assert!(subject.is_ascii(), "{subject:?}");
+        assert_eq!(
+            hostile_characters(subject, false),
+            Vec::<char>::new(),
+            "{subject:?}"
+        );
+        assert_eq!(
+            hostile_characters(body, true),
+            Vec::<char>::new(),
+            "{body:?}"
+        );
+        assert!(
+            !body.lines().any(|l| l.trim_start().starts_with("FAKE")),
+            "a line forged by the domain: {body}"
+        );
+        assert!(
+            body.contains("crlf.example.com\u{FFFD}\u{FFFD}FAKE"),
+            "{body}"
+        );
+    }
+    let summary = messages
+        .iter()
+        .find(|(s, _)| s.contains("expiring"))
+        .unwrap();
+    assert!(
+        summary.1.contains("\u{FFFD}moc.elpmaxe\u{FFFD}.bidi"),
+        "{}",
+        summary.1
+    );
+
+    let imported = findings(&fabric);
+    for arn in [&crlf, &bidi] {
+        let finding = &imported[arn];
+        for text in [finding.title().unwrap(), finding.description().unwrap()] {
+            assert_eq!(
+                hostile_characters(text, false),
+                Vec::<char>::new(),
+                "{text:?}"
+            );
+            assert!(text.contains('\u{FFFD}'), "{text:?}");
+        }
+    }
 }

@@ -633,6 +633,10 @@ fn event_sns_messages() {
 
 #[test]
 fn scheduled_scan_metric_line() {
-    let line = certaudit::event::metrics_line(&report());
+    let finish = certaudit::event::Finish {
+        completed: true,
+        notifications_failed: 0,
+    };
+    let line = certaudit::event::metrics_line(&report(), finish);
     insta::assert_snapshot!(serde_json::to_string_pretty(&line).unwrap());
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rustix::pty::{grantpt, ioctl_tiocgptpeer, openpt, unlockpt, OpenptFlags};
 use rustix::termios::{tcsetwinsize, Winsize};
 use serde_json::{json, Value};
-use support::{cert, with, Fabric};
+use support::{cert, hostile_characters, with, Fabric};
 
 /// A pseudoterminal 120 columns wide: the side we read, and the side the program writes to.
 /// Both close on exec, so no other test's child inherits them and keeps the terminal open.
@@ -387,5 +387,53 @@ fn every_prose_line_on_a_120_column_terminal_wraps_and_a_pipe_keeps_it_whole() {
             .lines()
             .any(|l| l.starts_with("certaudit: error [locked") && l.contains("on resource")),
         "one line per error: {errors}"
+    );
+}
+
+#[test]
+fn bidi_controls_from_aws_never_reach_the_terminal_table_or_stderr() {
+    // U+202E turns "gnp.exe" into "exe.png" on screen; U+2066..U+2069 and the marks reorder
+    // what follows them. Names and domains are written by whoever runs a member account.
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "ops\u{202E}gnp.exe", "certificates": [with(
+            cert("bidi", "bidi.example.com"),
+            json!({"days_left": 10, "common_name": "\u{2066}www.example.com\u{2069}\u{200F}\u{061C}"}))]},
+        {"name": "lost\u{202D}\u{200E}", "role": "missing"},
+    ]}));
+    let mut cmd = fabric.certaudit_process();
+    cmd.env("NO_COLOR", "1")
+        .args(["scan", "--regions", "us-east-1", "--wide"]);
+    let run = run_on_terminal(cmd, OnTerminal::Stdout);
+    assert_eq!(run.code, 3, "{}", String::from_utf8_lossy(&run.piped));
+    // The terminal ends lines with CR LF.
+    let shown = run.terminal.replace("\r\n", "\n");
+    assert_eq!(
+        hostile_characters(&shown, true),
+        Vec::<char>::new(),
+        "{shown:?}"
+    );
+    assert!(
+        run.terminal.contains("\u{FFFD}www.example.com\u{FFFD}"),
+        "{}",
+        run.terminal
+    );
+    assert!(
+        run.terminal.contains("ops\u{FFFD}gnp.exe"),
+        "{}",
+        run.terminal
+    );
+
+    // The errors on stderr, beside data on stdout.
+    let out = fabric
+        .certaudit()
+        .args(["scan", "-o", "json", "--regions", "us-east-1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("lost\u{FFFD}\u{FFFD}"), "{stderr}");
+    assert_eq!(
+        hostile_characters(&stderr, true),
+        Vec::<char>::new(),
+        "{stderr:?}"
     );
 }

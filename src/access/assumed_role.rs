@@ -9,6 +9,7 @@ use aws_credential_types::provider::{self, error::CredentialsError, future, Prov
 use aws_credential_types::Credentials;
 
 use super::aws_error::AwsFailure;
+use crate::secret::Secret;
 
 const SESSION_NAME: &str = "certaudit";
 const SESSION_SECONDS: i32 = 3600;
@@ -18,7 +19,8 @@ const MIN_REMAINING: Duration = Duration::from_secs(300);
 pub struct AssumedRole {
     sts: aws_sdk_sts::Client,
     role_arn: String,
-    external_id: Option<String>,
+    /// Redacted in Debug: this type is what an SDK trace of the credentials provider shows.
+    external_id: Option<Secret>,
     /// The credentials of the first, probing AssumeRole, so the cache's first load does not
     /// assume the role a second time.
     primed: Mutex<Option<Credentials>>,
@@ -39,7 +41,7 @@ impl std::fmt::Debug for AssumedRole {
 }
 
 impl AssumedRole {
-    pub fn new(sts: aws_sdk_sts::Client, role_arn: String, external_id: Option<String>) -> Self {
+    pub fn new(sts: aws_sdk_sts::Client, role_arn: String, external_id: Option<Secret>) -> Self {
         AssumedRole {
             sts,
             role_arn,
@@ -62,7 +64,7 @@ impl AssumedRole {
             .assume_role()
             .role_arn(&self.role_arn)
             .role_session_name(SESSION_NAME)
-            .set_external_id(self.external_id.clone())
+            .set_external_id(self.external_id.as_ref().map(|s| s.expose().to_string()))
             .duration_seconds(SESSION_SECONDS)
             .send()
             .await

@@ -9,13 +9,14 @@ use tokio::sync::OnceCell;
 use super::aws_error::AwsFailure;
 use crate::plan::check_external_id;
 use crate::report::FailureKind;
+use crate::secret::Secret;
 
 /// The parameter's name and value, read at the first use: a warm Lambda's later invocations
 /// (each scheduled scan identifies the caller again) do not call SSM again.
-static READ: OnceCell<(String, String)> = OnceCell::const_new();
+static READ: OnceCell<(String, Secret)> = OnceCell::const_new();
 
 /// The ExternalId stored in `name` (a parameter name or ARN), as the caller's credentials read it.
-pub async fn from_parameter(config: &SdkConfig, name: &str) -> Result<String> {
+pub async fn from_parameter(config: &SdkConfig, name: &str) -> Result<Secret> {
     let (read_name, value) = READ.get_or_try_init(|| read(config, name)).await?;
     if read_name == name {
         return Ok(value.clone());
@@ -24,7 +25,7 @@ pub async fn from_parameter(config: &SdkConfig, name: &str) -> Result<String> {
     read(config, name).await.map(|(_, value)| value)
 }
 
-async fn read(config: &SdkConfig, name: &str) -> Result<(String, String)> {
+async fn read(config: &SdkConfig, name: &str) -> Result<(String, Secret)> {
     let answer = aws_sdk_ssm::Client::new(config)
         .get_parameter()
         .name(name)
@@ -36,9 +37,11 @@ async fn read(config: &SdkConfig, name: &str) -> Result<(String, String)> {
         .parameter()
         .and_then(|p| p.value())
         .ok_or_else(|| anyhow!("the ExternalId parameter {name} has no value in SSM"))?;
-    check_external_id(value)
+    // A secret from here on: kept out of every log line.
+    let value = Secret::new(value);
+    check_external_id(value.expose())
         .map_err(|why| anyhow!("the ExternalId parameter {name} is not usable: {why}"))?;
-    Ok((name.to_string(), value.to_string()))
+    Ok((name.to_string(), value))
 }
 
 /// Why the parameter could not be read, and the fix: create it, or grant reading it.

@@ -123,7 +123,7 @@ pub struct Caller {
     pub partition: String,
     pub config: SdkConfig,
     /// What AssumeRole sends: `--external-id`, or the value of `--external-id-parameter`.
-    pub external_id: Option<String>,
+    pub external_id: Option<crate::secret::Secret>,
 }
 
 /// Without the ExternalId: it is a secret.

@@ -10,7 +10,7 @@ pub mod parse;
 pub mod result;
 mod scheduled;
 
-pub use scheduled::metrics_line;
+pub use scheduled::{metrics_line, Finish};
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -54,6 +54,11 @@ pub enum Outcome {
         code: String,
         message: String,
     },
+    /// A scheduled scan that finished, but some notification (SNS, Security Hub, the S3
+    /// report) was not delivered: exit 3. In Lambda, still the response: an incomplete
+    /// scheduled scan is a successful invocation, and the metric line's `NotificationsFailed`
+    /// and the ERROR lines, already written, are what alarms read.
+    Undelivered { result: Response, message: String },
     /// Not an event this handler can read: exit 2; in Lambda, `InvalidEvent`.
     Invalid(InvalidEvent),
     /// Nothing can be handled at all (no credentials, no organization): exit 1.
@@ -372,6 +377,13 @@ pub fn command(args: &EventArgs) -> Result<u8, Stopped> {
             Err(Stopped {
                 code: failed,
                 error: anyhow!("the event could not be handled: {message}"),
+            })
+        }
+        Outcome::Undelivered { result, message } => {
+            print(&result)?;
+            Err(Stopped {
+                code: outcome::INCOMPLETE,
+                error: anyhow!("{message}"),
             })
         }
         Outcome::Invalid(invalid) => Err(Stopped::usage(invalid)),

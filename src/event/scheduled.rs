@@ -2,7 +2,12 @@
 //! S3 under a dated prefix and again under `latest/`, and one CloudWatch Embedded Metric Format
 //! line that the deployment's alarms read (`ScanCompleted` missing is the dead-man's switch).
 //! An incomplete scan is still a handled event: its summary is the result, and
-//! `AccountsFailed` in the metric line is what alarms on it.
+//! `AccountsFailed` in the metric line is what alarms on it. A notification that was not
+//! delivered (SNS, Security Hub, the S3 report) is never silent: an ERROR line naming its
+//! target, `NotificationsFailed` in the metric line, and exit 3 from `certaudit event`.
+//! Only the scan the function is configured for, finished, replaces `latest/` and counts as
+//! `ScanCompleted`: a narrowed one (Scheduler input with `accounts`, `ou` or `regions`) must
+//! neither shrink the latest report nor stand in for a stopped organization-wide schedule.
 
 use std::io::Write;
 
@@ -16,11 +21,38 @@ use crate::access::Caller;
 use crate::audit;
 use crate::interrupt::Interrupt;
 use crate::plan::{AccountSource, CsvCells, NamedAccount, Notify, S3Location, Targets};
-use crate::report::Report;
+use crate::report::{printable, Report, Stage};
+
+/// Whether the event scans what the function is configured for, or less.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coverage {
+    Configured,
+    /// The Scheduler input named accounts, OUs or regions.
+    Narrowed,
+}
+
+/// How a scheduled scan ended, as the metric line says it besides the report's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finish {
+    /// The configured scan ran to its end: `ScanCompleted` is 1. Otherwise it is absent, not
+    /// 0, so no statistic of the dead-man's switch can count it as a scan.
+    pub completed: bool,
+    /// SNS publishes, Security Hub imports and S3 report writes that failed.
+    pub notifications_failed: usize,
+}
+
+/// A notification that did not reach its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Undelivered {
+    /// `SNS topic ARN`, `Security Hub in REGION` or `s3://bucket/prefix/`.
+    target: String,
+    code: String,
+    message: String,
+}
 
 pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interrupt) -> Outcome {
     let mut plan = handler.plan.scan.clone();
-    narrow(&mut plan.target, scope);
+    let coverage = narrow(&mut plan.target, scope);
     if handler.plan.dry_run {
         plan.notify = Notify::default();
     }
@@ -32,32 +64,49 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interru
         certificates = report.summary.certificates,
         accounts_failed = report.summary.accounts_failed,
         errors = report.summary.errors,
+        narrowed = coverage == Coverage::Narrowed,
         "scheduled scan done"
     );
     // A cut scan is not a completed one: no ScanCompleted, and its files only under its date,
-    // never as the latest report.
+    // never as the latest report. Nor is a narrowed one.
     let cut = interrupt.signal();
-    if cut.is_none() {
-        emit_metrics(&report, handler.metrics);
-    }
-    let summary = Response::Scan(report.summary.clone());
-    let written = match handler
+    let completed = cut.is_none() && coverage == Coverage::Configured;
+    let location = handler
         .plan
         .report_s3
         .as_ref()
-        .filter(|_| !handler.plan.dry_run)
-    {
+        .filter(|_| !handler.plan.dry_run);
+    let written = match location {
         None => Ok(None),
         Some(location) => match handler.caller().await {
-            Ok(caller) => write_to_s3(caller, location, &report, cut.is_none())
+            Ok(caller) => write_to_s3(caller, location, &report, completed)
                 .await
                 .map(Some),
             Err(e) => return Outcome::Fatal(e),
         },
     };
-    match (cut, written) {
-        (None, Ok(_)) => Outcome::Handled(summary),
-        (Some(signal), written) => {
+    let mut undelivered = undelivered_notifications(&report, &plan.notify);
+    if let (Some(location), Err(failure)) = (location, &written) {
+        undelivered.push(Undelivered {
+            target: location_uri(location),
+            code: failure.code.clone(),
+            message: format!("the report files were not written: {}", failure.message),
+        });
+    }
+    for failure in &undelivered {
+        failure.log();
+    }
+    if cut.is_none() {
+        let finish = Finish {
+            completed,
+            notifications_failed: undelivered.len(),
+        };
+        emit_metrics(&report, finish, handler.metrics);
+    }
+    let summary = Response::Scan(report.summary.clone());
+    match (cut, undelivered.first()) {
+        (None, None) => Outcome::Handled(summary),
+        (Some(signal), _) => {
             let files = match written {
                 Ok(Some(at)) => format!("; what it found is in {at}"),
                 Ok(None) => String::new(),
@@ -69,19 +118,36 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interru
                 message: format!("{} stopped the scan part way{files}", signal.name()),
             }
         }
-        (None, Err(failure)) => Outcome::Failed {
+        (None, Some(first)) => Outcome::Undelivered {
             result: summary,
-            code: failure.code,
             message: format!(
-                "the scan finished and notified, but its report files were not written to S3: {}",
-                failure.message
+                "the scan finished, but {} notification(s) were not delivered; the first, to \
+                 {}: {}: {}",
+                undelivered.len(),
+                first.target,
+                first.code,
+                first.message
             ),
         },
     }
 }
 
+impl Undelivered {
+    /// One ERROR line naming the target and the AWS code. CloudWatch Logs and a terminal read
+    /// it as text: AWS's words go through the control-character rule.
+    fn log(&self) {
+        tracing::error!(
+            "notification not delivered to {}: {}: {}",
+            printable(&self.target),
+            printable(&self.code),
+            printable(&self.message)
+        );
+    }
+}
+
 /// The Scheduler input's `accounts`, `ou` and `regions` replace the configured ones.
-fn narrow(target: &mut Targets, scope: ScanScope) {
+fn narrow(target: &mut Targets, scope: ScanScope) -> Coverage {
+    let narrowed = !(scope.accounts.is_empty() && scope.ou.is_empty() && scope.regions.is_empty());
     if !scope.accounts.is_empty() {
         let accounts = scope
             .accounts
@@ -94,20 +160,58 @@ fn narrow(target: &mut Targets, scope: ScanScope) {
     if !scope.regions.is_empty() {
         target.regions = Some(scope.regions);
     }
+    if narrowed {
+        Coverage::Narrowed
+    } else {
+        Coverage::Configured
+    }
+}
+
+/// The report's SNS and Security Hub errors, each named by its target.
+fn undelivered_notifications(report: &Report, notify: &Notify) -> Vec<Undelivered> {
+    report
+        .errors
+        .iter()
+        .filter_map(|e| {
+            let target = match e.stage {
+                Stage::Sns => format!(
+                    "SNS topic {}",
+                    notify.sns_topic_arn.as_deref().unwrap_or("(unknown)")
+                ),
+                Stage::SecurityHub => {
+                    format!("Security Hub in {}", e.region.as_deref().unwrap_or("?"))
+                }
+                _ => return None,
+            };
+            Some(Undelivered {
+                target,
+                code: e.code.clone(),
+                message: e.message.clone(),
+            })
+        })
+        .collect()
+}
+
+fn location_uri(location: &S3Location) -> String {
+    format!("s3://{}/{}", location.bucket, location.key("", ""))
 }
 
 /// The metric line: namespace `certaudit`, no dimensions, one value per metric.
-pub fn metrics_line(report: &Report) -> Value {
+pub fn metrics_line(report: &Report, finish: Finish) -> Value {
     let s = &report.summary;
-    let values = [
-        ("ScanCompleted", 1),
-        ("Certificates", s.certificates),
-        ("Expiring", s.expiring),
-        ("Expired", s.expired),
-        ("WillNotRenew", s.will_not_renew),
-        ("AccountsFailed", s.accounts_failed),
-        ("Errors", s.errors),
-    ];
+    let completed = finish.completed.then_some(("ScanCompleted", 1));
+    let values: Vec<(&str, usize)> = completed
+        .into_iter()
+        .chain([
+            ("Certificates", s.certificates),
+            ("Expiring", s.expiring),
+            ("Expired", s.expired),
+            ("WillNotRenew", s.will_not_renew),
+            ("AccountsFailed", s.accounts_failed),
+            ("Errors", s.errors),
+            ("NotificationsFailed", finish.notifications_failed),
+        ])
+        .collect();
     let metrics: Vec<Value> = values
         .iter()
         .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
@@ -126,8 +230,8 @@ pub fn metrics_line(report: &Report) -> Value {
     line
 }
 
-fn emit_metrics(report: &Report, to: MetricsTo) {
-    let line = metrics_line(report).to_string();
+fn emit_metrics(report: &Report, finish: Finish, to: MetricsTo) {
+    let line = metrics_line(report, finish).to_string();
     // A metric line that cannot be written is logged; the scan's result stands.
     let written = match to {
         MetricsTo::Stdout => writeln!(std::io::stdout().lock(), "{line}"),
@@ -209,7 +313,11 @@ mod tests {
     fn metric_line_is_embedded_metric_format() {
         let mut report = Report::new(chrono::Utc::now(), 45, "123456789012");
         report.summary.accounts_failed = 2;
-        let line = metrics_line(&report);
+        let finish = Finish {
+            completed: true,
+            notifications_failed: 3,
+        };
+        let line = metrics_line(&report, finish);
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "certaudit");
         let names: Vec<&str> = directive["Metrics"]
@@ -224,5 +332,57 @@ mod tests {
         assert_eq!(line["ScanCompleted"], 1);
         assert_eq!(line["AccountsFailed"], 2);
         assert!(names.contains(&"WillNotRenew"));
+        assert_eq!(line["NotificationsFailed"], 3);
+    }
+
+    #[test]
+    fn a_scan_that_is_not_the_configured_one_finished_has_no_scan_completed_at_all() {
+        let report = Report::new(chrono::Utc::now(), 45, "123456789012");
+        let finish = Finish {
+            completed: false,
+            notifications_failed: 0,
+        };
+        let line = metrics_line(&report, finish);
+        assert!(line.get("ScanCompleted").is_none(), "{line}");
+        let named = line["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
+        assert!(!named.contains("ScanCompleted"), "{named}");
+        assert_eq!(line["Certificates"], 0, "its other metrics are kept");
+    }
+
+    #[test]
+    fn scheduler_input_with_accounts_ou_or_regions_is_a_narrowed_scan() {
+        let target = || Targets {
+            accounts: AccountSource::Organization { ous: Vec::new() },
+            exclude: Default::default(),
+            regions: Some(vec!["us-east-1".into()]),
+            role_name: "CertAuditReadOnly".into(),
+            external_id: None,
+            external_id_parameter: None,
+            profile: None,
+            region: None,
+            timeout: std::time::Duration::from_secs(60),
+        };
+        let scope = |accounts: &[&str], ou: &[&str], regions: &[&str]| ScanScope {
+            accounts: accounts.iter().map(|s| s.to_string()).collect(),
+            ou: ou.iter().map(|s| s.to_string()).collect(),
+            regions: regions.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut configured = target();
+        assert_eq!(
+            narrow(&mut configured, scope(&[], &[], &[])),
+            Coverage::Configured
+        );
+        assert_eq!(
+            configured.regions,
+            target().regions,
+            "the configured regions stay"
+        );
+        for narrowed in [
+            scope(&["111111111111"], &[], &[]),
+            scope(&[], &["ou-ab12-cdef3456"], &[]),
+            scope(&[], &[], &["eu-west-1"]),
+        ] {
+            assert_eq!(narrow(&mut target(), narrowed), Coverage::Narrowed);
+        }
     }
 }

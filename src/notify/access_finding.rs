@@ -11,7 +11,7 @@ use aws_sdk_securityhub::types::{
 };
 
 use super::finding::{clip, envelope, ImportScope};
-use crate::report::{account_label, AccountState, Report};
+use crate::report::{account_label, printable, AccountState, Report};
 
 pub const ID_PREFIX: &str = "certaudit/account/";
 
@@ -79,17 +79,14 @@ pub fn finding(
     created_at: Option<&str>,
 ) -> AwsSecurityFinding {
     let label = account_label(&account.account_id, account.account_name.as_deref());
-    let title = clip(
-        format!("certaudit cannot audit account {label}: {}", account.code),
-        256,
+    // The account's name and AWS's message are shown as text: the control-character rule.
+    let title = format!("certaudit cannot audit account {label}: {}", account.code);
+    let title = clip(printable(&title).into_owned(), 256);
+    let description = format!(
+        "Its ACM certificates are not being audited: nobody is told when they expire. {}: {}",
+        account.code, account.message
     );
-    let description = clip(
-        format!(
-            "Its ACM certificates are not being audited: nobody is told when they expire. {}: {}",
-            account.code, account.message
-        ),
-        1024,
-    );
+    let description = clip(printable(&description).into_owned(), 1024);
     let recommendation = format!(
         "Run `certaudit doctor --accounts {}` from the hub account; deploy the audit role \
          (stacksets/certaudit-role.yaml, the certaudit-role StackSet) to this account with the \

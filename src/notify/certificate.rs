@@ -1,12 +1,13 @@
 //! The SNS messages about one certificate that an ACM event sends: it needs attention, it no
 //! longer does (resolved), or it was renewed where ACM cannot redeploy it (export it again).
-//! Subjects are ASCII, one line, under 100 characters, and name the urgency, domain and account.
+//! Subjects are ASCII, one line, under 100 characters, and name the urgency, domain and account;
+//! values from AWS reach the body through the control-character rule, as in the summary.
 
 use chrono::SecondsFormat;
 
 use super::sns::{clip_subject, entry, Message, MAX_SUBJECT_CHARS};
 use crate::report::attention::renewal_failed;
-use crate::report::Certificate;
+use crate::report::{printable, Certificate};
 
 /// How urgent, in the subject's words.
 fn headline(c: &Certificate) -> String {
@@ -96,7 +97,8 @@ pub fn resolved(c: &Certificate, finding_id: &str) -> Message {
         subject: subject("resolved", c),
         body: format!(
             "RESOLVED: this ACM certificate no longer needs attention (renewed, re-imported or \
-             fixed); its Security Hub finding {finding_id} is archived.\n{}Not after: {}\n",
+             fixed); its Security Hub finding {} is archived.\n{}Not after: {}\n",
+            printable(finding_id),
             entry(c),
             not_after(c)
         ),
@@ -124,8 +126,8 @@ pub fn export_again(c: &Certificate) -> Message {
             },
             entry = entry(c),
             not_after = not_after(c),
-            region = c.region,
-            arn = c.arn,
+            region = printable(&c.region),
+            arn = printable(&c.arn),
         ),
     }
 }

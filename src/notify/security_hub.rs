@@ -2,7 +2,8 @@
 //! every account and region imported into the caller's account in one region. The finding Id
 //! is derived from the certificate ARN, so a re-run updates rather than duplicates; a finding
 //! whose certificate no longer qualifies is re-imported ARCHIVED, but only when the scan
-//! covered that certificate's account and region completely.
+//! covered that certificate's account and region completely, and nothing (an ACM event's
+//! handler) updated the finding after the scan began.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +13,7 @@ use aws_sdk_securityhub::types::{
     Partition, Recommendation, RecordState, Remediation, Resource, ResourceDetails, Severity,
     SeverityLabel, StringFilter, StringFilterComparison,
 };
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::access_finding;
 use super::finding::{clip, envelope};
@@ -21,7 +22,7 @@ use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
 use crate::report::{
-    AccountState, Certificate, CompactString, FailureKind, Report, ScanError, Stage,
+    printable, AccountState, Certificate, CompactString, FailureKind, Report, ScanError, Stage,
 };
 
 /// BatchImportFindings takes at most 100 findings per call.
@@ -55,7 +56,9 @@ fn owned(v: &Option<CompactString>) -> Option<String> {
     v.as_deref().map(str::to_string)
 }
 
-/// What a finding says to people about one certificate.
+/// What a finding says to people about one certificate. Its title and description are shown
+/// by consoles and forwarded to chat and ticket systems: AWS values go in through the
+/// control-character rule, the resource's details keep them exact.
 struct FindingWords {
     title: String,
     description: String,
@@ -93,8 +96,8 @@ impl FindingWords {
             "Complete the certificate's domain validation so ACM can renew it, or replace it"
         };
         FindingWords {
-            title: clip(title, TITLE_MAX),
-            description: clip(description, DESCRIPTION_MAX),
+            title: clip(printable(&title).into_owned(), TITLE_MAX),
+            description: clip(printable(&description).into_owned(), DESCRIPTION_MAX),
             recommendation,
         }
     }
@@ -194,11 +197,13 @@ fn covered(report: &Report) -> BTreeSet<(String, String)> {
 
 /// The findings to import: one ACTIVE per certificate that needs attention (keeping the
 /// existing finding's CreatedAt), one ARCHIVED per existing active finding whose certificate no
-/// longer qualifies in a covered account-region.
+/// longer qualifies in a covered account-region and that was not updated after the scan began
+/// (`started`).
 pub fn plan(
     report: &Report,
     scope: &ImportScope,
     existing: &[AwsSecurityFinding],
+    started: DateTime<Utc>,
 ) -> Vec<AwsSecurityFinding> {
     let existing: BTreeMap<&str, &AwsSecurityFinding> = existing
         .iter()
@@ -229,11 +234,24 @@ pub fn plan(
             Some(account) => reachable.contains(account),
             None => place_of(old).is_some_and(|p| covered.contains(&p)),
         };
-        if stale && !active.contains(id) {
+        if stale && !active.contains(id) && !updated_since(old, started) {
             findings.push(archived(old, &scope.now));
         }
     }
     findings
+}
+
+/// Whether the finding was updated after `instant`, the scan's start. An ACM event handled
+/// while the scan ran (the function's reserved concurrency lets the two overlap) may have read
+/// its certificate later than the scan did: its finding stands, and the next scan judges it.
+/// The start instant, not `generated_at`: that is cut to the whole second, and a finding a
+/// previous scan or event updated within the same second before this scan began would never
+/// be archived. An UpdatedAt that cannot be read is not known to be newer.
+fn updated_since(finding: &AwsSecurityFinding, instant: DateTime<Utc>) -> bool {
+    finding
+        .updated_at()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .is_some_and(|t| t > instant)
 }
 
 fn hub_error(caller: &Caller, region: &str, code: &str, message: String) -> ScanError {
@@ -247,7 +265,12 @@ fn hub_error(caller: &Caller, region: &str, code: &str, message: String) -> Scan
 }
 
 /// Import the report's findings (and archive the stale ones). Returns what failed.
-pub async fn import(caller: &Caller, region: &str, report: &Report) -> Vec<ScanError> {
+pub async fn import(
+    caller: &Caller,
+    region: &str,
+    report: &Report,
+    started: DateTime<Utc>,
+) -> Vec<ScanError> {
     let config = aws_sdk_securityhub::config::Builder::from(&caller.config)
         .region(Region::new(region.to_string()))
         .build();
@@ -269,7 +292,7 @@ pub async fn import(caller: &Caller, region: &str, report: &Report) -> Vec<ScanE
             return vec![hub_error(caller, region, &failure.code, message)];
         }
     };
-    let findings = plan(report, &scope, &existing);
+    let findings = plan(report, &scope, &existing, started);
     let mut errors = Vec::new();
     let mut imported = 0;
     for batch in findings.chunks(BATCH) {
@@ -473,6 +496,79 @@ mod tests {
         assert_eq!(
             labels,
             [Critical, Critical, High, High, Medium, Medium, Low]
+        );
+    }
+
+    /// A report that covered cert(…)'s account-region completely and found nothing there.
+    fn covering_report(generated_at: &str) -> Report {
+        let at = chrono::DateTime::parse_from_rfc3339(generated_at).unwrap();
+        let mut report = Report::new(at.into(), 45, "123456789012");
+        report.accounts = vec![crate::report::AccountOutcome {
+            account_id: "111111111111".into(),
+            account_name: None,
+            state: AccountState::Scanned,
+            reason: None,
+            regions: vec!["eu-west-1".into()],
+            regions_not_enabled: Vec::new(),
+        }];
+        report
+    }
+
+    #[test]
+    fn a_scan_never_archives_a_finding_updated_after_it_began() {
+        // generated_at is the whole second; the scan began half a second later.
+        let report = covering_report("2026-11-25T06:00:02Z");
+        let existing = |arn: &str, updated: &str| {
+            let mut c = cert(5);
+            c.arn = arn.into();
+            let mut at = scope();
+            at.now = updated.into();
+            finding(&c, &at, None)
+        };
+        let before = existing(
+            "arn:aws:acm:eu-west-1:111111111111:certificate/old",
+            "2026-11-25T06:00:02.100Z",
+        );
+        let during = existing(
+            "arn:aws:acm:eu-west-1:111111111111:certificate/new",
+            "2026-11-25T06:00:03.250Z",
+        );
+        let started = chrono::DateTime::parse_from_rfc3339("2026-11-25T06:00:02.500Z").unwrap();
+        let existing = [before.clone(), during.clone()];
+        let planned = plan(&report, &scope(), &existing, started.into());
+        let archived: Vec<&str> = planned
+            .iter()
+            .filter(|f| f.record_state() == Some(&RecordState::Archived))
+            .filter_map(|f| f.id())
+            .collect();
+        assert_eq!(
+            archived,
+            [before.id().unwrap()],
+            "the finding an event updated while the scan ran stays ACTIVE"
+        );
+    }
+
+    #[test]
+    fn finding_title_and_description_hold_no_control_or_bidi_character() {
+        let mut c = cert(5);
+        c.domain_name = Some("www.example.com\r\nFAKE\u{1b}]0;x\u{7}\u{202E}moc".into());
+        c.account_name = Some("ops\u{2067}\u{061C}".into());
+        let f = finding(&c, &scope(), None);
+        for text in [f.title().unwrap(), f.description().unwrap()] {
+            assert!(
+                !text.chars().any(crate::report::is_control_character),
+                "{text:?}"
+            );
+            assert!(text.contains('\u{FFFD}'), "{text:?}");
+        }
+        let details = f.resources()[0].details().unwrap();
+        assert_eq!(
+            details
+                .aws_certificate_manager_certificate()
+                .unwrap()
+                .domain_name(),
+            c.domain_name.as_deref(),
+            "the resource's details stay exact"
         );
     }
 

@@ -1,6 +1,8 @@
 //! The SNS summary: one plain-text message per scan listing every certificate that needs
 //! attention, grouped by urgency, readable in an email client. A body over SNS's 256 KiB is
-//! split into numbered parts at certificate boundaries, never truncated.
+//! split into numbered parts at certificate boundaries, never truncated. Every value from AWS
+//! goes in through the control-character rule (`printable`): a line break or escape in a
+//! domain, a name or an error message cannot forge a line of the message.
 
 use aws_config::Region;
 
@@ -10,7 +12,7 @@ use crate::diff::Diff;
 use crate::plan::{Notify, NotifyOn};
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
 use crate::report::endpoint::{Endpoint, EndpointStatus};
-use crate::report::{Certificate, Report};
+use crate::report::{is_control_character, printable, Certificate, Report};
 
 /// SNS's largest message, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -140,12 +142,13 @@ fn subject(report: &Report, certificates: &[&Certificate], endpoints: usize) -> 
     clip_subject(&subject)
 }
 
-/// ASCII, one line, under 100 characters.
+/// ASCII, one line, under 100 characters: control characters and everything beyond ASCII
+/// become spaces.
 pub fn clip_subject(subject: &str) -> String {
     subject
         .chars()
         .map(|c| {
-            if c.is_ascii() && !c.is_ascii_control() {
+            if c.is_ascii() && !is_control_character(c) {
                 c
             } else {
                 ' '
@@ -183,13 +186,14 @@ fn header(report: &Report, certificates: &[&Certificate]) -> String {
             report.errors.len()
         ));
         for e in report.errors.iter().take(ERRORS_LISTED) {
-            text.push_str(&format!(
-                "  - {} {}: {} {}\n",
+            let line = format!(
+                "  - {} {}: {} {}",
                 report.error_place(e),
                 e.stage.as_str(),
                 e.code,
                 e.message
-            ));
+            );
+            push_line(&mut text, &line);
         }
         if report.errors.len() > ERRORS_LISTED {
             text.push_str(&format!(
@@ -217,12 +221,13 @@ fn changes_section(diff: &Diff) -> String {
             c.detail(),
         ];
         let place: Vec<String> = place.into_iter().filter(|p| !p.is_empty()).collect();
-        text.push_str(&format!(
-            "  {} {}: {}\n",
+        let line = format!(
+            "  {} {}: {}",
             c.kind.marker(),
             c.kind.as_str(),
             place.join("  ")
-        ));
+        );
+        push_line(&mut text, &line);
     }
     if diff.changes.len() > CHANGES_LISTED {
         text.push_str(&format!(
@@ -293,19 +298,18 @@ fn endpoint_entry(e: &Endpoint) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     };
-    let mut text = format!(
-        "\n* {} - {} - {what}\n",
-        e.place(),
-        e.status.as_str().to_uppercase()
-    );
+    let mut text = String::from("\n");
+    let status = e.status.as_str().to_uppercase();
+    push_line(&mut text, &format!("* {} - {status} - {what}", e.place()));
     if let Some(served) = &e.served {
-        text.push_str(&format!(
-            "  Serves: {} (issuer {}), {} days left, serial {}\n",
+        let line = format!(
+            "  Serves: {} (issuer {}), {} days left, serial {}",
             served.subject, served.issuer, served.days_to_expiry, served.serial
-        ));
+        );
+        push_line(&mut text, &line);
     }
     if let Some(acm) = &e.acm {
-        text.push_str(&format!("  ACM: {}\n", acm.arn));
+        push_line(&mut text, &format!("  ACM: {}", acm.arn));
     }
     text
 }
@@ -321,24 +325,32 @@ fn group_title(urgency: Urgency, report: &Report) -> String {
     }
 }
 
+/// One certificate's lines in a message.
 pub fn entry(c: &Certificate) -> String {
-    let account = c.account_label();
-    let why = why(c);
-    let why = if why.is_empty() {
-        String::new()
-    } else {
-        format!("  Why: {why}\n")
-    };
-    format!(
-        "\n* {domain} - {days} - {kind}\n  Account: {account}   Region: {region}\n{why}  \
-         ARN: {arn}\n  Console: {console}\n",
+    let mut text = String::from("\n");
+    let headline = format!(
+        "* {domain} - {days} - {kind}",
         domain = c.domain_name.as_deref().unwrap_or("(no domain)"),
         days = days_left(c),
         kind = c.cert_type.as_deref().unwrap_or("unknown type"),
-        region = c.region,
-        arn = c.arn,
-        console = console_url(c),
-    )
+    );
+    push_line(&mut text, &headline);
+    let place = format!("  Account: {}   Region: {}", c.account_label(), c.region);
+    push_line(&mut text, &place);
+    let why = why(c);
+    if !why.is_empty() {
+        push_line(&mut text, &format!("  Why: {why}"));
+    }
+    push_line(&mut text, &format!("  ARN: {}", c.arn));
+    push_line(&mut text, &format!("  Console: {}", console_url(c)));
+    text
+}
+
+/// One line of a message: its values from AWS may hold line breaks and escapes, which must
+/// not make a second line (a forged "all clear") or reach the reader's terminal.
+fn push_line(text: &mut String, line: &str) {
+    text.push_str(&printable(line));
+    text.push('\n');
 }
 
 /// An SNS client in the topic's region.
@@ -457,6 +469,38 @@ mod tests {
         );
         probed.endpoints = Some(Vec::new());
         assert!(compose(&probed, false).is_empty(), "nothing to say");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_from_aws_cannot_forge_a_line_of_the_message() {
+        let mut c = cert(3);
+        c.domain_name = Some("www.example.com\r\nFAKE: all clear\u{1b}[2J\u{202E}".into());
+        c.account_name = Some("ops\u{2066}\nFAKE: account".into());
+        let mut failed = report(vec![c]);
+        failed.errors.push(crate::report::ScanError::new(
+            crate::report::Stage::ListCertificates,
+            Some("111111111111"),
+            Some("eu-west-1"),
+            "AccessDenied",
+            "denied\nFAKE: error \u{200F}",
+        ));
+        let messages = compose(&failed, false);
+        assert_eq!(messages.len(), 1);
+        let body = &messages[0].body;
+        assert!(
+            !body.lines().any(|l| l.starts_with("FAKE")),
+            "a forged line: {body}"
+        );
+        assert!(
+            !body.chars().any(|c| c != '\n' && is_control_character(c)),
+            "{body:?}"
+        );
+        assert!(
+            body.contains("www.example.com\u{FFFD}\u{FFFD}FAKE: all clear"),
+            "{body}"
+        );
+        let subject = &messages[0].subject;
+        assert!(subject.is_ascii() && !subject.chars().any(is_control_character));
     }
 
     #[test]

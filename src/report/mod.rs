@@ -4,9 +4,11 @@
 
 pub mod attention;
 pub mod classify;
+mod control;
 pub mod endpoint;
 mod failure;
 
+pub use control::{is_control_character, printable};
 pub use failure::FailureKind;
 
 use chrono::{DateTime, Utc};
@@ -430,19 +432,5 @@ impl ScanError {
     fn same_kind(&self, other: &ScanError) -> bool {
         (&self.account_id, &self.region, self.stage, &self.code)
             == (&other.account_id, &other.region, other.stage, &other.code)
-    }
-}
-
-/// Text from AWS (or anyone who can tag a certificate) made safe for a terminal: control
-/// characters — escape sequences that clear the screen or retitle the window, bells, line
-/// breaks that tear a table — become U+FFFD.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        text.chars()
-            .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
     }
 }

@@ -59,10 +59,12 @@ def make_certificate(spec, now):
     )
     domain = spec["domain"]
     sans = [domain] + [s for s in spec.get("sans", []) if s != domain]
+    # A subject name that a DNS name cannot hold (bidi controls, any Unicode): ACM's DomainName.
+    common_name = spec.get("common_name", domain)
     issuer = spec.get("issuer", ISSUERS[spec.get("type", "IMPORTED")])
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())

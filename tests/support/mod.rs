@@ -279,3 +279,17 @@ pub fn with(mut base: Value, extra: Value) -> Value {
     }
     base
 }
+
+/// The characters in `text` that must never reach a terminal or a message: control characters
+/// (but `\n` where `lines` allows them) and the bidirectional controls, which reorder what a
+/// reader sees. Written out here, not taken from certaudit, so the rule itself is tested.
+pub fn hostile_characters(text: &str, lines: bool) -> Vec<char> {
+    text.chars()
+        .filter(|&c| !(lines && c == '\n'))
+        .filter(|&c| {
+            c.is_control()
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+        })
+        .collect()
+}
