@@ -599,6 +599,7 @@ fn event_result_json() {
     let mut result = EventResult::new(event, Action::Notified, false);
     result.finding_id = Some(format!("certaudit/{}", legacy.arn));
     result.finding_state = Some(FindingState::Active);
+    result.days_at_event = Some(5);
     result.sns_message_id = Some("6f9a3c1e-3b1d-5b7e-9d6a-2f0c1e8b7a44".into());
     result.sns_subject = Some(
         certaudit::notify::certificate::attention(
