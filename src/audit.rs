@@ -15,9 +15,9 @@ use crate::interrupt::Interrupt;
 use crate::notify;
 use crate::outcome::{self, Stopped};
 use crate::output::{self, Rendering};
-use crate::plan::{NotifyOn, OutputFormat, ScanPlan};
+use crate::plan::{AccountSource, NotifyOn, OutputFormat, ScanPlan, Targets};
 use crate::progress::Progress;
-use crate::report::{Report, ScanError, Stage};
+use crate::report::{Report, ScanError, ScanScope, Stage};
 use crate::scan;
 
 /// `certaudit scan`: plan, scan, write every output, and say which exit code the report
@@ -146,6 +146,23 @@ fn changes_since_stored(history: &History, report: &Report, expiring_days: i64) 
     Some(diff::diff(&before, report, from, to, expiring_days))
 }
 
+/// What the scan set out to cover, as the diff's scope rule and the history's pairing read it.
+fn scope_of(target: &Targets) -> ScanScope {
+    let (accounts, ous) = match &target.accounts {
+        AccountSource::Explicit(named) => (
+            Some(named.iter().map(|a| a.id.clone()).collect()),
+            [].into(),
+        ),
+        AccountSource::Organization { ous } => (None, ous.iter().cloned().collect()),
+    };
+    ScanScope {
+        accounts,
+        ous,
+        exclude: target.exclude.clone(),
+        regions: target.regions.as_ref().map(|r| r.iter().cloned().collect()),
+    }
+}
+
 /// The command line as the history records it: the ExternalId's value is a secret.
 fn recorded_arguments() -> Vec<String> {
     let mut arguments: Vec<String> = std::env::args().collect();
@@ -246,6 +263,7 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
         }
         _ => {}
     }
+    report.scope = Some(scope_of(&plan.target));
     if let (Some(prober), None) = (prober, interrupt.signal()) {
         report.endpoints = interrupt.or_stop(prober.probe(&report)).await;
     }
