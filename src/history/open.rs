@@ -101,36 +101,34 @@ fn identify(path: &Path, conn: &Connection) -> Result<Identity, HistoryError> {
     }
     let application_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
     let version = schema::version(conn)?;
-    if application_id == APPLICATION_ID {
+    let tables = tables(conn)?;
+    let ours = application_id == APPLICATION_ID;
+    if ours {
+        // A newer certaudit's tables are its own business: only the version is read.
         schema::check_not_newer(version)?;
-        return Ok(Identity::Ours(version));
     }
-    if application_id != 0 {
-        return Err(HistoryError::Foreign(format!(
-            "its application_id is {application_id:#x}, not certaudit's"
-        )));
-    }
-    let tables: Vec<String> = {
-        let mut statement =
-            conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")?;
-        let names = statement.query_map([], |r| r.get(0))?;
-        names.collect::<rusqlite::Result<_>>()?
-    };
-    if tables.is_empty() && version == 0 {
+    if (ours || application_id == 0) && tables.is_empty() && version == 0 {
         return Ok(Identity::Fresh);
     }
-    // Written by a certaudit from before the application_id: its version 1 tables say so.
-    if version == 1 && has_v1_tables(conn)? {
+    // certaudit's mark, or a history from before the mark: either way its tables say so.
+    if (ours || (application_id == 0 && version == 1)) && version >= 1 && has_v1_tables(conn)? {
         return Ok(Identity::Ours(version));
     }
+    let tables = if tables.is_empty() {
+        "none".to_string()
+    } else {
+        tables.join(", ")
+    };
     Err(HistoryError::Foreign(format!(
-        "user_version {version}, tables: {}",
-        if tables.is_empty() {
-            "none".to_string()
-        } else {
-            tables.join(", ")
-        }
+        "application_id {application_id:#x}, user_version {version}, tables: {tables}"
     )))
+}
+
+fn tables(conn: &Connection) -> Result<Vec<String>, HistoryError> {
+    let mut statement =
+        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")?;
+    let names = statement.query_map([], |r| r.get(0))?;
+    Ok(names.collect::<rusqlite::Result<_>>()?)
 }
 
 fn has_v1_tables(conn: &Connection) -> Result<bool, HistoryError> {
