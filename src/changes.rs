@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::{DiffArgs, HistoryAction, HistoryArgs, HistoryFormat};
 use crate::diff::{self, ChangeKind, Diff, Side};
-use crate::history::{printed_time, History, Pruned, StoredScan, SCHEMA_VERSION};
+use crate::history::{printed_time, History, Pruned, StoredScan};
 use crate::outcome::{self, Stopped};
 use crate::output::{self, new_table};
 use crate::plan::{CsvCells, DataFormat};
@@ -123,6 +123,11 @@ pub fn read_report(path: &Path) -> Result<Report> {
     let expected = u64::from(report::SCHEMA_VERSION);
     match version.schema_version {
         Some(serde_json::Value::Number(n)) if n.as_u64() == Some(expected) => {}
+        Some(serde_json::Value::Number(other)) if other.is_f64() => bail!(
+            "{}: schema_version is a number with a fraction ({other}), expected an integer \
+             ({expected})",
+            path.display(),
+        ),
         Some(serde_json::Value::Number(other)) => bail!(
             "{} is a report of schema_version {other}; this certaudit reads version {expected}",
             path.display(),
@@ -218,7 +223,9 @@ pub fn history_command(args: &HistoryArgs) -> Result<u8, Stopped> {
                 .map_err(|e| Stopped::fatal(e.into_anyhow()))?;
             output::write_stdout(|out| match args.output {
                 HistoryFormat::Table => write_scans_table(&scans, out),
-                HistoryFormat::Json => write_scans_json(path, &scans, out),
+                HistoryFormat::Json => {
+                    write_scans_json(path, history.schema_version(), &scans, out)
+                }
                 HistoryFormat::Csv => write_scans_csv(&scans, out),
             })
             .map_err(Stopped::fatal)?;
@@ -348,10 +355,15 @@ struct ScansDocument<'a> {
     scans: &'a [StoredScan],
 }
 
-fn write_scans_json(path: &Path, scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
+fn write_scans_json(
+    path: &Path,
+    version: i64,
+    scans: &[StoredScan],
+    out: &mut dyn Write,
+) -> Result<()> {
     let document = ScansDocument {
         history: path.display().to_string(),
-        history_schema_version: SCHEMA_VERSION,
+        history_schema_version: version,
         scans,
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;

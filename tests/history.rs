@@ -848,6 +848,19 @@ fn a_schema_version_of_the_wrong_type_is_named_with_its_type() {
         stderr.contains(r#"schema_version is a string ("1"), expected an integer (1)"#),
         "{stderr}"
     );
+    std::fs::write(&file, r#"{"schema_version": 1.0}"#).unwrap();
+    let out = assert_cmd::Command::cargo_bin("certaudit")
+        .unwrap()
+        .env_clear()
+        .arg("diff")
+        .args([&file, &file])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("schema_version is a number with a fraction (1.0), expected an integer"),
+        "{stderr}"
+    );
 }
 
 /// The same command run as `nobody`: tests run as root, whom file permissions do not stop.

@@ -135,6 +135,11 @@ impl History {
         &self.path
     }
 
+    /// The file's schema version (a history opened for reading is not migrated).
+    pub fn schema_version(&self) -> i64 {
+        self.version
+    }
+
     /// Append one scan in one transaction; returns its ID. `arguments` is the command line
     /// with secrets already removed.
     pub fn append(&mut self, report: &Report, arguments: &[String]) -> Result<i64, HistoryError> {

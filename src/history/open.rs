@@ -57,9 +57,14 @@ fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// A path as an SQLite URI's path: the characters a URI gives a meaning escaped.
+/// A path as an SQLite URI's path: the characters a URI gives a meaning escaped, and an
+/// absolute path behind an empty authority (`//host/…` would otherwise name a host).
 fn uri(path: &Path, query: &str) -> String {
-    let mut out = String::from("file:");
+    let mut out = String::from(if path.is_absolute() {
+        "file://"
+    } else {
+        "file:"
+    });
     for c in path.to_string_lossy().chars() {
         match c {
             '%' => out.push_str("%25"),

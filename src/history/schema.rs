@@ -27,7 +27,7 @@ pub const V1_TABLES: [(&str, &str); 4] = [
 /// Version 1. Certificate states are stored once per run of scans that saw them unchanged
 /// (`first_scan` to `last_scan`, null while the latest scan still sees it), so the database
 /// grows with changes, not with scans × certificates.
-const V1: &str = "
+pub(super) const V1: &str = "
 CREATE TABLE scans (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,
     generated_at      TEXT    NOT NULL,  -- RFC 3339, UTC, whole seconds

@@ -408,3 +408,47 @@ fn sqlite_failures_are_named_by_their_cause_not_by_sqlites_first_words() {
     assert!(failure(rusqlite::ffi::SQLITE_NOTADB).contains("not a SQLite database"));
     assert!(failure(rusqlite::ffi::SQLITE_CORRUPT).contains(".recover"));
 }
+
+#[test]
+fn a_path_with_characters_a_uri_gives_a_meaning_reads_as_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("a?b#c%d");
+    std::fs::create_dir(&odd).unwrap();
+    let path = odd.join("h.db");
+    History::open(&path)
+        .unwrap()
+        .append(&scan(0, &["a"]), &[])
+        .unwrap();
+    let history = History::open_existing(&path).unwrap();
+    assert_eq!(history.scans().unwrap().len(), 1);
+    assert_eq!(history.schema_version(), SCHEMA_VERSION);
+}
+
+#[test]
+fn a_version_1_history_is_read_as_it_is_without_being_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("{} PRAGMA user_version = 1;", schema::V1))
+            .unwrap();
+        for n in 1..=2 {
+            conn.execute(
+                "INSERT INTO scans (generated_at, tool_version, caller_account_id, \
+                 expiring_days, complete, arguments, summary) \
+                 VALUES (?1, '0.1.0', '111111111111', 45, 1, '[]', '{}')",
+                [timestamp(day(n))],
+            )
+            .unwrap();
+        }
+    }
+    let before = std::fs::read(&path).unwrap();
+    let history = History::open_existing(&path).unwrap();
+    assert_eq!(history.schema_version(), 1);
+    let latest = history.latest().unwrap().unwrap();
+    assert_eq!((latest.id, latest.scope.clone()), (2, None));
+    assert_eq!(history.before(&latest).unwrap().unwrap().id, 1);
+    assert_eq!(history.latest_of_scope(None).unwrap().unwrap().id, 2);
+    drop(history);
+    assert_eq!(std::fs::read(&path).unwrap(), before, "read, not migrated");
+}
