@@ -258,6 +258,13 @@ fn prune(path: &Path, keep_days: u32) -> Result<(Pruned, usize)> {
     Ok((pruned, history.scans()?.len()))
 }
 
+/// A stored scan's scope in a few words; a scan recorded before scopes were kept says so.
+fn scope_words(scan: &StoredScan) -> String {
+    scan.scope
+        .as_ref()
+        .map_or_else(|| "not recorded".to_string(), |s| s.describe())
+}
+
 fn write_scans_table(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
     let mut table = new_table(&[
         "ID",
@@ -270,6 +277,7 @@ fn write_scans_table(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
         "Expired",
         "Will not renew",
         "Errors",
+        "Scope",
     ]);
     for scan in scans {
         let s = &scan.summary;
@@ -284,6 +292,7 @@ fn write_scans_table(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
             s.expired.to_string(),
             s.will_not_renew.to_string(),
             s.errors.to_string(),
+            scope_words(scan),
         ]);
     }
     writeln!(out, "{}", report::counted(scans.len(), "scan"))?;
@@ -315,6 +324,7 @@ fn write_scans_csv(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
         "will_not_renew",
         "errors",
         "duration_ms",
+        "scope",
     ])?;
     for scan in scans {
         let s = &scan.summary;
@@ -342,6 +352,7 @@ fn write_scans_csv(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
         ];
         row.extend(counts.iter().map(ToString::to_string));
         row.push(s.duration_ms.to_string());
+        row.push(scope_words(scan));
         csv.write_record(&row)?;
     }
     csv.flush()?;

@@ -761,6 +761,21 @@ fn a_narrower_scan_between_two_whole_ones_changes_nothing_by_default() {
     );
     assert_eq!(listed["scans"][1]["scope"]["accounts"], json!([web]));
     assert_eq!(listed["scans"][0]["scope"]["accounts"], Value::Null);
+    let table = fabric
+        .certaudit()
+        .args(["history", "--history"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    let narrow = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("2 "))
+        .unwrap();
+    assert!(
+        narrow.contains(&format!("accounts {web}; regions eu-west-1, us-east-1")),
+        "the table says which scan was narrower: {table}"
+    );
 }
 
 #[test]
