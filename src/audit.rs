@@ -121,8 +121,8 @@ fn record(history: &mut History, report: &Report) -> Result<(), Stopped> {
 }
 
 /// `--notify-on changes`: the diff from the latest stored scan of the same scope to this one;
-/// none on a history's first scan of it, or when the stored scan cannot be read (then the usual summary goes
-/// out: a notification is never lost to the history).
+/// none on a history's first scan of that scope, or when the stored scan cannot be read (then
+/// the usual summary goes out: a notification is never lost to the history).
 fn changes_since_stored(history: &History, report: &Report, expiring_days: i64) -> Option<Diff> {
     let previous = || -> Result<Option<(Report, StoredScan)>> {
         // The previous scan of the same scope: a narrower one in between is not it.

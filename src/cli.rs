@@ -193,7 +193,7 @@ pub struct DiffArgs {
     /// The earlier stored scan: its ID, or a time in UTC (the last scan at or before it) as
     /// `certaudit history` prints it (2026-12-06 03:19:55 UTC), as RFC 3339
     /// (2026-12-06T03:19:55Z) or as a date (2026-12-06: that day's last). Default: the latest
-    /// scan before --to of the same scope (the same accounts, OUs and regions).
+    /// scan before --to of the same scope (the same accounts, OUs, exclusions and regions).
     #[arg(long, value_name = "ID|TIME", value_parser = Selector::parse)]
     pub from: Option<Selector>,
 
