@@ -159,8 +159,7 @@ fn file_side(path: &Path, report: &Report) -> Side {
 /// the one before it of the same scope: a narrower scan in between (`--accounts one`) is not
 /// "the previous audit" of the whole organization.
 fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Side), Stopped> {
-    let history = History::open_existing(path).map_err(Stopped::fatal)?;
-    let found = || -> Result<(StoredScan, StoredScan)> {
+    let found = |history: &History| -> Result<(StoredScan, StoredScan)> {
         let to = match &args.to {
             Some(selector) => history.find(selector)?,
             None => history
@@ -181,7 +180,7 @@ fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Si
         };
         Ok((from, to))
     };
-    let (from, to) = found().map_err(Stopped::fatal)?;
+    let (from, to) = History::read_steadily(path, found).map_err(Stopped::fatal)?;
     if from.id == to.id {
         return Err(Stopped::fatal(anyhow!(
             "--from and --to name the same scan ({})",
@@ -198,12 +197,10 @@ fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Si
             printed_time(to.generated_at),
         )));
     }
-    let load = |scan: &StoredScan| {
-        history
-            .load(scan)
-            .map_err(|e| Stopped::fatal(e.into_anyhow()))
+    let load = |history: &History| -> Result<(Report, Report)> {
+        Ok((history.load(&from)?, history.load(&to)?))
     };
-    let (old, new) = (load(&from)?, load(&to)?);
+    let (old, new) = History::read_steadily(path, load).map_err(Stopped::fatal)?;
     Ok((old, new, from.side(path), to.side(path)))
 }
 
@@ -217,15 +214,13 @@ pub fn history_command(args: &HistoryArgs) -> Result<u8, Stopped> {
     match args.action {
         None => {
             // Read only: a history in a read-only directory, or another user's, lists as well.
-            let history = History::open_existing(path).map_err(Stopped::fatal)?;
-            let scans = history
-                .scans()
-                .map_err(|e| Stopped::fatal(e.into_anyhow()))?;
+            let listed = |history: &History| -> Result<(Vec<StoredScan>, i64)> {
+                Ok((history.scans()?, history.schema_version()))
+            };
+            let (scans, version) = History::read_steadily(path, listed).map_err(Stopped::fatal)?;
             output::write_stdout(|out| match args.output {
                 HistoryFormat::Table => write_scans_table(&scans, out),
-                HistoryFormat::Json => {
-                    write_scans_json(path, history.schema_version(), &scans, out)
-                }
+                HistoryFormat::Json => write_scans_json(path, version, &scans, out),
                 HistoryFormat::Csv => write_scans_csv(&scans, out),
             })
             .map_err(Stopped::fatal)?;

@@ -35,6 +35,8 @@ pub struct History {
     path: PathBuf,
     /// The file's schema version: a history opened for reading is read as it is, not migrated.
     version: i64,
+    /// How a history opened for reading shares the file with writers (None: opened to write).
+    sharing: Option<open::Sharing>,
 }
 
 /// One stored scan, as `certaudit history` lists it.
@@ -104,14 +106,19 @@ impl History {
             conn,
             path: path.to_path_buf(),
             version: SCHEMA_VERSION,
+            sharing: None,
         })
     }
 
     /// Open a database that must already exist, for reading only: nothing is written to it
     /// and no file is created beside it, so it can be read from a read-only directory or by
-    /// another user.
+    /// another user. Read it through `read_steadily`.
     pub fn open_existing(path: &Path) -> Result<History> {
-        let (conn, version) = match open::for_reading(path) {
+        Self::open_for_reading(path, false)
+    }
+
+    fn open_for_reading(path: &Path, shared: bool) -> Result<History> {
+        let (conn, sharing, version) = match open::for_reading(path, shared) {
             Ok(opened) => opened,
             Err(HistoryError::Missing) => anyhow::bail!(
                 "there is no history at {}: record scans there first with `certaudit scan \
@@ -128,7 +135,24 @@ impl History {
             conn,
             path: path.to_path_buf(),
             version,
+            sharing: Some(sharing),
         })
+    }
+
+    /// Read an existing history with `work`. Read as immutable (no lock), a file a writer
+    /// checkpointed into meanwhile may have been read half old, half new: then it is read
+    /// again, sharing the writer's `-wal` as SQLite shares it.
+    pub fn read_steadily<T>(path: &Path, work: impl Fn(&History) -> Result<T>) -> Result<T> {
+        let history = Self::open_existing(path)?;
+        let result = work(&history);
+        match history.sharing {
+            Some(open::Sharing::Immutable(stamp)) if open::Stamp::of(path) != stamp => {
+                tracing::debug!("the history changed while it was read: reading it again");
+                drop(history);
+                work(&Self::open_for_reading(path, true)?)
+            }
+            _ => result,
+        }
     }
 
     pub fn path(&self) -> &Path {

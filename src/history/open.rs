@@ -76,22 +76,46 @@ fn uri(path: &Path, query: &str) -> String {
     format!("{out}?{query}")
 }
 
-/// A read-only connection that creates nothing beside the file. With no `-wal` file there is
-/// no writer and nothing waiting to be checkpointed, so the file alone is the database and is
-/// read as immutable (no lock files, even in a directory this user may not write); while a
-/// writer has one, its `-wal` and `-shm` are shared as SQLite shares them.
-fn read_only(path: &Path) -> Result<Connection, HistoryError> {
-    let query = if wal_path(path).exists() {
-        "mode=ro"
+/// The file's size and modification time: a read through an immutable connection holds no
+/// lock, so a writer that starts meanwhile (and checkpoints into the file) shows here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp(u64, Option<std::time::SystemTime>);
+
+impl Stamp {
+    pub fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Stamp(meta.len(), meta.modified().ok()))
+    }
+}
+
+/// How a read-only connection shares the file with writers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// With no `-wal` file there is no writer and nothing waiting to be checkpointed: the file
+    /// alone is the database, read as immutable (no lock files, even in a directory this user
+    /// may not write). The stamp tells whether a writer came meanwhile.
+    Immutable(Option<Stamp>),
+    /// A writer has its `-wal` and `-shm`: they are shared as SQLite shares them.
+    Shared,
+}
+
+/// A read-only connection that creates nothing beside the file (see `Sharing`).
+fn read_only(path: &Path, shared: bool) -> Result<(Connection, Sharing), HistoryError> {
+    let sharing = if shared || wal_path(path).exists() {
+        Sharing::Shared
     } else {
-        "immutable=1"
+        Sharing::Immutable(Stamp::of(path))
+    };
+    let query = match sharing {
+        Sharing::Shared => "mode=ro",
+        Sharing::Immutable(_) => "immutable=1",
     };
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(uri(path, query), flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(conn)
+    Ok((conn, sharing))
 }
 
 /// Whether the file is certaudit's history, read through a read-only connection.
@@ -167,18 +191,19 @@ fn check_whole(conn: &Connection) -> Result<(), HistoryError> {
 }
 
 /// Open an existing history for reading: nothing is written, a newer or foreign file is
-/// refused. Returns the connection and the file's schema version.
-pub fn for_reading(path: &Path) -> Result<(Connection, i64), HistoryError> {
-    reading(path).map_err(|e| e.at(path))
+/// refused. `shared`: share a writer's `-wal` even if none is there now (a read again after a
+/// writer came). Returns the connection, how it shares, and the file's schema version.
+pub fn for_reading(path: &Path, shared: bool) -> Result<(Connection, Sharing, i64), HistoryError> {
+    reading(path, shared).map_err(|e| e.at(path))
 }
 
-fn reading(path: &Path) -> Result<(Connection, i64), HistoryError> {
+fn reading(path: &Path, shared: bool) -> Result<(Connection, Sharing, i64), HistoryError> {
     if !path.exists() {
         return Err(HistoryError::Missing);
     }
-    let conn = read_only(path)?;
+    let (conn, sharing) = read_only(path, shared)?;
     match identify(path, &conn)? {
-        Identity::Ours(version) => Ok((conn, version)),
+        Identity::Ours(version) => Ok((conn, sharing, version)),
         Identity::Fresh => Err(HistoryError::Empty),
     }
 }
@@ -192,7 +217,7 @@ pub fn for_writing(path: &Path) -> Result<Connection, HistoryError> {
 
 fn writing(path: &Path) -> Result<Connection, HistoryError> {
     if path.exists() {
-        let probe = read_only(path)?;
+        let (probe, _) = read_only(path, false)?;
         if let Identity::Ours(_) = identify(path, &probe)? {
             check_whole(&probe)?;
         }

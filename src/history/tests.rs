@@ -452,3 +452,29 @@ fn a_version_1_history_is_read_as_it_is_without_being_migrated() {
     drop(history);
     assert_eq!(std::fs::read(&path).unwrap(), before, "read, not migrated");
 }
+
+#[test]
+fn a_read_a_writer_came_during_is_read_again_sharing_its_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    History::open(&path)
+        .unwrap()
+        .append(&scan(0, &["a"]), &[])
+        .unwrap();
+    let reads = std::cell::Cell::new(0);
+    let listed = History::read_steadily(&path, |history| {
+        reads.set(reads.get() + 1);
+        let scans = history.scans()?.len();
+        if reads.get() == 1 {
+            // A scan appended (and checkpointed into the file) while this read held no lock.
+            History::open(&path)?.append(&scan(1, &["a"]), &[])?;
+        }
+        Ok(scans)
+    })
+    .unwrap();
+    assert_eq!(
+        (reads.get(), listed),
+        (2, 2),
+        "read again, and the second read is whole"
+    );
+}
