@@ -106,14 +106,9 @@ impl HistoryError {
     }
 }
 
-impl std::error::Error for HistoryError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            HistoryError::Sqlite(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// Each kind's words already say everything SQLite said: no source, so the chain printed on
+/// stderr does not say it twice.
+impl std::error::Error for HistoryError {}
 
 impl From<rusqlite::Error> for HistoryError {
     /// The kind SQLite's code names; its words only for what has no kind of its own.

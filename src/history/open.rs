@@ -40,6 +40,9 @@ enum Header {
 }
 
 fn header(path: &Path) -> Result<Header, HistoryError> {
+    if path.is_dir() {
+        return Err(HistoryError::CannotOpen("it is a directory".into()));
+    }
     let mut bytes = Vec::with_capacity(100);
     File::open(path)
         .and_then(|f| f.take(100).read_to_end(&mut bytes))
@@ -201,6 +204,7 @@ fn reading(path: &Path, shared: bool) -> Result<(Connection, Sharing, i64), Hist
     if !path.exists() {
         return Err(HistoryError::Missing);
     }
+    header(path)?;
     let (conn, sharing) = read_only(path, shared)?;
     match identify(path, &conn)? {
         Identity::Ours(version) => Ok((conn, sharing, version)),
@@ -217,6 +221,7 @@ pub fn for_writing(path: &Path) -> Result<Connection, HistoryError> {
 
 fn writing(path: &Path) -> Result<Connection, HistoryError> {
     if path.exists() {
+        header(path)?;
         let (probe, _) = read_only(path, false)?;
         if let Identity::Ours(_) = identify(path, &probe)? {
             check_whole(&probe)?;

@@ -217,6 +217,10 @@ fn files_that_are_not_a_history_are_named_and_left_alone() {
         .unwrap();
     let err = format!("{:#}", History::open(&other).err().unwrap());
     assert!(err.contains("something else"), "{err}");
+    for open in [History::open, History::open_existing] {
+        let err = format!("{:#}", open(dir.path()).err().unwrap());
+        assert!(err.contains("it is a directory"), "{err}");
+    }
     let missing = History::open_existing(&dir.path().join("none.db"))
         .err()
         .unwrap();
