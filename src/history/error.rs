@@ -27,6 +27,8 @@ pub enum HistoryError {
     DiskFull,
     /// Another process held the database locked past the busy timeout.
     Locked,
+    /// A directory where the history file was expected.
+    Directory,
     /// The file (or the files SQLite keeps beside it) cannot be opened or created.
     CannotOpen(String),
     /// A stored value that cannot be read back (or a value that cannot be stored).
@@ -76,6 +78,10 @@ impl fmt::Display for HistoryError {
                 "another process held it locked for more than {} s (another scan writing, a \
                  prune): try again when it is done",
                 super::open::BUSY_TIMEOUT.as_secs()
+            ),
+            HistoryError::Directory => write!(
+                f,
+                "it is a directory: pass the path of a file in it (certaudit creates the file)"
             ),
             HistoryError::CannotOpen(why) => write!(
                 f,

@@ -41,7 +41,7 @@ enum Header {
 
 fn header(path: &Path) -> Result<Header, HistoryError> {
     if path.is_dir() {
-        return Err(HistoryError::CannotOpen("it is a directory".into()));
+        return Err(HistoryError::Directory);
     }
     let mut bytes = Vec::with_capacity(100);
     File::open(path)
