@@ -15,9 +15,9 @@ use crate::interrupt::Interrupt;
 use crate::notify;
 use crate::outcome::{self, Stopped};
 use crate::output::{self, Rendering};
-use crate::plan::{NotifyOn, OutputFormat, ScanPlan};
+use crate::plan::{AccountSource, NotifyOn, OutputFormat, ScanPlan, Targets};
 use crate::progress::Progress;
-use crate::report::{Report, ScanError, Stage};
+use crate::report::{Report, ScanError, ScanScope, Stage};
 use crate::scan;
 
 /// `certaudit scan`: plan, scan, write every output, and say which exit code the report
@@ -126,12 +126,13 @@ fn record(history: &mut History, report: &Report) -> Result<(), Stopped> {
     Ok(())
 }
 
-/// `--notify-on changes`: the diff from the latest stored scan to this one; none on a
-/// history's first scan, or when the stored scan cannot be read (then the usual summary goes
-/// out: a notification is never lost to the history).
+/// `--notify-on changes`: the diff from the latest stored scan of the same scope to this one;
+/// none on a history's first scan of that scope, or when the stored scan cannot be read (then
+/// the usual summary goes out: a notification is never lost to the history).
 fn changes_since_stored(history: &History, report: &Report, expiring_days: i64) -> Option<Diff> {
     let previous = || -> Result<Option<(Report, StoredScan)>> {
-        let Some(scan) = history.latest()? else {
+        // The previous scan of the same scope: a narrower one in between is not it.
+        let Some(scan) = history.latest_of_scope(report.scope.as_ref())? else {
             return Ok(None);
         };
         Ok(Some((history.load(&scan)?, scan)))
@@ -150,6 +151,23 @@ fn changes_since_stored(history: &History, report: &Report, expiring_days: i64) 
     };
     let from = scan.side(history.path());
     Some(diff::diff(&before, report, from, to, expiring_days))
+}
+
+/// What the scan set out to cover, as the diff's scope rule and the history's pairing read it.
+fn scope_of(target: &Targets) -> ScanScope {
+    let (accounts, ous) = match &target.accounts {
+        AccountSource::Explicit(named) => (
+            Some(named.iter().map(|a| a.id.clone()).collect()),
+            [].into(),
+        ),
+        AccountSource::Organization { ous } => (None, ous.iter().cloned().collect()),
+    };
+    ScanScope {
+        accounts,
+        ous,
+        exclude: target.exclude.clone(),
+        regions: target.regions.as_ref().map(|r| r.iter().cloned().collect()),
+    }
 }
 
 /// The command line as the history records it: the ExternalId's value is a secret.
@@ -245,6 +263,7 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
         }
         _ => {}
     }
+    report.scope = Some(scope_of(&plan.target));
     if let (Some(prober), None) = (prober, interrupt.signal()) {
         let probed = prober.probe(&report, interrupt).await;
         report.add_errors(probed.interrupted_error().map(ScanError::interrupted));

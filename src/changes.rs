@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::{DiffArgs, HistoryAction, HistoryArgs, HistoryFormat};
 use crate::diff::{self, ChangeKind, Diff, Side};
-use crate::history::{History, StoredScan, SCHEMA_VERSION};
+use crate::history::{printed_time, History, Pruned, StoredScan};
 use crate::outcome::{self, Stopped};
 use crate::output::{self, new_table};
 use crate::plan::{CsvCells, DataFormat};
@@ -37,7 +37,7 @@ pub fn diff_command(args: &DiffArgs) -> Result<u8, Stopped> {
             (before, after, from, to)
         }
         _ => match &args.history {
-            Some(path) => stored_pair(path, args).map_err(Stopped::fatal)?,
+            Some(path) => stored_pair(path, args)?,
             None => {
                 return Err(Stopped::usage(anyhow!(
                     "nothing to compare: give two report files (certaudit diff OLD.json \
@@ -84,33 +84,63 @@ fn write_not_compared(diff: &Diff, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Just enough of a report to say which version it is before reading the rest.
+/// Just enough of a report to say which version it is before reading the rest: the value as
+/// it is, so a wrong type is named rather than read as "not a report".
 #[derive(Deserialize)]
 struct Version {
-    schema_version: Option<u32>,
+    schema_version: Option<serde_json::Value>,
+}
+
+/// A JSON value's type, in JSON's words.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// A report file, any schema_version 1 report.
 pub fn read_report(path: &Path) -> Result<Report> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read report {}", path.display()))?;
-    let version: Version = serde_json::from_slice(&bytes).with_context(|| {
-        format!(
-            "{} is not a certaudit report (not a JSON object)",
-            path.display()
-        )
+    let version: Version = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.is_data() {
+            anyhow!(
+                "{} is not a certaudit report (not a JSON object)",
+                path.display()
+            )
+        } else {
+            anyhow!(
+                "{} is not a certaudit report (not JSON: {e})",
+                path.display()
+            )
+        }
     })?;
+    let expected = u64::from(report::SCHEMA_VERSION);
     match version.schema_version {
-        Some(report::SCHEMA_VERSION) => {}
-        Some(other) => bail!(
-            "{} is a report of schema_version {other}; this certaudit reads version {}",
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(expected) => {}
+        Some(serde_json::Value::Number(other)) if other.is_f64() => bail!(
+            "{}: schema_version is a number with a fraction ({other}), expected an integer \
+             ({expected})",
             path.display(),
-            report::SCHEMA_VERSION
         ),
-        None => bail!(
+        Some(serde_json::Value::Number(other)) => bail!(
+            "{} is a report of schema_version {other}; this certaudit reads version {expected}",
+            path.display(),
+        ),
+        None | Some(serde_json::Value::Null) => bail!(
             "{} is not a certaudit report (it has no schema_version): pass report.json from \
              --report-dir or the output of `certaudit scan -o json`",
             path.display()
+        ),
+        Some(other) => bail!(
+            "{}: schema_version is {} ({other}), expected an integer ({expected})",
+            path.display(),
+            json_type(&other),
         ),
     }
     serde_json::from_slice(&bytes)
@@ -125,30 +155,52 @@ fn file_side(path: &Path, report: &Report) -> Side {
     }
 }
 
-/// The two stored scans `--from` and `--to` name (default: the last two), read back.
-fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Side)> {
-    let history = History::open_existing(path)?;
-    let to = match &args.to {
-        Some(selector) => history.find(selector)?,
-        None => history
-            .latest()?
-            .with_context(|| format!("{} holds no scan yet", path.display()))?,
+/// The two stored scans `--from` and `--to` name, read back. By default the latest scan and
+/// the one before it of the same scope: a narrower scan in between (`--accounts one`) is not
+/// "the previous audit" of the whole organization.
+fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Side), Stopped> {
+    let found = |history: &History| -> Result<(StoredScan, StoredScan)> {
+        let to = match &args.to {
+            Some(selector) => history.find(selector)?,
+            None => history
+                .latest()?
+                .with_context(|| format!("{} holds no scan yet", path.display()))?,
+        };
+        let from = match &args.from {
+            Some(selector) => history.find(selector)?,
+            None => history.before(&to)?.with_context(|| {
+                let scope = to.scope.clone().unwrap_or_default().describe();
+                format!(
+                    "{} holds no scan of the same scope ({scope}) made before scan {}: record \
+                     another with `certaudit scan --history`, or name one with --from",
+                    path.display(),
+                    to.id
+                )
+            })?,
+        };
+        Ok((from, to))
     };
-    let from = match &args.from {
-        Some(selector) => history.find(selector)?,
-        None => history.before(to.id)?.with_context(|| {
-            format!(
-                "{} holds no scan before scan {}: record another with `certaudit scan \
-                 --history`, or name --from",
-                path.display(),
-                to.id
-            )
-        })?,
-    };
+    let (from, to) = History::read_steadily(path, found).map_err(Stopped::fatal)?;
     if from.id == to.id {
-        bail!("--from and --to name the same scan ({})", from.id);
+        return Err(Stopped::fatal(anyhow!(
+            "--from and --to name the same scan ({})",
+            from.id
+        )));
     }
-    let (old, new) = (history.load(&from)?, history.load(&to)?);
+    if to.is_before(&from) {
+        return Err(Stopped::usage(anyhow!(
+            "--from names scan {} ({}) and --to scan {} ({}): --from must be the earlier scan; \
+             swap them",
+            from.id,
+            printed_time(from.generated_at),
+            to.id,
+            printed_time(to.generated_at),
+        )));
+    }
+    let load = |history: &History| -> Result<(Report, Report)> {
+        Ok((history.load(&from)?, history.load(&to)?))
+    };
+    let (old, new) = History::read_steadily(path, load).map_err(Stopped::fatal)?;
     Ok((old, new, from.side(path), to.side(path)))
 }
 
@@ -159,30 +211,30 @@ pub fn history_command(args: &HistoryArgs) -> Result<u8, Stopped> {
             "which history? pass --history PATH or set CERTAUDIT_HISTORY"
         )));
     };
-    let mut history = History::open_existing(path).map_err(Stopped::fatal)?;
     match args.action {
         None => {
-            let scans = history.scans().map_err(Stopped::fatal)?;
+            // Read only: a history in a read-only directory, or another user's, lists as well.
+            let listed = |history: &History| -> Result<(Vec<StoredScan>, i64)> {
+                Ok((history.scans()?, history.schema_version()))
+            };
+            let (scans, version) = History::read_steadily(path, listed).map_err(Stopped::fatal)?;
             output::write_stdout(|out| match args.output {
                 HistoryFormat::Table => write_scans_table(&scans, out),
-                HistoryFormat::Json => write_scans_json(path, &scans, out),
+                HistoryFormat::Json => write_scans_json(path, version, &scans, out),
                 HistoryFormat::Csv => write_scans_csv(&scans, out),
             })
             .map_err(Stopped::fatal)?;
         }
         Some(HistoryAction::Prune { keep_days }) => {
-            let pruned = history
-                .prune(keep_days, Utc::now())
-                .map_err(Stopped::fatal)?;
-            let kept = history.scans().map_err(Stopped::fatal)?.len();
+            let pruned = prune(path, keep_days).map_err(Stopped::fatal)?;
             output::write_stdout(|out| {
                 writeln!(
                     out,
                     "Pruned {} and {} from {}; {} kept.",
-                    report::counted(pruned.scans, "scan"),
-                    report::counted(pruned.certificate_states, "certificate state"),
+                    report::counted(pruned.0.scans, "scan"),
+                    report::counted(pruned.0.certificate_states, "certificate state"),
                     path.display(),
-                    report::counted(kept, "scan"),
+                    report::counted(pruned.1, "scan"),
                 )?;
                 Ok(())
             })
@@ -190,6 +242,22 @@ pub fn history_command(args: &HistoryArgs) -> Result<u8, Stopped> {
         }
     }
     Ok(outcome::OK)
+}
+
+/// Prune an existing history (never create one); returns what went and how many scans stay.
+fn prune(path: &Path, keep_days: u32) -> Result<(Pruned, usize)> {
+    // Opened for reading first: a missing file is named as such, not created.
+    drop(History::open_existing(path)?);
+    let mut history = History::open(path)?;
+    let pruned = history.prune(keep_days, Utc::now())?;
+    Ok((pruned, history.scans()?.len()))
+}
+
+/// A stored scan's scope in a few words; a scan recorded before scopes were kept says so.
+fn scope_words(scan: &StoredScan) -> String {
+    scan.scope
+        .as_ref()
+        .map_or_else(|| "not recorded".to_string(), |s| s.describe())
 }
 
 fn write_scans_table(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
@@ -204,14 +272,13 @@ fn write_scans_table(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
         "Expired",
         "Will not renew",
         "Errors",
+        "Scope",
     ]);
     for scan in scans {
         let s = &scan.summary;
         table.add_row(vec![
             scan.id.to_string(),
-            scan.generated_at
-                .format("%Y-%m-%d %H:%M:%S UTC")
-                .to_string(),
+            printed_time(scan.generated_at),
             if scan.complete { "yes" } else { "NO" }.to_string(),
             s.accounts_targeted.to_string(),
             s.accounts_failed.to_string(),
@@ -220,6 +287,7 @@ fn write_scans_table(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
             s.expired.to_string(),
             s.will_not_renew.to_string(),
             s.errors.to_string(),
+            scope_words(scan),
         ]);
     }
     writeln!(out, "{}", report::counted(scans.len(), "scan"))?;
@@ -251,6 +319,7 @@ fn write_scans_csv(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
         "will_not_renew",
         "errors",
         "duration_ms",
+        "scope",
     ])?;
     for scan in scans {
         let s = &scan.summary;
@@ -278,6 +347,7 @@ fn write_scans_csv(scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
         ];
         row.extend(counts.iter().map(ToString::to_string));
         row.push(s.duration_ms.to_string());
+        row.push(scope_words(scan));
         csv.write_record(&row)?;
     }
     csv.flush()?;
@@ -291,10 +361,15 @@ struct ScansDocument<'a> {
     scans: &'a [StoredScan],
 }
 
-fn write_scans_json(path: &Path, scans: &[StoredScan], out: &mut dyn Write) -> Result<()> {
+fn write_scans_json(
+    path: &Path,
+    version: i64,
+    scans: &[StoredScan],
+    out: &mut dyn Write,
+) -> Result<()> {
     let document = ScansDocument {
         history: path.display().to_string(),
-        history_schema_version: SCHEMA_VERSION,
+        history_schema_version: version,
         scans,
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;

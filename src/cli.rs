@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::diff::ChangeKind;
 use crate::endpoints::target::parse_resolve;
+use crate::history::{Selector, MAX_KEEP_DAYS};
 pub use crate::plan::{check_external_id, parse_account_id, parse_ou_id, parse_region};
 use crate::plan::{
     dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, EventPlan, NamedAccount, Notify,
@@ -190,14 +191,17 @@ pub struct DiffArgs {
     )]
     pub history: Option<PathBuf>,
 
-    /// The earlier stored scan: its ID, or a date or time (the last scan at or before it).
-    /// Default: the scan before --to.
-    #[arg(long, value_name = "ID|DATE")]
-    pub from: Option<String>,
+    /// The earlier stored scan: its ID, or a time in UTC (the last scan at or before it) as
+    /// `certaudit history` prints it (2026-12-06 03:19:55 UTC), as RFC 3339
+    /// (2026-12-06T03:19:55Z) or as a date (2026-12-06: that day's last). Default: the latest
+    /// scan before --to of the same scope (the same accounts, OUs, exclusions and regions).
+    #[arg(long, value_name = "ID|TIME", value_parser = Selector::parse)]
+    pub from: Option<Selector>,
 
-    /// The later stored scan: its ID, or a date or time. Default: the latest.
-    #[arg(long, value_name = "ID|DATE")]
-    pub to: Option<String>,
+    /// The later stored scan, named as --from. Default: the latest. It must be later than
+    /// --from.
+    #[arg(long, value_name = "ID|TIME", value_parser = Selector::parse)]
+    pub to: Option<Selector>,
 
     /// A certificate with this many days or fewer left is expiring (default: the later
     /// scan's threshold).
@@ -254,8 +258,9 @@ pub enum HistoryAction {
     /// Remove the scans older than DAYS days (never the latest) and the certificate states
     /// only they saw, then shrink the file.
     Prune {
-        /// Keep the scans of the last DAYS days.
-        #[arg(long, value_name = "DAYS")]
+        /// Keep the scans of the last DAYS days (at most 36500).
+        #[arg(long, value_name = "DAYS",
+              value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_KEEP_DAYS)))]
         keep_days: u32,
     },
 }

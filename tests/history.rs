@@ -380,8 +380,11 @@ fn a_history_from_a_newer_certaudit_stops_the_scan_and_is_left_untouched() {
     let db = dir.path().join("history.db");
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch("CREATE TABLE scans (id); PRAGMA user_version = 7;")
-            .unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE scans (id); PRAGMA user_version = 7; PRAGMA application_id = {};",
+            certaudit::history::APPLICATION_ID
+        ))
+        .unwrap();
     }
     let before = std::fs::read(&db).unwrap();
     let out = fabric
@@ -656,4 +659,382 @@ fn notify_on_changes_publishes_only_when_something_changed_changes_first() {
         Some(2),
         "--notify-on changes needs --history"
     );
+}
+
+/// Three accounts, one certificate each, healthy: nothing for `--notify-on attention` to say.
+fn three_accounts() -> Value {
+    let accounts: Vec<Value> = ["web", "dev", "ops"]
+        .iter()
+        .map(|name| json!({"name": name, "certificates": [acm(name, json!({"days_left": 300}))]}))
+        .collect();
+    json!({ "accounts": accounts })
+}
+
+#[test]
+fn a_narrower_scan_between_two_whole_ones_changes_nothing_by_default() {
+    let fabric = Fabric::start(three_accounts());
+    let inbox = Inbox::new(&fabric);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let web = fabric.account("web");
+    let scan = |extra: &[&str]| {
+        let out = fabric
+            .certaudit()
+            .args([
+                "scan",
+                "-o",
+                "json",
+                "--notify-on",
+                "changes",
+                "--sns-topic-arn",
+            ])
+            .arg(&inbox.topic_arn)
+            .arg("--history")
+            .arg(&db)
+            .args(TWO_REGIONS)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        inbox.take()
+    };
+    scan(&[]);
+    scan(&["--accounts", &web]);
+    let third = scan(&[]);
+    assert!(
+        third.is_empty(),
+        "compared with the first whole scan, nothing changed: {third:?}"
+    );
+
+    let diff = |extra: &[&str]| {
+        json_run(
+            fabric
+                .certaudit()
+                .args(["diff", "-o", "json", "--history"])
+                .arg(&db)
+                .args(extra),
+        )
+    };
+    let (code, default) = diff(&[]);
+    assert_eq!(code, 0, "{default:#}");
+    assert_eq!(
+        (
+            default["from"]["scan_id"].as_i64(),
+            default["to"]["scan_id"].as_i64()
+        ),
+        (Some(1), Some(3)),
+        "the latest whole scan against the previous whole scan"
+    );
+    assert_eq!(default["changes"], json!([]));
+
+    for (from, to, kinds) in [
+        ("1", "2", ["removed", "account_removed"]),
+        ("2", "3", ["added", "account_added"]),
+    ] {
+        let (code, picked) = diff(&["--from", from, "--to", to, "--fail-on", "added,removed"]);
+        assert_eq!(code, 3, "the other accounts are not compared: {picked:#}");
+        for kind in kinds {
+            assert_eq!(picked["summary"][kind], 0, "{kind}: {picked:#}");
+        }
+        let not_compared = picked["scope"]["not_compared"].as_array().unwrap();
+        let accounts: BTreeSet<&str> = not_compared
+            .iter()
+            .map(|n| n["account_id"].as_str().unwrap())
+            .collect();
+        assert!(
+            accounts.contains(fabric.account("dev").as_str())
+                && accounts.contains(fabric.account("ops").as_str())
+                && !accounts.contains(web.as_str()),
+            "every account but web (the management account too): {accounts:?}"
+        );
+        assert!(not_compared
+            .iter()
+            .all(|n| n["reason"].as_str().unwrap().contains("scope")));
+    }
+
+    let (_, listed) = json_run(
+        fabric
+            .certaudit()
+            .args(["history", "-o", "json", "--history"])
+            .arg(&db),
+    );
+    assert_eq!(listed["scans"][1]["scope"]["accounts"], json!([web]));
+    assert_eq!(listed["scans"][0]["scope"]["accounts"], Value::Null);
+    let table = fabric
+        .certaudit()
+        .args(["history", "--history"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    let narrow = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("2 "))
+        .unwrap();
+    assert!(
+        narrow.contains(&format!("accounts {web}; regions eu-west-1, us-east-1")),
+        "the table says which scan was narrower: {table}"
+    );
+}
+
+#[test]
+fn a_reversed_range_is_refused_and_the_time_history_prints_is_accepted() {
+    let fabric = Fabric::start(three_accounts());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    for scan in 0..2 {
+        if scan > 0 {
+            // A time names scans to the second: two made in the same one are one to it.
+            std::thread::sleep(Duration::from_millis(1100));
+        }
+        let (code, _) = fabric.scan_json(&[
+            "--history",
+            db.to_str().unwrap(),
+            TWO_REGIONS[0],
+            TWO_REGIONS[1],
+        ]);
+        assert_eq!(code, 0);
+    }
+    let run = |args: &[&str]| {
+        let out = fabric
+            .certaudit()
+            .args(["diff", "--history"])
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["--from", "2", "--to", "1"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--from names scan 2") && stderr.contains("--to scan 1"),
+        "{stderr}"
+    );
+    let listed = fabric
+        .certaudit()
+        .args(["history", "--history"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(listed.stdout).unwrap();
+    let printed = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("1 "))
+        .and_then(|l| l.split_whitespace().nth(1).zip(l.split_whitespace().nth(2)))
+        .map(|(date, time)| format!("{date} {time} UTC"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let (code, stderr) = run(&["--from", &printed, "--to", "2"]);
+    assert_eq!(code, Some(0), "'{printed}' as history prints it: {stderr}");
+    let (code, stderr) = run(&["--from", "last tuesday"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("UTC"), "{stderr}");
+
+    let out = fabric
+        .certaudit()
+        .args(["history", "prune", "--keep-days", "100000000", "--history"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a usage error, not a panic: {stderr}"
+    );
+    assert!(stderr.contains("36500"), "{stderr}");
+}
+
+#[test]
+fn a_schema_version_of_the_wrong_type_is_named_with_its_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("quoted.json");
+    std::fs::write(&file, r#"{"schema_version": "1", "certificates": []}"#).unwrap();
+    let out = assert_cmd::Command::cargo_bin("certaudit")
+        .unwrap()
+        .env_clear()
+        .arg("diff")
+        .args([&file, &file])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains(r#"schema_version is a string ("1"), expected an integer (1)"#),
+        "{stderr}"
+    );
+    std::fs::write(&file, r#"{"schema_version": 1.0}"#).unwrap();
+    let out = assert_cmd::Command::cargo_bin("certaudit")
+        .unwrap()
+        .env_clear()
+        .arg("diff")
+        .args([&file, &file])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("schema_version is a number with a fraction (1.0), expected an integer"),
+        "{stderr}"
+    );
+}
+
+/// The same command run as `nobody`: tests run as root, whom file permissions do not stop.
+fn as_nobody(cmd: &Command) -> Command {
+    let mut nobody = Command::new("setpriv");
+    nobody
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear();
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            nobody.env(key, value);
+        }
+    }
+    nobody
+}
+
+/// Let `nobody` read (not write) a root-owned directory.
+fn readable_by_all(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn reading_a_history_needs_no_write_access_and_leaves_no_files() {
+    let fabric = Fabric::start(three_accounts());
+    readable_by_all(fabric.dir.path());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    for _ in 0..2 {
+        let (code, _) = fabric.scan_json(&[
+            "--history",
+            db.to_str().unwrap(),
+            TWO_REGIONS[0],
+            TWO_REGIONS[1],
+        ]);
+        assert_eq!(code, 0);
+    }
+    readable_by_all(dir.path());
+    let before = std::fs::read(&db).unwrap();
+    for args in [&["history", "-o", "json"][..], &["diff", "-o", "json"]] {
+        let mut cmd = fabric.certaudit_process();
+        cmd.args(args).arg("--history").arg(&db);
+        let out = as_nobody(&cmd).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?} as nobody in a directory it cannot write: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        files_in(dir.path()),
+        vec!["history.db"],
+        "no -wal, no -shm left"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "not a byte written");
+}
+
+#[test]
+fn a_history_this_user_cannot_write_stops_the_scan_before_any_call() {
+    let fabric = Fabric::start(three_accounts());
+    readable_by_all(fabric.dir.path());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let (code, _) = fabric.scan_json(&[
+        "--history",
+        db.to_str().unwrap(),
+        TWO_REGIONS[0],
+        TWO_REGIONS[1],
+    ]);
+    assert_eq!(code, 0);
+    readable_by_all(dir.path());
+    let calls = fabric.calls().len();
+    let new_file = dir.path().join("new.db");
+    for (path, cause) in [
+        (&db, "read-only for this user"),
+        (&new_file, "cannot be opened or created"),
+    ] {
+        let mut cmd = fabric.certaudit_process();
+        cmd.args(["scan", "-o", "json", "--history"])
+            .arg(path)
+            .args(TWO_REGIONS);
+        let out = as_nobody(&cmd).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(cause), "{stderr}");
+        assert!(
+            !stderr.contains("attempt to write a readonly database"),
+            "{stderr}"
+        );
+        assert_eq!(
+            fabric.calls().len(),
+            calls,
+            "refused before any AWS call: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_whole_certaudit_history_stops_the_scan_untouched() {
+    let fabric = Fabric::start(three_accounts());
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("other-app.db");
+    {
+        let conn = rusqlite::Connection::open(&foreign).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT); \
+             INSERT INTO notes VALUES ('mine'); PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let damaged = dir.path().join("damaged.db");
+    let (code, _) = fabric.scan_json(&[
+        "--history",
+        damaged.to_str().unwrap(),
+        TWO_REGIONS[0],
+        TWO_REGIONS[1],
+    ]);
+    assert_eq!(code, 0);
+    {
+        let mut bytes = std::fs::read(&damaged).unwrap();
+        let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+        for page in bytes.chunks_mut(page_size).skip(1) {
+            page[..8].copy_from_slice(&[0x7f; 8]);
+        }
+        std::fs::write(&damaged, bytes).unwrap();
+    }
+    let calls = fabric.calls().len();
+    for (path, said) in [
+        (&foreign, "not certaudit's history".to_string()),
+        (&damaged, format!("sqlite3 {} .recover", damaged.display())),
+    ] {
+        let before = std::fs::read(path).unwrap();
+        let out = fabric
+            .certaudit()
+            .args(["scan", "-o", "json", "--history"])
+            .arg(path)
+            .args(TWO_REGIONS)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&said), "{stderr}");
+        assert_eq!(fabric.calls().len(), calls, "refused before any AWS call");
+        assert_eq!(std::fs::read(path).unwrap(), before, "not a byte changed");
+    }
 }

@@ -135,6 +135,7 @@ fn report() -> Report {
             message: "not authorized to perform: sts:AssumeRole".into(),
         }],
         endpoints: None,
+        scope: None,
     };
     report.sort();
     report.tally(1234);

@@ -90,7 +90,11 @@ pub fn changes(o: &Certificate, n: &Certificate, expiring_days: i64) -> Vec<Foun
             after,
         ));
     }
-    if n.will_not_renew && !o.will_not_renew {
+    // Derived from the renewal status too, which only a description reads: between a summary
+    // scan and a full one it would turn true for a renewal that failed long ago. Two scans that
+    // read the same fields (both full, or both summary) compare it.
+    let same_reading = o.in_use_by.is_some() == n.in_use_by.is_some();
+    if same_reading && n.will_not_renew && !o.will_not_renew {
         out.push(found(
             ChangeKind::WillNotRenew,
             "will_not_renew",

@@ -292,6 +292,8 @@ fn account_changes(old: &Report, new: &Report) -> Vec<Change> {
     let mut changes = Vec::new();
     for a in &new.accounts {
         let found = match before.get(a.account_id.as_str()) {
+            // Outside the earlier scan's scope: not compared, not new to the organization.
+            None if !scope::targeted(old, new, &a.account_id) => None,
             None => Some((ChangeKind::AccountAdded, None, Some(a))),
             Some(o) => match (o.state, a.state) {
                 (AccountState::Scanned, AccountState::Failed) => {
@@ -308,14 +310,12 @@ fn account_changes(old: &Report, new: &Report) -> Vec<Change> {
             changes.push(account_change(kind, o, n));
         }
     }
-    // An account missing from a later scan whose organization listing broke is unknown, not
-    // removed: `scope` lists it as not compared.
+    // An account missing from a later scan whose organization listing broke, or that the later
+    // scan did not set out to read, is unknown, not removed: `scope` lists it as not compared.
     if !scope::listing_broke(new) {
-        for o in old
-            .accounts
-            .iter()
-            .filter(|o| !after.contains_key(o.account_id.as_str()))
-        {
+        for o in old.accounts.iter().filter(|o| {
+            !after.contains_key(o.account_id.as_str()) && scope::targeted(new, old, &o.account_id)
+        }) {
             changes.push(account_change(ChangeKind::AccountRemoved, Some(o), None));
         }
     }

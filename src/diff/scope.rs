@@ -1,12 +1,12 @@
 //! The scope rule: which account-regions two scans both read completely. Only there can a
-//! missing certificate mean "removed"; everywhere else the earlier scan covered is listed as
-//! not compared, with the reason.
+//! missing certificate mean "removed" (or a new one "added"); every other account-region
+//! either scan covered is listed as not compared, with the reason.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::report::{AccountOutcome, AccountState, Report, ScanError, Stage};
+use crate::report::{AccountOutcome, AccountState, Report, ScanError, ScanScope, Stage};
 
 /// An account-region whose certificates were not compared, and why. `region` is null when
 /// the account had no region read in the earlier scan (it failed there).
@@ -63,11 +63,26 @@ pub fn listing_broke(report: &Report) -> bool {
         .any(|e| e.stage == Stage::Organizations)
 }
 
+/// Whether `scan` set out to read this account; `other` is the scan it is compared with. A
+/// report that does not say its scope (written before certaudit recorded it) is taken as the
+/// whole organization's.
+pub fn targeted(scan: &Report, other: &Report, account_id: &str) -> bool {
+    scan.scope
+        .as_ref()
+        .is_none_or(|s| s.targets_account(account_id, other.scope.as_ref()))
+}
+
+/// Whether `scan` set out to read this region (no recorded scope: every enabled region).
+fn region_targeted(scope: Option<&ScanScope>, region: &str) -> bool {
+    scope.is_none_or(|s| s.targets_region(region))
+}
+
 /// The first error of each account and of each account-region, for the stages that read
 /// certificates (notification errors say nothing about what was read).
 struct Gaps<'a> {
     accounts: HashMap<&'a str, &'a AccountOutcome>,
     errors: HashMap<(&'a str, Option<&'a str>), &'a ScanError>,
+    scope: Option<&'a ScanScope>,
 }
 
 impl<'a> Gaps<'a> {
@@ -91,7 +106,11 @@ impl<'a> Gaps<'a> {
             .iter()
             .map(|a| (a.account_id.as_str(), a))
             .collect();
-        Gaps { accounts, errors }
+        Gaps {
+            accounts,
+            errors,
+            scope: report.scope.as_ref(),
+        }
     }
 
     /// Why this scan did not read the account-region completely; None when it did.
@@ -100,7 +119,11 @@ impl<'a> Gaps<'a> {
             return Some(account_gap(account));
         }
         if !account.regions.iter().any(|r| r == region) {
-            return Some("region not scanned".into());
+            return Some(if region_targeted(self.scope, region) {
+                "region not scanned".into()
+            } else {
+                "region outside its scope (--regions)".into()
+            });
         }
         let id = account.account_id.as_str();
         let error = self
@@ -127,7 +150,9 @@ fn account_gap(account: &AccountOutcome) -> String {
     }
 }
 
-/// Apply the scope rule to every account either scan targeted.
+/// Apply the scope rule to every account either scan listed. It is symmetric: an account or
+/// region only one scan set out to read is not compared, whichever scan it was, so a narrower
+/// scan never reads as the rest of the organization removed, nor a wider one as all of it added.
 pub fn compare(old: &Report, new: &Report) -> Coverage {
     let (before, after) = (Gaps::of(old), Gaps::of(new));
     let mut coverage = Coverage::default();
@@ -141,14 +166,21 @@ pub fn compare(old: &Report, new: &Report) -> Coverage {
         match (before.account(id), after.account(id)) {
             (Some(o), Some(n)) => both(&mut coverage, (&before, o), (&after, n)),
             (Some(o), None) => {
-                let reason = if listing_broke(new) {
+                let reason = if !targeted(new, old, id) {
+                    "outside the later scan's scope"
+                } else if listing_broke(new) {
                     "not in the later scan: its organization listing broke before this account"
                 } else {
                     "account not in the later scan"
                 };
                 earlier_regions(&mut coverage, o, |_| Some(reason.to_string()));
             }
+            (None, Some(n)) if !targeted(old, new, id) => {
+                later_regions(&mut coverage, n, "outside the earlier scan's scope");
+            }
             (None, Some(n)) => {
+                // New to the organization: what the later scan read completely is new to the
+                // audit; what it could not read, its own errors already say.
                 for region in &n.regions {
                     if after.gap(n, region).is_none() {
                         coverage.compare(id, region);
@@ -159,6 +191,17 @@ pub fn compare(old: &Report, new: &Report) -> Coverage {
         }
     }
     coverage
+}
+
+/// An account only the later scan set out to read: each region it read is listed, none is
+/// compared (an account it failed to read is one entry with a null region).
+fn later_regions(coverage: &mut Coverage, n: &AccountOutcome, reason: &str) {
+    if n.regions.is_empty() && n.state == AccountState::Failed {
+        coverage.skip(n, None, reason.to_string());
+    }
+    for region in &n.regions {
+        coverage.skip(n, Some(region), reason.to_string());
+    }
 }
 
 /// An account both scans targeted: each region either compares or is listed with the reasons
@@ -191,8 +234,12 @@ fn both(
         }),
     });
     for region in n.regions.iter().filter(|r| !o.regions.contains(r)) {
-        // Skipped before (suspended, say): its certificates are new to the audit.
-        if o.state != AccountState::Failed && after.gap(n, region).is_none() {
+        if !region_targeted(before.scope, region) {
+            let reason = "earlier scan: region outside its scope (--regions)".to_string();
+            coverage.skip(n, Some(region), reason);
+        } else if o.state != AccountState::Failed && after.gap(n, region).is_none() {
+            // Skipped before (suspended, say) or newly enabled: its certificates are new to
+            // the audit.
             coverage.compare(&n.account_id, region);
         }
     }

@@ -399,7 +399,128 @@ fn what_only_a_description_reads_is_not_compared_with_a_summary_scan() {
     let d = compare(old, new);
     assert_eq!(
         kinds(&d),
-        vec![(ChangeKind::WillNotRenew, "www".into())],
-        "issuer, serial, renewal status unknown before: no change, no renewal_failed"
+        vec![],
+        "issuer, serial, renewal status unknown before: no change, no renewal_failed, and \
+         no will_not_renew derived from the renewal status only one scan read"
+    );
+}
+
+/// A certificate in a summary scan (what only DescribeCertificate reads left null).
+fn listed_only(report: &mut Report, name: &str) -> usize {
+    let c = add(report, PROD, EAST, name, 200);
+    let listed = &mut report.certificates[c];
+    (listed.in_use_by, listed.serial, listed.tags) = (None, None, None);
+    c
+}
+
+#[test]
+fn a_summary_scan_then_a_full_one_never_reads_as_newly_will_not_renew() {
+    let mut old = scan(0, &[PROD]);
+    listed_only(&mut old, "stuck");
+    let mut new = scan(1, &[PROD]);
+    let c = add(&mut new, PROD, EAST, "stuck", 200);
+    new.certificates[c].renewal_status = Some("FAILED".into());
+    let d = compare(old, new.clone());
+    assert_eq!(d.count(ChangeKind::WillNotRenew), 0, "{:?}", kinds(&d));
+
+    // Two full scans read the renewal status both times: the failure is news.
+    let mut full = scan(0, &[PROD]);
+    add(&mut full, PROD, EAST, "stuck", 200);
+    let d = compare(full, new);
+    assert_eq!(d.count(ChangeKind::WillNotRenew), 1, "{:?}", kinds(&d));
+
+    // Two summary scans read the same fields: eligibility lost is news there too.
+    let (mut old, mut new) = (scan(0, &[PROD]), scan(1, &[PROD]));
+    listed_only(&mut old, "www");
+    let c = listed_only(&mut new, "www");
+    new.certificates[c].renewal_eligibility = Some("INELIGIBLE".into());
+    let d = compare(old, new);
+    assert_eq!(d.count(ChangeKind::WillNotRenew), 1, "{:?}", kinds(&d));
+}
+
+/// The same scan limited to some accounts or regions.
+fn scoped(mut report: Report, accounts: Option<&[&str]>, regions: Option<&[&str]>) -> Report {
+    let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+    report.scope = Some(crate::report::ScanScope {
+        accounts: accounts.map(set),
+        regions: regions.map(set),
+        ..Default::default()
+    });
+    report
+}
+
+#[test]
+fn a_narrower_scan_between_two_whole_ones_is_never_mass_removed_or_added() {
+    let whole = |n| {
+        let mut r = scan(n, &[PROD, DEV]);
+        add(&mut r, PROD, EAST, "prod", 200);
+        add(&mut r, DEV, WEST, "dev", 200);
+        scoped(r, None, None)
+    };
+    let mut narrow = scan(1, &[PROD]);
+    add(&mut narrow, PROD, EAST, "prod", 200);
+    let narrow = scoped(narrow, Some(&[PROD]), None);
+
+    let d = compare(whole(0), narrow.clone());
+    assert_eq!(kinds(&d), vec![], "no account_removed, no removed");
+    let not_compared: Vec<_> = d
+        .scope
+        .not_compared
+        .iter()
+        .map(|n| n.account_id.as_str())
+        .collect();
+    assert_eq!(not_compared, vec![DEV, DEV]);
+    assert_eq!(
+        d.scope.not_compared[0].reason,
+        "outside the later scan's scope"
+    );
+
+    let d = compare(narrow, whole(2));
+    assert_eq!(kinds(&d), vec![], "no account_added, no added");
+    assert_eq!(d.scope.not_compared.len(), 2, "{:?}", d.scope.not_compared);
+    assert_eq!(
+        d.scope.not_compared[0].reason,
+        "outside the earlier scan's scope"
+    );
+    assert_eq!(d.scope.compared, 2, "prod's two regions");
+
+    // Both whole: an account new to the organization is news, and so are its certificates.
+    let mut before = scan(0, &[PROD]);
+    add(&mut before, PROD, EAST, "prod", 200);
+    let d = compare(scoped(before, None, None), whole(1));
+    assert_eq!(
+        kinds(&d),
+        vec![
+            (ChangeKind::AccountAdded, DEV.into()),
+            (ChangeKind::Added, "dev".into())
+        ]
+    );
+}
+
+#[test]
+fn a_region_only_one_scan_chose_is_not_compared_either_way() {
+    let mut one = scan(0, &[PROD]);
+    one.accounts[0].regions = vec![EAST.into()];
+    add(&mut one, PROD, EAST, "east", 200);
+    let one = scoped(one, None, Some(&[EAST]));
+    let mut both = scan(1, &[PROD]);
+    add(&mut both, PROD, EAST, "east", 200);
+    add(&mut both, PROD, WEST, "west", 200);
+    let both = scoped(both, None, None);
+    let d = compare(one.clone(), both.clone());
+    assert_eq!(
+        kinds(&d),
+        vec![],
+        "west is not new: the earlier scan did not look"
+    );
+    assert_eq!(
+        d.scope.not_compared[0].reason,
+        "earlier scan: region outside its scope (--regions)"
+    );
+    let d = compare(both, one);
+    assert_eq!(kinds(&d), vec![]);
+    assert_eq!(
+        d.scope.not_compared[0].reason,
+        "later scan: region outside its scope (--regions)"
     );
 }

@@ -1,35 +1,42 @@
 //! Scan history: every scan appended to an embedded SQLite database (WAL, one transaction per
 //! scan, a busy timeout for a second writer), and read back as the `Report` it was, so the
-//! diff engine compares stored scans exactly as it compares report files.
+//! diff engine compares stored scans exactly as it compares report files. Scans are ordered by
+//! when they were made (`generated_at`), not by when their writes committed.
 
+mod error;
+mod open;
 mod schema;
+mod selector;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::diff::Side;
 use crate::report::classify::classify;
-use crate::report::{AccountOutcome, Certificate, Report, ScanError, Summary, Tool};
+use crate::report::{AccountOutcome, Certificate, Report, ScanError, ScanScope, Summary, Tool};
 
-pub use schema::VERSION as SCHEMA_VERSION;
+pub use error::HistoryError;
+pub use schema::{APPLICATION_ID, VERSION as SCHEMA_VERSION};
+pub use selector::{printed as printed_time, Selector};
 
-/// How long a writer waits for another (a second scan appending, a prune) before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Bytes the WAL file is cut back to after a checkpoint.
-const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// The most days `history prune --keep-days` takes: a century, far past any retention policy
+/// and far inside what a date can be moved by.
+pub const MAX_KEEP_DAYS: u32 = 36_500;
 
 /// An open history database.
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    /// The file's schema version: a history opened for reading is read as it is, not migrated.
+    version: i64,
+    /// How a history opened for reading shares the file with writers (None: opened to write).
+    sharing: Option<open::Sharing>,
 }
 
 /// One stored scan, as `certaudit history` lists it.
@@ -42,6 +49,9 @@ pub struct StoredScan {
     pub caller_account_id: String,
     pub expiring_days: i64,
     pub summary: Summary,
+    /// What the scan set out to read; null for a scan recorded before certaudit kept it
+    /// (taken as the whole organization's).
+    pub scope: Option<ScanScope>,
 }
 
 impl StoredScan {
@@ -52,6 +62,11 @@ impl StoredScan {
             scan_id: Some(self.id),
             source: history.display().to_string(),
         }
+    }
+
+    /// Whether this scan was made before `other` (ties, made in the same second, by ID).
+    pub fn is_before(&self, other: &StoredScan) -> bool {
+        (self.generated_at, self.id) < (other.generated_at, other.id)
     }
 }
 
@@ -66,63 +81,104 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// A scope as stored and matched: its JSON, and whether it is the whole organization (which a
+/// scan recorded before scopes were kept is taken to be).
+fn scope_key(scope: Option<&ScanScope>) -> Result<(String, bool), HistoryError> {
+    let scope = scope.cloned().unwrap_or_default();
+    Ok((
+        serde_json::to_string(&scope)?,
+        scope == ScanScope::organization(),
+    ))
+}
+
+/// The SQL that orders scans by when they were made, latest first.
+const LATEST_FIRST: &str = "ORDER BY generated_at DESC, id DESC";
+
 impl History {
-    /// Open the database, creating it when missing and migrating it forward. A database from
-    /// a newer certaudit, or a file that is not one, is an error and is left as it was.
+    /// Open the database for appending, creating it when missing and migrating it forward.
+    /// Everything that would refuse the write refuses here, before the scan: a file that is
+    /// not certaudit's history, one from a newer certaudit, a damaged one, one this user may
+    /// not write. The files it refuses are left as they were.
     pub fn open(path: &Path) -> Result<History> {
-        Self::open_inner(path)
-            .with_context(|| format!("cannot use {} as the history", path.display()))
+        let conn = open::for_writing(path)
+            .with_context(|| format!("cannot use {} as the history", path.display()))?;
+        Ok(History {
+            conn,
+            path: path.to_path_buf(),
+            version: SCHEMA_VERSION,
+            sharing: None,
+        })
     }
 
-    /// Open a database that must already exist (the reading commands).
+    /// Open a database that must already exist, for reading only: nothing is written to it
+    /// and no file is created beside it, so it can be read from a read-only directory or by
+    /// another user. Read it through `read_steadily`.
     pub fn open_existing(path: &Path) -> Result<History> {
-        if !path.exists() {
-            bail!(
+        Self::open_for_reading(path, false)
+    }
+
+    fn open_for_reading(path: &Path, shared: bool) -> Result<History> {
+        let (conn, sharing, version) = match open::for_reading(path, shared) {
+            Ok(opened) => opened,
+            Err(HistoryError::Missing) => anyhow::bail!(
                 "there is no history at {}: record scans there first with `certaudit scan \
                  --history {}`",
                 path.display(),
                 path.display()
-            );
-        }
-        Self::open(path)
-    }
-
-    fn open_inner(path: &Path) -> Result<History> {
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // Checked before WAL is switched on: switching it on writes the file's header.
-        schema::check_not_newer(schema::version(&conn)?)?;
-        let mode: String =
-            while_busy(|| conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!("the history database is in {mode} journal mode, not WAL");
-        }
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // The WAL grows to the largest transaction (a first scan of 100,000 certificates:
-        // ~140 MB) and would stay that size; after a checkpoint it is cut back to this.
-        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
-        schema::migrate(&mut conn)?;
+            ),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read {} as the history", path.display()))
+            }
+        };
         Ok(History {
             conn,
             path: path.to_path_buf(),
+            version,
+            sharing: Some(sharing),
         })
+    }
+
+    /// Read an existing history with `work`. Read as immutable (no lock), a file a writer
+    /// checkpointed into meanwhile may have been read half old, half new: then it is read
+    /// again, sharing the writer's `-wal` as SQLite shares it.
+    pub fn read_steadily<T>(path: &Path, work: impl Fn(&History) -> Result<T>) -> Result<T> {
+        let history = Self::open_existing(path)?;
+        let result = work(&history);
+        match history.sharing {
+            Some(open::Sharing::Immutable(stamp)) if open::Stamp::of(path) != stamp => {
+                tracing::debug!("the history changed while it was read: reading it again");
+                drop(history);
+                work(&Self::open_for_reading(path, true)?)
+            }
+            _ => result,
+        }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The file's schema version (a history opened for reading is not migrated).
+    pub fn schema_version(&self) -> i64 {
+        self.version
+    }
+
     /// Append one scan in one transaction; returns its ID. `arguments` is the command line
     /// with secrets already removed.
-    pub fn append(&mut self, report: &Report, arguments: &[String]) -> Result<i64> {
+    pub fn append(&mut self, report: &Report, arguments: &[String]) -> Result<i64, HistoryError> {
+        let scope = match &report.scope {
+            Some(scope) => Some(serde_json::to_string(scope)?),
+            None => None,
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let previous: Option<i64> = tx.query_row("SELECT max(id) FROM scans", [], |r| r.get(0))?;
         tx.execute(
             "INSERT INTO scans (generated_at, tool_version, caller_account_id, expiring_days, \
-             complete, arguments, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             complete, arguments, summary, scope) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 timestamp(report.generated_at),
                 report.tool.version,
@@ -131,6 +187,7 @@ impl History {
                 !report.is_incomplete(),
                 serde_json::to_string(arguments)?,
                 serde_json::to_string(&report.summary)?,
+                scope,
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -141,69 +198,88 @@ impl History {
         Ok(id)
     }
 
-    /// Every stored scan, oldest first.
-    pub fn scans(&self) -> Result<Vec<StoredScan>> {
-        let mut statement = self.conn.prepare(&format!("{SCAN_COLUMNS} ORDER BY id"))?;
+    /// The columns `stored_scan` reads; a version 1 history (read, not migrated) has no scope.
+    fn scan_columns(&self) -> String {
+        let scope = if self.version >= 2 { "scope" } else { "NULL" };
+        format!(
+            "SELECT id, generated_at, complete, tool_version, caller_account_id, expiring_days, \
+             summary, {scope} AS scope FROM scans"
+        )
+    }
+
+    /// Every stored scan, oldest first (by when it was made).
+    pub fn scans(&self) -> Result<Vec<StoredScan>, HistoryError> {
+        let sql = format!("{} ORDER BY generated_at, id", self.scan_columns());
+        let mut statement = self.conn.prepare(&sql)?;
         let rows = statement.query_map([], stored_scan)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The first scan matching `condition` in `order`.
     fn scan_where(
         &self,
         condition: &str,
+        order: &str,
         values: impl rusqlite::Params,
-    ) -> Result<Option<StoredScan>> {
-        let sql = format!("{SCAN_COLUMNS} WHERE {condition} LIMIT 1");
+    ) -> Result<Option<StoredScan>, HistoryError> {
+        let sql = format!("{} WHERE {condition} {order} LIMIT 1", self.scan_columns());
         Ok(self.conn.query_row(&sql, values, stored_scan).optional()?)
     }
 
-    /// The latest stored scan, if any.
-    pub fn latest(&self) -> Result<Option<StoredScan>> {
-        self.scan_where("id = (SELECT max(id) FROM scans)", [])
+    /// The latest stored scan (the last made, whatever order the writes committed in).
+    pub fn latest(&self) -> Result<Option<StoredScan>, HistoryError> {
+        self.scan_where("1", LATEST_FIRST, [])
     }
 
-    /// The scan stored just before this one.
-    pub fn before(&self, id: i64) -> Result<Option<StoredScan>> {
-        self.scan_where("id = (SELECT max(id) FROM scans WHERE id < ?1)", [id])
+    /// The latest stored scan of this scope: what a scan of it compares with by default.
+    pub fn latest_of_scope(
+        &self,
+        scope: Option<&ScanScope>,
+    ) -> Result<Option<StoredScan>, HistoryError> {
+        if self.version < 2 {
+            return self.latest();
+        }
+        let (key, organization) = scope_key(scope)?;
+        let condition = "(scope = ?1 OR (scope IS NULL AND ?2))";
+        self.scan_where(condition, LATEST_FIRST, params![key, organization])
     }
 
-    /// A scan named by its ID, or by a date (`2026-11-25`: the last scan that day or before)
-    /// or a time (`2026-11-25T06:00:00Z`: the last scan at or before it).
-    pub fn find(&self, selector: &str) -> Result<StoredScan> {
-        let selector = selector.trim();
-        if let Ok(id) = selector.parse::<i64>() {
-            return self.scan_where("id = ?1", [id])?.with_context(|| {
+    /// The scan made just before this one with the same scope (a narrower scan in between is
+    /// not what "the previous audit" means).
+    pub fn before(&self, scan: &StoredScan) -> Result<Option<StoredScan>, HistoryError> {
+        let earlier = "(generated_at < ?1 OR (generated_at = ?1 AND id < ?2))";
+        if self.version < 2 {
+            let values = params![timestamp(scan.generated_at), scan.id];
+            return self.scan_where(earlier, LATEST_FIRST, values);
+        }
+        let (key, organization) = scope_key(scan.scope.as_ref())?;
+        let condition = format!("{earlier} AND (scope = ?3 OR (scope IS NULL AND ?4))");
+        let values = params![timestamp(scan.generated_at), scan.id, key, organization];
+        self.scan_where(&condition, LATEST_FIRST, values)
+    }
+
+    /// The scan a selector names: by ID, or the last one made at or before a time (UTC).
+    pub fn find(&self, selector: &Selector) -> Result<StoredScan> {
+        match selector {
+            Selector::Id(id) => self.scan_where("id = ?1", "", [id])?.with_context(|| {
                 format!(
                     "there is no scan {id} in {} (see `certaudit history`)",
                     self.path.display()
                 )
-            });
+            }),
+            Selector::AtOrBefore(until, said) => self
+                .scan_where("generated_at <= ?1", LATEST_FIRST, [timestamp(*until)])?
+                .with_context(|| {
+                    format!(
+                        "there is no scan at or before {said} (UTC) in {}",
+                        self.path.display()
+                    )
+                }),
         }
-        let until = if let Ok(date) = NaiveDate::parse_from_str(selector, "%Y-%m-%d") {
-            date.and_hms_opt(23, 59, 59)
-                .expect("a valid time")
-                .and_utc()
-        } else if let Ok(time) = DateTime::parse_from_rfc3339(selector) {
-            time.with_timezone(&Utc)
-        } else {
-            bail!(
-                "'{selector}' is not a scan ID, a date (2026-11-25) or a time \
-                 (2026-11-25T06:00:00Z)"
-            );
-        };
-        let condition = "id = (SELECT id FROM scans WHERE generated_at <= ?1 \
-                         ORDER BY generated_at DESC, id DESC LIMIT 1)";
-        self.scan_where(condition, [timestamp(until)])?
-            .with_context(|| {
-                format!(
-                    "there is no scan at or before {selector} in {}",
-                    self.path.display()
-                )
-            })
     }
 
     /// A stored scan as the report it was (its derived fields computed again from its time).
-    pub fn load(&self, scan: &StoredScan) -> Result<Report> {
+    pub fn load(&self, scan: &StoredScan) -> Result<Report, HistoryError> {
         let mut report = Report::new(
             scan.generated_at,
             scan.expiring_days,
@@ -213,6 +289,7 @@ impl History {
             version: scan.tool_version.clone(),
             ..Tool::default()
         };
+        report.scope = scan.scope.clone();
         report.accounts = self.accounts(scan.id)?;
         report.errors = self.errors(scan.id)?;
         let names: HashMap<&str, &str> = report
@@ -228,8 +305,7 @@ impl History {
         let mut certificates = Vec::new();
         while let Some(row) = rows.next()? {
             let body: String = row.get(0)?;
-            let mut c: Certificate =
-                serde_json::from_str(&body).context("a stored certificate cannot be read back")?;
+            let mut c: Certificate = serde_json::from_str(&body)?;
             c.account_name = names.get(c.account_id.as_str()).map(|n| (*n).into());
             classify(&mut c, scan.generated_at, scan.expiring_days);
             certificates.push(c);
@@ -240,7 +316,7 @@ impl History {
         Ok(report)
     }
 
-    fn accounts(&self, scan_id: i64) -> Result<Vec<AccountOutcome>> {
+    fn accounts(&self, scan_id: i64) -> Result<Vec<AccountOutcome>, HistoryError> {
         let mut statement = self.conn.prepare(
             "SELECT account_id, account_name, state, reason, regions, regions_not_enabled \
              FROM accounts WHERE scan_id = ?1",
@@ -270,7 +346,7 @@ impl History {
         Ok(accounts)
     }
 
-    fn errors(&self, scan_id: i64) -> Result<Vec<ScanError>> {
+    fn errors(&self, scan_id: i64) -> Result<Vec<ScanError>, HistoryError> {
         let mut statement = self.conn.prepare(
             "SELECT account_id, region, stage, code, message FROM errors WHERE scan_id = ?1",
         )?;
@@ -300,14 +376,20 @@ impl History {
 
     /// Remove the scans generated more than `keep_days` days before `now` (never the latest),
     /// and the certificate states only they saw; then give the space back to the file system.
-    pub fn prune(&mut self, keep_days: u32, now: DateTime<Utc>) -> Result<Pruned> {
-        let cutoff = timestamp(now - chrono::Duration::days(i64::from(keep_days)));
+    pub fn prune(&mut self, keep_days: u32, now: DateTime<Utc>) -> Result<Pruned, HistoryError> {
+        // Further back than a date can go: nothing is old enough.
+        let cutoff = now
+            .checked_sub_signed(chrono::Duration::days(i64::from(keep_days)))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let scans = tx.execute(
-            "DELETE FROM scans WHERE generated_at < ?1 AND id <> (SELECT max(id) FROM scans)",
-            [cutoff],
+            &format!(
+                "DELETE FROM scans WHERE generated_at < ?1 \
+                 AND id <> (SELECT id FROM scans {LATEST_FIRST} LIMIT 1)"
+            ),
+            [timestamp(cutoff)],
         )?;
         let certificate_states = tx.execute(
             "DELETE FROM certificate_states \
@@ -326,27 +408,6 @@ impl History {
     }
 }
 
-/// Run `work` again while another connection holds the lock it needs, up to the busy
-/// timeout. Switching a new database to WAL needs the file to itself and does not wait
-/// through SQLite's busy handler: two scans creating the same history at once meet here.
-fn while_busy<T>(mut work: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-    let started = std::time::Instant::now();
-    loop {
-        match work() {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy
-                    && started.elapsed() < BUSY_TIMEOUT =>
-            {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
-
-const SCAN_COLUMNS: &str = "SELECT id, generated_at, complete, tool_version, caller_account_id, \
-                            expiring_days, summary FROM scans";
-
 fn stored_scan(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredScan> {
     let text = |i: usize| row.get::<_, String>(i);
     let invalid = |i, e: Box<dyn std::error::Error + Send + Sync>| {
@@ -356,6 +417,10 @@ fn stored_scan(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredScan> {
         .map_err(|e| invalid(1, Box::new(e)))?
         .with_timezone(&Utc);
     let summary = serde_json::from_str(&text(6)?).map_err(|e| invalid(6, Box::new(e)))?;
+    let scope = match row.get::<_, Option<String>>(7)? {
+        Some(json) => serde_json::from_str(&json).map_err(|e| invalid(7, Box::new(e)))?,
+        None => None,
+    };
     Ok(StoredScan {
         id: row.get(0)?,
         generated_at,
@@ -364,10 +429,15 @@ fn stored_scan(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredScan> {
         caller_account_id: text(4)?,
         expiring_days: row.get(5)?,
         summary,
+        scope,
     })
 }
 
-fn insert_accounts(tx: &rusqlite::Transaction<'_>, id: i64, report: &Report) -> Result<()> {
+fn insert_accounts(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    report: &Report,
+) -> Result<(), HistoryError> {
     let mut insert = tx.prepare(
         "INSERT INTO accounts (scan_id, account_id, account_name, state, reason, regions, \
          regions_not_enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -387,7 +457,11 @@ fn insert_accounts(tx: &rusqlite::Transaction<'_>, id: i64, report: &Report) -> 
     Ok(())
 }
 
-fn insert_errors(tx: &rusqlite::Transaction<'_>, id: i64, report: &Report) -> Result<()> {
+fn insert_errors(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    report: &Report,
+) -> Result<(), HistoryError> {
     let mut insert = tx.prepare(
         "INSERT INTO errors (scan_id, account_id, region, stage, code, message) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -407,7 +481,7 @@ fn insert_errors(tx: &rusqlite::Transaction<'_>, id: i64, report: &Report) -> Re
 
 /// A certificate as stored: what AWS said of it, without the fields that move with the scan's
 /// time (recomputed on load) or the account's name (stored per scan with the account).
-fn stored_body(c: &Certificate) -> Result<String> {
+fn stored_body(c: &Certificate) -> Result<String, HistoryError> {
     let mut stored = c.clone();
     stored.account_name = None;
     stored.days_to_expiry = None;
@@ -432,7 +506,7 @@ fn insert_certificates(
     id: i64,
     previous: Option<i64>,
     certificates: &[Certificate],
-) -> Result<()> {
+) -> Result<(), HistoryError> {
     let mut open: HashMap<String, (i64, StateDigest)> = HashMap::new();
     {
         let mut statement =

@@ -1,20 +1,33 @@
 //! The history database's schema, versioned with `PRAGMA user_version` and migrated forward
-//! one step at a time. A database from a newer certaudit is refused before anything is
-//! written to it.
+//! one step at a time, and marked as certaudit's with `PRAGMA application_id`. Whether a file
+//! is certaudit's, and of which version, is settled (in `open`) before anything is written.
 
-use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::HistoryError;
+
 /// The schema version this certaudit writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
+
+/// certaudit's mark in the SQLite header (`PRAGMA application_id`): "CAud".
+pub const APPLICATION_ID: i32 = 0x4341_7564;
 
 /// `MIGRATIONS[v]` takes a database from version `v` to `v + 1`.
-const MIGRATIONS: [&str; 1] = [V1];
+const MIGRATIONS: [&str; 2] = [V1, V2];
+
+/// The tables version 1 created, each with a column only certaudit's has: how a history
+/// written before certaudit set its application_id is told from another application's file.
+pub const V1_TABLES: [(&str, &str); 4] = [
+    ("scans", "caller_account_id"),
+    ("accounts", "regions_not_enabled"),
+    ("errors", "stage"),
+    ("certificate_states", "first_scan"),
+];
 
 /// Version 1. Certificate states are stored once per run of scans that saw them unchanged
 /// (`first_scan` to `last_scan`, null while the latest scan still sees it), so the database
 /// grows with changes, not with scans × certificates.
-const V1: &str = "
+pub(super) const V1: &str = "
 CREATE TABLE scans (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,
     generated_at      TEXT    NOT NULL,  -- RFC 3339, UTC, whole seconds
@@ -60,50 +73,41 @@ CREATE TABLE certificate_states (
 CREATE INDEX certificate_states_last_scan ON certificate_states (last_scan);
 ";
 
-/// The schema version of an open database; fails with a clear message when the file is not
-/// SQLite at all.
-pub fn version(conn: &Connection) -> Result<i64> {
-    conn.pragma_query_value(None, "user_version", |row| row.get(0))
-        .context("it is not a SQLite database")
+/// Version 2: each scan's scope (what it set out to read), so scans of the same scope are
+/// compared by default and the diff's scope rule knows what a scan left out on purpose. Null
+/// for the scans recorded before: taken as the whole organization's.
+const V2: &str = "
+ALTER TABLE scans ADD COLUMN scope TEXT;  -- JSON: report.json's scope
+";
+
+/// The schema version of an open database.
+pub fn version(conn: &Connection) -> Result<i64, HistoryError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
 }
 
 /// Refuse a database written by a newer certaudit (before anything is written to it).
-pub fn check_not_newer(version: i64) -> Result<()> {
+pub fn check_not_newer(version: i64) -> Result<(), HistoryError> {
     if version > VERSION {
-        bail!(
-            "it was written by a newer certaudit (history schema version {version}; this \
-             certaudit {} knows up to {VERSION}): upgrade certaudit to read it. The database was \
-             not changed",
-            env!("CARGO_PKG_VERSION")
-        );
+        return Err(HistoryError::Newer { version });
     }
     Ok(())
 }
 
-/// Bring the database to `VERSION`, every step in one transaction.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+/// Bring certaudit's database (already identified as such) to `VERSION` and mark it as
+/// certaudit's, every step in one transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), HistoryError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let from = version(&tx)?;
     check_not_newer(from)?;
-    if from == 0 {
-        let tables: i64 = tx.query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
-            [],
-            |row| row.get(0),
-        )?;
-        if tables > 0 {
-            bail!(
-                "it is a SQLite database of something else (it has tables but no certaudit \
-                 schema version): pass a new path for certaudit's history"
-            );
-        }
-    }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-        tx.execute_batch(sql)
-            .with_context(|| format!("cannot migrate to history schema version {}", step + 1))?;
+    for sql in MIGRATIONS.iter().skip(from as usize) {
+        tx.execute_batch(sql)?;
     }
     if from < VERSION {
         tx.pragma_update(None, "user_version", VERSION)?;
+    }
+    let marked: i32 = tx.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    if marked != APPLICATION_ID {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     }
     tx.commit()?;
     Ok(())

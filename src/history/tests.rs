@@ -47,9 +47,13 @@ fn states(history: &History) -> i64 {
         .unwrap()
 }
 
+fn find(history: &History, selector: &str) -> Result<StoredScan> {
+    history.find(&Selector::parse(selector).unwrap())
+}
+
 fn load(history: &History, id: i64) -> Report {
     history
-        .load(&history.find(&id.to_string()).unwrap())
+        .load(&find(history, &id.to_string()).unwrap())
         .unwrap()
 }
 
@@ -132,23 +136,20 @@ fn scans_are_found_by_id_date_and_time() {
     for n in 0..3 {
         history.append(&scan(n, &["a"]), &[]).unwrap();
     }
-    assert_eq!(history.find("2").unwrap().id, 2);
-    assert_eq!(history.find("2026-11-02").unwrap().id, 2);
-    assert_eq!(history.find("2026-11-02T05:00:00Z").unwrap().id, 1);
-    assert_eq!(history.find("2030-01-01").unwrap().id, 3);
-    assert!(history.find("2026-10-01").is_err());
-    assert!(history
-        .find("9")
+    assert_eq!(find(&history, "2").unwrap().id, 2);
+    assert_eq!(find(&history, "2026-11-02").unwrap().id, 2);
+    assert_eq!(find(&history, "2026-11-02T05:00:00Z").unwrap().id, 1);
+    assert_eq!(find(&history, "2026-11-02 06:00:00 UTC").unwrap().id, 2);
+    assert_eq!(find(&history, "2030-01-01").unwrap().id, 3);
+    assert!(find(&history, "2026-10-01").is_err());
+    assert!(find(&history, "9")
         .unwrap_err()
         .to_string()
         .contains("no scan 9"));
-    assert!(history
-        .find("yesterday")
-        .unwrap_err()
-        .to_string()
-        .contains("not a scan ID"));
-    assert_eq!(history.before(3).unwrap().unwrap().id, 2);
-    assert_eq!(history.before(1).unwrap(), None);
+    let third = find(&history, "3").unwrap();
+    assert_eq!(history.before(&third).unwrap().unwrap().id, 2);
+    let first = find(&history, "1").unwrap();
+    assert_eq!(history.before(&first).unwrap(), None);
 }
 
 #[test]
@@ -186,8 +187,11 @@ fn a_database_from_a_newer_certaudit_is_refused_and_left_untouched() {
     let path = dir.path().join("h.db");
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
-            .unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE future (x); PRAGMA user_version = 99; \
+             PRAGMA application_id = {APPLICATION_ID};"
+        ))
+        .unwrap();
     }
     let before = std::fs::read(&path).unwrap();
     let err = format!("{:#}", History::open(&path).err().unwrap());
@@ -213,8 +217,268 @@ fn files_that_are_not_a_history_are_named_and_left_alone() {
         .unwrap();
     let err = format!("{:#}", History::open(&other).err().unwrap());
     assert!(err.contains("something else"), "{err}");
+    for open in [History::open, History::open_existing] {
+        let err = format!("{:#}", open(dir.path()).err().unwrap());
+        assert!(err.contains("it is a directory"), "{err}");
+    }
     let missing = History::open_existing(&dir.path().join("none.db"))
         .err()
         .unwrap();
     assert!(missing.to_string().contains("scan --history"), "{missing}");
+}
+
+#[test]
+fn scans_are_ordered_by_when_they_were_made_not_by_when_they_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&dir.path().join("h.db")).unwrap();
+    // Two concurrent scans: the one started later committed first.
+    let later = history.append(&scan(2, &["a"]), &[]).unwrap();
+    let earlier = history.append(&scan(1, &["a", "b"]), &[]).unwrap();
+    let ids: Vec<i64> = history.scans().unwrap().iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![earlier, later]);
+    let latest = history.latest().unwrap().unwrap();
+    assert_eq!(latest.id, later, "the latest is the last made");
+    assert_eq!(history.before(&latest).unwrap().unwrap().id, earlier);
+    assert_eq!(find(&history, "2026-11-02").unwrap().id, earlier);
+    let pruned = history.prune(0, day(30)).unwrap();
+    assert_eq!(pruned.scans, 1);
+    assert_eq!(
+        history.latest().unwrap().unwrap().id,
+        later,
+        "prune keeps the last made"
+    );
+}
+
+fn scoped(n: i64, accounts: Option<&[&str]>) -> Report {
+    let mut report = scan(n, &["a"]);
+    report.scope = Some(ScanScope {
+        accounts: accounts.map(|a| a.iter().map(|s| s.to_string()).collect()),
+        ..ScanScope::default()
+    });
+    report
+}
+
+#[test]
+fn the_previous_scan_is_the_previous_one_of_the_same_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&dir.path().join("h.db")).unwrap();
+    let whole = history.append(&scoped(0, None), &[]).unwrap();
+    let narrow = history
+        .append(&scoped(1, Some(&["111111111111"])), &[])
+        .unwrap();
+    let again = history.append(&scoped(2, None), &[]).unwrap();
+    let latest = history.latest().unwrap().unwrap();
+    assert_eq!(latest.id, again);
+    assert_eq!(history.before(&latest).unwrap().unwrap().id, whole);
+    let narrow_scope = scoped(3, Some(&["111111111111"])).scope;
+    let of_narrow = history.latest_of_scope(narrow_scope.as_ref()).unwrap();
+    assert_eq!(of_narrow.unwrap().id, narrow);
+    assert_eq!(
+        history
+            .latest_of_scope(Some(&ScanScope::organization()))
+            .unwrap()
+            .unwrap()
+            .id,
+        again
+    );
+    assert_eq!(
+        load(&history, narrow).scope,
+        narrow_scope,
+        "the scope reads back"
+    );
+    // A scan recorded before scopes were kept is taken as the whole organization's.
+    history.append(&scan(3, &["a"]), &[]).unwrap();
+    let unknown = history.latest().unwrap().unwrap();
+    assert_eq!(unknown.scope, None);
+    assert_eq!(history.before(&unknown).unwrap().unwrap().id, again);
+}
+
+/// Another application's SQLite file, in WAL mode, with a user_version of 1.
+fn foreign(path: &Path, application_id: i32) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT); \
+         INSERT INTO notes VALUES ('mine'); PRAGMA user_version = 1; \
+         PRAGMA application_id = {application_id};"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn another_applications_database_is_refused_before_any_write_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, application_id) in [("v1.db", 0), ("marked.db", 0x1234)] {
+        let path = dir.path().join(name);
+        foreign(&path, application_id);
+        let before = std::fs::read(&path).unwrap();
+        let err = format!("{:#}", History::open(&path).err().unwrap());
+        assert!(
+            err.contains("something else") && err.contains("not changed"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{name} untouched");
+        let err = format!("{:#}", History::open_existing(&path).err().unwrap());
+        assert!(err.contains("something else"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{name} untouched");
+    }
+}
+
+#[test]
+fn a_history_from_before_the_application_id_is_recognised_and_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        let v1 = schema::V1_TABLES
+            .iter()
+            .map(|(table, column)| format!("CREATE TABLE {table} ({column});"))
+            .collect::<String>();
+        conn.execute_batch(&format!("{v1} PRAGMA user_version = 1;"))
+            .unwrap();
+    }
+    drop(History::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let marked: (i32, i64) = conn
+        .query_row(
+            "SELECT * FROM pragma_application_id, pragma_user_version",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(marked, (APPLICATION_ID, SCHEMA_VERSION));
+}
+
+#[test]
+fn reading_a_history_writes_nothing_and_creates_nothing_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    {
+        let mut history = History::open(&path).unwrap();
+        history.append(&scan(0, &["a"]), &[]).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let history = History::open_existing(&path).unwrap();
+    assert_eq!(history.scans().unwrap().len(), 1);
+    load(&history, 1);
+    let beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, vec!["h.db"], "no -wal, no -shm while it is read");
+    drop(history);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+/// Overwrite the b-tree page header of every page after the first (the schema) with garbage.
+fn damage(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    for page in bytes.chunks_mut(page_size).skip(1) {
+        page[..8].copy_from_slice(&[0x7f; 8]);
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_damaged_history_is_refused_before_anything_is_appended_with_how_to_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    {
+        let mut history = History::open(&path).unwrap();
+        history.append(&scan(0, &["a", "b"]), &[]).unwrap();
+    }
+    damage(&path);
+    let before = std::fs::read(&path).unwrap();
+    let err = format!("{:#}", History::open(&path).err().unwrap());
+    assert!(
+        err.contains("is damaged") && err.contains(&format!("sqlite3 {} .recover", path.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn sqlite_failures_are_named_by_their_cause_not_by_sqlites_first_words() {
+    let failure = |code| {
+        HistoryError::from(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            Some("attempt to write a readonly database".into()),
+        ))
+        .to_string()
+    };
+    assert!(failure(rusqlite::ffi::SQLITE_FULL).starts_with("the disk is full"));
+    assert!(failure(rusqlite::ffi::SQLITE_READONLY).contains("read-only for this user"));
+    assert!(failure(rusqlite::ffi::SQLITE_BUSY).contains("locked"));
+    assert!(failure(rusqlite::ffi::SQLITE_NOTADB).contains("not a SQLite database"));
+    assert!(failure(rusqlite::ffi::SQLITE_CORRUPT).contains(".recover"));
+}
+
+#[test]
+fn a_path_with_characters_a_uri_gives_a_meaning_reads_as_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("a?b#c%d");
+    std::fs::create_dir(&odd).unwrap();
+    let path = odd.join("h.db");
+    History::open(&path)
+        .unwrap()
+        .append(&scan(0, &["a"]), &[])
+        .unwrap();
+    let history = History::open_existing(&path).unwrap();
+    assert_eq!(history.scans().unwrap().len(), 1);
+    assert_eq!(history.schema_version(), SCHEMA_VERSION);
+}
+
+#[test]
+fn a_version_1_history_is_read_as_it_is_without_being_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("{} PRAGMA user_version = 1;", schema::V1))
+            .unwrap();
+        for n in 1..=2 {
+            conn.execute(
+                "INSERT INTO scans (generated_at, tool_version, caller_account_id, \
+                 expiring_days, complete, arguments, summary) \
+                 VALUES (?1, '0.1.0', '111111111111', 45, 1, '[]', '{}')",
+                [timestamp(day(n))],
+            )
+            .unwrap();
+        }
+    }
+    let before = std::fs::read(&path).unwrap();
+    let history = History::open_existing(&path).unwrap();
+    assert_eq!(history.schema_version(), 1);
+    let latest = history.latest().unwrap().unwrap();
+    assert_eq!((latest.id, latest.scope.clone()), (2, None));
+    assert_eq!(history.before(&latest).unwrap().unwrap().id, 1);
+    assert_eq!(history.latest_of_scope(None).unwrap().unwrap().id, 2);
+    drop(history);
+    assert_eq!(std::fs::read(&path).unwrap(), before, "read, not migrated");
+}
+
+#[test]
+fn a_read_a_writer_came_during_is_read_again_sharing_its_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    History::open(&path)
+        .unwrap()
+        .append(&scan(0, &["a"]), &[])
+        .unwrap();
+    let reads = std::cell::Cell::new(0);
+    let listed = History::read_steadily(&path, |history| {
+        reads.set(reads.get() + 1);
+        let scans = history.scans()?.len();
+        if reads.get() == 1 {
+            // A scan appended (and checkpointed into the file) while this read held no lock.
+            History::open(&path)?.append(&scan(1, &["a"]), &[])?;
+        }
+        Ok(scans)
+    })
+    .unwrap();
+    assert_eq!(
+        (reads.get(), listed),
+        (2, 2),
+        "read again, and the second read is whole"
+    );
 }

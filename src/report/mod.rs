@@ -7,9 +7,11 @@ pub mod classify;
 mod control;
 pub mod endpoint;
 mod failure;
+mod scope;
 
 pub use control::{is_control_character, printable};
 pub use failure::FailureKind;
+pub use scope::ScanScope;
 
 use chrono::{DateTime, Utc};
 pub use compact_str::CompactString;
@@ -39,6 +41,10 @@ pub struct Report {
     /// when not probed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Vec<endpoint::Endpoint>>,
+    /// The accounts and regions the scan set out to cover; absent in a report from before
+    /// certaudit recorded it (then the scan is taken as the whole organization's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScanScope>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -293,6 +299,7 @@ impl Report {
             certificates: Vec::new(),
             errors: Vec::new(),
             endpoints: None,
+            scope: None,
         }
     }
 
