@@ -39,12 +39,15 @@ if [ "$subcommand" = event ]; then
   # The event as ACM sends it, for one of the demo's certificates.
   .venv/bin/python - "$work/state.json" >"$work/event.json" <<'PY'
 import json, sys
+from datetime import datetime, timezone
 arn = json.load(open(sys.argv[1]))["certificates"]["legacy-imported"]
 _, _, _, region, account, _ = arn.split(":", 5)
 print(json.dumps({
     "version": "0", "id": "9c95e8e4-96a4-ef3f-b739-b6aa5b193afb",
     "detail-type": "ACM Certificate Approaching Expiration", "source": "aws.acm",
-    "account": account, "time": "2026-11-26T06:51:08Z", "region": region,
+    "account": account, "region": region,
+    # Sent now: --notify-days is judged by the days left at the event's time.
+    "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "resources": [arn], "detail": {"DaysToExpiry": 6, "CommonName": "legacy.corp.example"},
 }, indent=2))
 PY
