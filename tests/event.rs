@@ -1233,3 +1233,51 @@ fn the_external_id_never_appears_in_the_logs_even_at_trace_level() {
         );
     }
 }
+
+#[test]
+fn a_scheduler_input_narrows_the_configured_scope_never_widens_it() {
+    let fabric = Fabric::start(json!({"accounts": [
+        {"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]},
+        {"name": "data", "certificates": [acm("later", json!({"days_left": 20.5}))]},
+    ]}));
+    let web = fabric.account("web");
+    let configured = ["--accounts", web.as_str(), "--regions", "us-east-1"];
+    let before = fabric.calls().len();
+    for (input, word) in [
+        // The organization's root as `ou` would have replaced the configured account list.
+        (json!({"certaudit": "scan", "ou": ["r-abcd"]}), "--accounts"),
+        (
+            json!({"certaudit": "scan", "regions": ["eu-west-1"]}),
+            "--regions",
+        ),
+    ] {
+        let (code, result, stderr) = run_event(&fabric, &configured, &input);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(result["action"], "ignored", "{input}: {result}");
+        assert!(
+            result["reason"].as_str().unwrap().contains(word),
+            "{result}"
+        );
+    }
+    let (code, _, stderr) = run_event(
+        &fabric,
+        &["--ou", "ou-abcd-11111111"],
+        &json!({"certaudit": "scan", "ou": ["ou-abcd-22222222"]}),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let calls = calls_since(&fabric, before);
+    for operation in ["AssumeRole", "ListCertificates", "DescribeRegions"] {
+        assert!(
+            calls.iter().all(|c| !c.starts_with(operation)),
+            "{operation}: {calls:?}"
+        );
+    }
+    // A misspelt key is no whole-organization scan.
+    let (code, _, stderr) = run_event(
+        &fabric,
+        &[],
+        &json!({"certaudit": "scan", "Accounts": [web]}),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`Accounts`"), "{stderr}");
+}

@@ -26,7 +26,7 @@ use crate::cli::EventArgs;
 use crate::interrupt::Interrupt;
 use crate::outcome::{self, Stopped};
 use crate::output;
-use crate::plan::{AccountSource, EventPlan};
+use crate::plan::{AccountSource, EventPlan, Targets};
 use crate::report::{printable, Summary};
 use members::Standing;
 use parse::{AcmEvent, Event, InvalidEvent, ScanScope};
@@ -179,6 +179,9 @@ impl Handler {
         scope: &ScanScope,
         interrupt: &Interrupt,
     ) -> Result<Option<String>, Outcome> {
+        if let Some(reason) = beyond_configuration(&self.plan.scan.target, scope) {
+            return Ok(Some(reason));
+        }
         if scope.accounts.is_empty() {
             return Ok(None);
         }
@@ -403,5 +406,55 @@ fn read_event(file: Option<&Path>) -> anyhow::Result<String> {
             std::io::read_to_string(std::io::stdin())
                 .context("cannot read the event from standard input")
         }
+    }
+}
+
+/// Why a Scheduler input's `ou` or `regions` would reach past what the function is configured
+/// to scan, if they would: the input may narrow the deployed scope, never widen it. Its OUs must
+/// be among the configured `--ou` (a nested one cannot be told apart without listing the tree),
+/// and none may replace an explicit `--accounts`; its regions must be among `--regions`.
+fn beyond_configuration(target: &Targets, scope: &ScanScope) -> Option<String> {
+    if let Some(configured) = &target.regions {
+        let outside: Vec<&str> = scope
+            .regions
+            .iter()
+            .filter(|r| !configured.contains(r))
+            .map(String::as_str)
+            .collect();
+        if !outside.is_empty() {
+            return Some(format!(
+                "the Scheduler input's `regions` reach outside the configured --regions ({}), \
+                 so nothing was scanned: {}",
+                configured.join(","),
+                outside.join(",")
+            ));
+        }
+    }
+    if scope.ou.is_empty() || !scope.accounts.is_empty() {
+        return None;
+    }
+    match &target.accounts {
+        AccountSource::Explicit(_) => Some(
+            "the Scheduler input's `ou` would replace the configured --accounts, so nothing \
+             was scanned: name accounts from that list in `accounts` instead"
+                .to_string(),
+        ),
+        AccountSource::Organization { ous } if !ous.is_empty() => {
+            let outside: Vec<&str> = scope
+                .ou
+                .iter()
+                .filter(|o| !ous.contains(o))
+                .map(String::as_str)
+                .collect();
+            (!outside.is_empty()).then(|| {
+                format!(
+                    "the Scheduler input's `ou` reach outside the configured --ou ({}), so \
+                     nothing was scanned: {}",
+                    ous.join(","),
+                    outside.join(",")
+                )
+            })
+        }
+        AccountSource::Organization { .. } => None,
     }
 }

@@ -318,9 +318,26 @@ impl CertificateArn {
     }
 }
 
+/// Every key a Scheduler input may have.
+const SCOPE_KEYS: [&str; 4] = ["certaudit", "accounts", "ou", "regions"];
+
 /// A Scheduler input's optional `accounts`, `ou` and `regions`: a string (comma-separated) or
 /// an array of strings each.
 fn scope(v: &Value) -> Result<ScanScope, InvalidEvent> {
+    // A misspelt key (`Accounts`, `region`) would otherwise be a whole-organization scan that
+    // publishes to everyone and counts for the dead-man's switch.
+    if let Some(unknown) = v
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !SCOPE_KEYS.contains(&k.as_str())))
+    {
+        return Err(invalid(
+            unknown,
+            format!(
+                "`{unknown}` is not a key of certaudit's Scheduler input: the keys are \
+                 `certaudit`, `accounts`, `ou` and `regions`"
+            ),
+        ));
+    }
     let list = |key: &str, check: fn(&str) -> Result<String, String>| {
         let items: Vec<String> = match v.get(key) {
             None | Some(Value::Null) => Vec::new(),
@@ -557,5 +574,15 @@ mod tests {
         // Brackets in strings do not count; shallow text that is not JSON is "not JSON".
         let quoted = format!("{{\"a\": \"{}\"", "[".repeat(200));
         assert!(parse(&quoted).unwrap_err().message.contains("not JSON"));
+    }
+
+    #[test]
+    fn a_misspelt_scheduler_key_is_invalid_not_a_whole_organization_scan() {
+        for key in ["Accounts", "region", "ous"] {
+            let input = json!({"certaudit": "scan", key: ["111111111111"]});
+            let error = dispatch(&input).unwrap_err();
+            assert_eq!(error.field, key);
+            assert!(error.message.contains("not a key"), "{}", error.message);
+        }
     }
 }
