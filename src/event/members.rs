@@ -12,15 +12,22 @@ use crate::access::Caller;
 use crate::accounts;
 use crate::plan::{AccountSource, Targets};
 
-/// How old the kept list may be before an account missing from it makes it read again: an
-/// account that joined the organization is acted on within this time, and a stream of events
-/// for outside accounts costs at most one listing per period.
+/// How old the kept list may be before it is read again, whatever account the event names: an
+/// account that joined the organization is acted on, and one that left (or was suspended) is
+/// no longer entered, within this time; a warm function lists at most once per period.
 const RELIST_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// The accounts listed, each with why it is not scanned (suspended, excluded), if it is not.
 struct Listed {
     accounts: BTreeMap<String, Option<String>>,
     at: Instant,
+}
+
+impl Listed {
+    /// Too old to decide on, for a member as for an outsider: a member may have left.
+    fn stale(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.at) >= RELIST_AFTER
+    }
 }
 
 /// Where an account stands with the organization.
@@ -50,12 +57,9 @@ impl Members {
         account: &str,
     ) -> anyhow::Result<Standing> {
         let mut listed = self.listed.lock().await;
-        let stale = match &*listed {
-            None => true,
-            Some(known) => {
-                !known.accounts.contains_key(account) && known.at.elapsed() >= RELIST_AFTER
-            }
-        };
+        let stale = listed
+            .as_ref()
+            .is_none_or(|known| known.stale(Instant::now()));
         if stale {
             *listed = Some(list(caller, targets).await?);
         }
@@ -89,4 +93,21 @@ async fn list(caller: &Caller, targets: &Targets) -> anyhow::Result<Listed> {
         accounts: targets.into_iter().map(|t| (t.id, t.skip)).collect(),
         at: Instant::now(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_list_is_read_again_after_the_period_even_for_an_account_it_holds() {
+        let now = Instant::now();
+        let listed = |age: Duration| Listed {
+            accounts: BTreeMap::from([("111111111111".to_string(), None)]),
+            at: now.checked_sub(age).expect("the clock is past the age"),
+        };
+        assert!(!listed(Duration::from_secs(60)).stale(now));
+        // An account that left the organization since is no longer entered by a warm function.
+        assert!(listed(RELIST_AFTER + Duration::from_secs(1)).stale(now));
+    }
 }
