@@ -611,7 +611,9 @@ impl TargetArgs {
     pub fn targets(&self) -> Result<Targets> {
         let args = self;
         if let Some(external_id) = &args.external_id {
-            check_external_id(external_id.expose()).map_err(anyhow::Error::msg)?;
+            check_external_id(external_id.expose()).map_err(|why| {
+                anyhow::anyhow!("the external ID (--external-id or CERTAUDIT_EXTERNAL_ID): {why}")
+            })?;
         }
         if args.external_id.is_some() && args.external_id_parameter.is_some() {
             // Two sources for one secret: whichever won, the other would be stale and unseen.

@@ -445,10 +445,7 @@ pub fn check_external_id(value: &str) -> Result<(), String> {
                 not shown: it is a secret)";
     let length = value.chars().count();
     if !(2..=1224).contains(&length) {
-        return Err(format!(
-            "the external ID (--external-id or CERTAUDIT_EXTERNAL_ID) has {length} characters: \
-             {rule}"
-        ));
+        return Err(format!("it has {length} characters: {rule}"));
     }
     let bad: Vec<usize> = value
         .chars()
@@ -459,8 +456,7 @@ pub fn check_external_id(value: &str) -> Result<(), String> {
     match bad.first() {
         None => Ok(()),
         Some(first) => Err(format!(
-            "the external ID (--external-id or CERTAUDIT_EXTERNAL_ID) has {} character(s) not \
-             allowed, the first at position {first}: {rule}",
+            "it has {} character(s) not allowed, the first at position {first}: {rule}",
             bad.len()
         )),
     }

@@ -1281,3 +1281,31 @@ fn a_scheduler_input_narrows_the_configured_scope_never_widens_it() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("`Accounts`"), "{stderr}");
 }
+
+#[test]
+fn an_external_id_parameter_that_is_not_a_secure_string_or_not_usable_is_named_as_such() {
+    use aws_sdk_ssm::types::ParameterType;
+    let fabric = Fabric::start(
+        json!({"accounts": [{"name": "web", "certificates": [acm("soon", json!({"days_left": 7.5}))]}]}),
+    );
+    let soon = fabric.arn("soon");
+    let event = approaching(&soon, 7, "soon.example.com");
+    support::hub::put_parameter(
+        &fabric,
+        "/certaudit/plain",
+        "certaudit-test-external-id",
+        ParameterType::String,
+    );
+    let (code, _, stderr) = run_event_with_parameter(&fabric, "/certaudit/plain", &[], &event);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("/certaudit/plain") && stderr.contains("not a SecureString"),
+        "{stderr}"
+    );
+    // A value with a trailing newline: the parameter is named as the source, not the flag.
+    support::hub::put_secure_parameter(&fabric, "/certaudit/nl", "certaudit-test-external-id\n");
+    let (code, _, stderr) = run_event_with_parameter(&fabric, "/certaudit/nl", &[], &event);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("/certaudit/nl"), "{stderr}");
+    assert!(!stderr.contains("--external-id or"), "{stderr}");
+}

@@ -33,6 +33,17 @@ async fn read(config: &SdkConfig, name: &str) -> Result<(String, Secret)> {
         .send()
         .await
         .map_err(|e| unreadable(name, &AwsFailure::from_sdk(&e)))?;
+    // A plain String parameter is readable by anyone allowed ssm:GetParameter*, without the
+    // key: the secret would sit where the whole point was not to leave it.
+    let kind = answer.parameter().and_then(|p| p.r#type());
+    if kind != Some(&aws_sdk_ssm::types::ParameterType::SecureString) {
+        return Err(anyhow!(
+            "the ExternalId parameter {name} is a {} parameter, not a SecureString: store it \
+             with `aws ssm put-parameter --name {name} --type SecureString --overwrite --value \
+             EXTERNAL_ID`",
+            kind.map_or("typeless", |k| k.as_str())
+        ));
+    }
     let value = answer
         .parameter()
         .and_then(|p| p.value())

@@ -58,6 +58,21 @@ pub fn create_bucket(fabric: &Fabric, bucket: &str) {
 /// The ExternalId as the operator keeps it for the deployed function: a SecureString in the
 /// caller's SSM Parameter Store.
 pub fn put_secure_parameter(fabric: &Fabric, name: &str, value: &str) {
+    put_parameter(
+        fabric,
+        name,
+        value,
+        aws_sdk_ssm::types::ParameterType::SecureString,
+    );
+}
+
+/// An SSM parameter of any type (a plain `String` one is what certaudit must refuse).
+pub fn put_parameter(
+    fabric: &Fabric,
+    name: &str,
+    value: &str,
+    kind: aws_sdk_ssm::types::ParameterType,
+) {
     let client = aws_sdk_ssm::Client::new(&fabric.sdk_config());
     let (name, value) = (name.to_string(), value.to_string());
     block_on(async move {
@@ -65,7 +80,7 @@ pub fn put_secure_parameter(fabric: &Fabric, name: &str, value: &str) {
             .put_parameter()
             .name(name)
             .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .r#type(kind)
             .send()
             .await
             .unwrap();
