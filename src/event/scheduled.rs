@@ -79,7 +79,7 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interru
     let written = match location {
         None => Ok(None),
         Some(location) => match handler.caller().await {
-            Ok(caller) => write_to_s3(caller, location, &report, completed)
+            Ok(caller) => write_to_s3(caller, location, &report, coverage, completed)
                 .await
                 .map(Some),
             Err(e) => return Outcome::Fatal(e),
@@ -242,12 +242,14 @@ fn emit_metrics(report: &Report, finish: Finish, to: MetricsTo) {
     }
 }
 
-/// Every report file to `prefix/YYYY/MM/DD/<generated_at>/`, and when `latest`, to
-/// `prefix/latest/` too. Returns where the dated copy is.
+/// Every report file to `prefix/YYYY/MM/DD/<generated_at>/` (a narrowed scan's folder also
+/// names its scope), and when `latest`, to `prefix/latest/` too. Returns where the dated copy
+/// is.
 async fn write_to_s3(
     caller: &Caller,
     location: &S3Location,
     report: &Report,
+    coverage: Coverage,
     latest: bool,
 ) -> Result<String, AwsFailure> {
     let dir = tempfile::tempdir().map_err(|e| AwsFailure::new("LocalIo", e.to_string()))?;
@@ -259,10 +261,7 @@ async fn write_to_s3(
         .collect();
     names.sort();
     let client = aws_sdk_s3::Client::new(&caller.config);
-    let dated = report
-        .generated_at
-        .format("%Y/%m/%d/%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
+    let dated = dated_folder(report, coverage);
     let folders = if latest {
         vec![dated.as_str(), "latest"]
     } else {
@@ -294,6 +293,26 @@ async fn write_to_s3(
         location.bucket,
         location.key(&dated, "")
     ))
+}
+
+/// `YYYY/MM/DD/<generated_at>`, whole seconds. A narrowed scan started in the same second as
+/// the whole one (or as another narrowed one) would overwrite its files: its folder gains
+/// `-narrowed-` and a digest of its scope.
+fn dated_folder(report: &Report, coverage: Coverage) -> String {
+    use sha2::{Digest, Sha256};
+    let at = report
+        .generated_at
+        .format("%Y/%m/%d/%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    match coverage {
+        Coverage::Configured => at,
+        Coverage::Narrowed => {
+            let scope = serde_json::to_string(&report.scope).unwrap_or_default();
+            let digest = Sha256::digest(scope.as_bytes());
+            let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+            format!("{at}-narrowed-{short}")
+        }
+    }
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -384,5 +403,27 @@ mod tests {
         ] {
             assert_eq!(narrow(&mut target(), narrowed), Coverage::Narrowed);
         }
+    }
+
+    #[test]
+    fn narrowed_scans_of_the_same_second_write_to_folders_of_their_own() {
+        let at = chrono::Utc::now();
+        let with = |accounts: &[&str]| {
+            let mut report = Report::new(at, 45, "123456789012");
+            report.scope = Some(crate::report::ScanScope {
+                accounts: Some(accounts.iter().map(|a| a.to_string()).collect()),
+                ..Default::default()
+            });
+            report
+        };
+        let whole = dated_folder(&Report::new(at, 45, "123456789012"), Coverage::Configured);
+        let one = dated_folder(&with(&["111111111111"]), Coverage::Narrowed);
+        let other = dated_folder(&with(&["222222222222"]), Coverage::Narrowed);
+        assert!(
+            one.starts_with(&whole) && one.contains("-narrowed-"),
+            "{one}"
+        );
+        assert_ne!(one, whole);
+        assert_ne!(one, other);
     }
 }
