@@ -1058,3 +1058,53 @@ fn scan_probe_findings_reach_the_table_the_page_and_the_served_fail_on_kinds() {
     let page = std::fs::read_to_string(plain.join("report.html")).unwrap();
     assert!(!page.contains("Endpoints probed"));
 }
+
+#[test]
+fn a_leaf_not_valid_yet_and_a_root_out_of_its_dates_are_untrusted_and_a_root_expiring_is_found() {
+    // Three private roots, as --ca-file gives them: current, expired 5 days ago, 10 days left.
+    let root = authority("certaudit test root", 3650, None);
+    let expired_root = authority_dated("expired root", -500, -5, None);
+    let ending_root = authority_dated("ending root", -100, 10, None);
+    let future = leaf_dated(&["future.test"], 30, 200, Some(&root));
+    let orphan = leaf(&["orphan.test"], 200, Some(&expired_root));
+    let ending = leaf(&["ending.test"], 200, Some(&ending_root));
+    let servers = Servers::start(vec![
+        ("future.test", vec![future.der.clone()], &future.key),
+        ("orphan.test", vec![orphan.der.clone()], &orphan.key),
+        ("ending.test", vec![ending.der.clone()], &ending.key),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("roots.pem");
+    let roots = [&root, &expired_root, &ending_root]
+        .map(|r| r.pem())
+        .concat();
+    std::fs::write(&ca, roots).unwrap();
+    let mut args = vec!["--ca-file".to_string(), ca.display().to_string()];
+    for (name, port) in &servers.ports {
+        args.extend(["--resolve".into(), format!("{name}:443:127.0.0.1:{port}")]);
+    }
+    args.extend(endpoints_file(
+        dir.path(),
+        "future.test\norphan.test\nending.test\n",
+    ));
+    let (code, document, stderr) = endpoints_json(dir.path(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let e = by_host(&document);
+    for host in ["future.test", "orphan.test"] {
+        assert_eq!(e[host]["status"], "critical", "{:#}", e[host]);
+        assert_eq!(e[host]["chain_trusted"], false, "{:#}", e[host]);
+        assert!(findings(&e[host]).contains(&"untrusted".to_string()));
+    }
+    let ending = &e["ending.test"];
+    assert_eq!(ending["chain_trusted"], true, "{ending:#}");
+    assert!(
+        findings(ending).contains(&"intermediate_expiring".to_string()),
+        "the root on the path expires in 10 days: {ending:#}"
+    );
+    let chain_end = ending["chain_not_after"].as_str().unwrap();
+    let served_end = ending["served"]["not_after"].as_str().unwrap();
+    assert!(
+        chain_end < served_end,
+        "{chain_end} is the root's, before {served_end}"
+    );
+}

@@ -88,13 +88,14 @@ fn valid_at(der: &CertificateDer<'_>, at: DateTime<Utc>) -> bool {
     parse(der).is_ok_and(|c| c.not_before <= at && at <= c.not_after)
 }
 
-/// The intermediates of a verified path, each's not_after; or why there is no path.
+/// The not_after of each intermediate of a verified path, and of its root when the root came
+/// from a certificate; or why there is no path.
 fn verified_path(
     leaf: &EndEntityCert<'_>,
     intermediates: &[CertificateDer<'_>],
     trust: &Trust,
     at: DateTime<Utc>,
-) -> Result<Vec<DateTime<Utc>>, webpki::Error> {
+) -> Result<PathDates, webpki::Error> {
     let at =
         UnixTime::since_unix_epoch(std::time::Duration::from_secs(at.timestamp().max(0) as u64));
     let path = leaf.verify_for_usage(
@@ -106,11 +107,29 @@ fn verified_path(
         None,
         None,
     )?;
-    Ok(path
-        .intermediate_certificates()
-        .filter_map(|c| parse(&c.der()).ok())
-        .map(|p| p.not_after)
-        .collect())
+    Ok(PathDates {
+        intermediates: path
+            .intermediate_certificates()
+            .filter_map(|c| parse(&c.der()).ok())
+            .map(|p| p.not_after)
+            .collect(),
+        root: trust.not_after(path.anchor()),
+    })
+}
+
+/// When the certificates above the leaf on a verified path expire.
+#[derive(Default)]
+struct PathDates {
+    intermediates: Vec<DateTime<Utc>>,
+    /// The root is on the path too: its expiry ends the chain as an intermediate's does.
+    root: Option<DateTime<Utc>>,
+}
+
+impl PathDates {
+    /// Every certificate above the leaf.
+    fn above_leaf(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        self.intermediates.iter().copied().chain(self.root)
+    }
 }
 
 /// Judge a chain served for `sni` at `now`. `known` are the inventory's certificates for the
@@ -132,11 +151,10 @@ pub fn judge(
         .ok()
         .is_some_and(|name| end_entity.verify_is_valid_for_subject_name(&name).is_ok());
     let chain_trusted = path.is_some();
-    let intermediates_not_after = path.unwrap_or_default();
+    let dates = path.unwrap_or_default();
     let chain_not_after = chain_trusted.then(|| {
-        intermediates_not_after
-            .iter()
-            .copied()
+        dates
+            .above_leaf()
             .chain([leaf.not_after])
             .min()
             .unwrap_or(leaf.not_after)
@@ -150,10 +168,10 @@ pub fn judge(
         // with no intermediate): clients need an intermediate they were not sent.
         incomplete: chain.len() == 1
             && leaf.issuer != leaf.subject
-            && !(chain_trusted && intermediates_not_after.is_empty()),
-        intermediate_expiring: intermediates_not_after
-            .iter()
-            .any(|t| days_to_expiry(*t, now) <= expiring_days),
+            && !(chain_trusted && dates.intermediates.is_empty()),
+        intermediate_expiring: dates
+            .above_leaf()
+            .any(|t| days_to_expiry(t, now) <= expiring_days),
         private: known.iter().any(|k| k.private) && !trust.has_private_roots(),
         stale: acm
             .as_ref()
@@ -187,19 +205,24 @@ pub fn judge(
 /// expired or is not valid yet is no link in any path. Only the leaf's own dates are set aside
 /// (an expired leaf on a good chain is "expired", not "untrusted"): the path is verified at the
 /// moment nearest now inside the leaf's validity, which is now itself while the leaf is valid.
+/// A leaf not valid yet has no such moment: clients refuse it, so it is untrusted.
 fn trusted_path(
     end_entity: &EndEntityCert<'_>,
     leaf: &Parsed,
     intermediates: &[CertificateDer<'_>],
     trust: &Trust,
     now: DateTime<Utc>,
-) -> Option<Vec<DateTime<Utc>>> {
+) -> Option<PathDates> {
     let current: Vec<CertificateDer<'_>> = intermediates
         .iter()
         .filter(|c| valid_at(c, now))
         .cloned()
         .collect();
-    let at = now.clamp(leaf.not_before, leaf.not_after.max(leaf.not_before));
+    // A leaf not valid yet is refused by every client, and no finding but this one says so.
+    if now < leaf.not_before {
+        return None;
+    }
+    let at = now.min(leaf.not_after);
     verified_path(end_entity, &current, trust, at).ok()
 }
 
