@@ -298,7 +298,8 @@ pub fn parse_resolve(value: &str) -> Result<((String, u16), Vec<SocketAddr>), St
     if host.is_empty() || host_problem(host).is_err() || addresses.len() > MAX_ADDRESSES {
         return Err(fail());
     }
-    Ok(((host.to_ascii_lowercase(), port), addresses))
+    // As the targets are keyed: `www.example.com.` is the same name, and the pin must hold.
+    Ok(((host.trim_end_matches('.').to_ascii_lowercase(), port), addresses))
 }
 
 /// `addr`, `addr:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address.
@@ -509,4 +510,11 @@ mod tests {
         assert_eq!(settled[0].pinned[0].to_string(), "127.0.0.1:443");
         assert!(settled[1].pinned.is_empty());
     }
+
+    #[test]
+    fn a_pin_for_a_name_with_a_trailing_dot_is_the_names_pin() {
+        let ((host, port), _) = parse_resolve("LocalHost.:9441:127.0.0.1").unwrap();
+        assert_eq!((host.as_str(), port), ("localhost", 9441));
+    }
 }
+
