@@ -13,7 +13,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::report::{account_label, AccountOutcome, AccountState, Certificate, Report};
+use crate::report::{account_label, AccountOutcome, AccountState, Certificate, Report, UNFINISHED};
 
 pub use scope::{Coverage, NotCompared};
 
@@ -277,6 +277,11 @@ fn cert_change(c: &Certificate, found: certificate::Found) -> Change {
     }
 }
 
+/// An account an interrupt cut short in its scan.
+fn cut_short(account: &AccountOutcome) -> bool {
+    account.state == AccountState::Failed && account.reason.as_deref() == Some(UNFINISHED)
+}
+
 /// Accounts that appeared, disappeared, started or stopped failing.
 fn account_changes(old: &Report, new: &Report) -> Vec<Change> {
     let before: HashMap<&str, &AccountOutcome> = old
@@ -294,6 +299,10 @@ fn account_changes(old: &Report, new: &Report) -> Vec<Change> {
         let found = match before.get(a.account_id.as_str()) {
             // Outside the earlier scan's scope: not compared, not new to the organization.
             None if !scope::targeted(old, new, &a.account_id) => None,
+            // Stopped by whoever ran a scan (Ctrl-C), in either scan: unknown, not failed nor
+            // recovered; its regions are not compared.
+            Some(o) if cut_short(o) || cut_short(a) => None,
+            None if cut_short(a) => None,
             None => Some((ChangeKind::AccountAdded, None, Some(a))),
             Some(o) => match (o.state, a.state) {
                 (AccountState::Scanned, AccountState::Failed) => {

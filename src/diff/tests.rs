@@ -524,3 +524,23 @@ fn a_region_only_one_scan_chose_is_not_compared_either_way() {
         "later scan: region outside its scope (--regions)"
     );
 }
+
+#[test]
+fn an_account_a_ctrl_c_cut_short_is_neither_failed_nor_recovered() {
+    let whole = |n| {
+        let mut report = scan(n, &[PROD]);
+        add(&mut report, PROD, EAST, "www", 200);
+        report
+    };
+    let mut cut = scan(1, &[PROD]);
+    cut.accounts[0].state = AccountState::Failed;
+    cut.accounts[0].reason = Some(crate::report::UNFINISHED.into());
+    cut.accounts[0].regions.clear();
+    cut.errors
+        .push(ScanError::interrupted("SIGINT stopped the scan"));
+    let d = compare(whole(0), cut.clone());
+    assert_eq!(kinds(&d), vec![], "{:?}", d.changes);
+    assert!(d.is_incomplete(), "its regions are not compared");
+    let d = compare(cut, whole(2));
+    assert_eq!(kinds(&d), vec![], "{:?}", d.changes);
+}

@@ -299,7 +299,10 @@ pub fn parse_resolve(value: &str) -> Result<((String, u16), Vec<SocketAddr>), St
         return Err(fail());
     }
     // As the targets are keyed: `www.example.com.` is the same name, and the pin must hold.
-    Ok(((host.trim_end_matches('.').to_ascii_lowercase(), port), addresses))
+    Ok((
+        (host.trim_end_matches('.').to_ascii_lowercase(), port),
+        addresses,
+    ))
 }
 
 /// `addr`, `addr:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address.
@@ -517,4 +520,3 @@ mod tests {
         assert_eq!((host.as_str(), port), ("localhost", 9441));
     }
 }
-

@@ -21,6 +21,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The code of the error a signal leaves in the report.
 pub const INTERRUPTED: &str = "interrupted";
+/// The reason given to every account an interrupt cut short: stopped by whoever ran the scan,
+/// not failed (the diff compares it with nothing).
+pub const UNFINISHED: &str = "interrupted before this account finished";
 
 /// The report document. Field names are a contract with every script that reads it: add,
 /// never rename.

@@ -22,6 +22,7 @@ use crate::plan::ScanPlan;
 use crate::progress::Progress;
 use crate::regions::{self, UnknownRegion};
 use crate::report::classify::classify;
+use crate::report::UNFINISHED;
 use crate::report::{
     account_label, counted, AccountOutcome, AccountState, Certificate, Report, ScanError, Stage,
 };
@@ -353,9 +354,6 @@ impl<'p> Engine<'p> {
         report
     }
 }
-
-/// The reason given to every account an interrupt cut short.
-const UNFINISHED: &str = "interrupted before this account finished";
 
 /// How many unfinished accounts an interrupted error names before it counts the rest.
 const NAMED_UNFINISHED: usize = 10;
