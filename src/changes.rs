@@ -33,6 +33,16 @@ pub fn diff_command(args: &DiffArgs) -> Result<u8, Stopped> {
                 before.map_err(Stopped::fatal)?,
                 after.map_err(Stopped::fatal)?,
             );
+            if after.generated_at < before.generated_at {
+                return Err(Stopped::usage(anyhow!(
+                    "{} was generated at {} and {} at {}: OLD must be the earlier report; swap \
+                     them",
+                    old.display(),
+                    printed_time(before.generated_at),
+                    new.display(),
+                    printed_time(after.generated_at),
+                )));
+            }
             let (from, to) = (file_side(old, &before), file_side(new, &after));
             (before, after, from, to)
         }
@@ -182,7 +192,7 @@ fn stored_pair(path: &Path, args: &DiffArgs) -> Result<(Report, Report, Side, Si
     };
     let (from, to) = History::read_steadily(path, found).map_err(Stopped::fatal)?;
     if from.id == to.id {
-        return Err(Stopped::fatal(anyhow!(
+        return Err(Stopped::usage(anyhow!(
             "--from and --to name the same scan ({})",
             from.id
         )));

@@ -1038,3 +1038,30 @@ fn a_file_that_is_not_a_whole_certaudit_history_stops_the_scan_untouched() {
         assert_eq!(std::fs::read(path).unwrap(), before, "not a byte changed");
     }
 }
+
+#[test]
+fn two_report_files_in_the_wrong_time_order_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, days_ago: i64| {
+        let at = chrono::Utc::now() - chrono::Duration::days(days_ago);
+        let report = certaudit::report::Report::new(at, 45, "111111111111");
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_string(&report).unwrap()).unwrap();
+        path
+    };
+    let (earlier, later) = (write("earlier.json", 2), write("later.json", 1));
+    let diff = |old: &std::path::Path, new: &std::path::Path| {
+        assert_cmd::Command::cargo_bin("certaudit")
+            .unwrap()
+            .env_clear()
+            .arg("diff")
+            .args([old, new])
+            .output()
+            .unwrap()
+    };
+    let out = diff(&later, &earlier);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("swap them"), "{stderr}");
+    assert_eq!(diff(&earlier, &later).status.code(), Some(0));
+}
