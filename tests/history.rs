@@ -266,8 +266,8 @@ fn exit_codes_follow_the_scope_and_fail_on(fabric: &Fabric, db: &Path) {
     );
     assert_eq!(
         code(&["--from", "1", "--to", "1"]),
-        Some(1),
-        "the same scan twice"
+        Some(2),
+        "the same scan twice is a usage error, as a reversed range is"
     );
     assert_eq!(
         code(&["--from", "1", "--to", "2", "--allow-partial"]),
