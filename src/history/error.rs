@@ -29,6 +29,9 @@ pub enum HistoryError {
     Locked,
     /// A directory where the history file was expected.
     Directory,
+    /// A FIFO, a device, a socket: reading one could block forever or write where no history
+    /// belongs.
+    NotAFile,
     /// The file (or the files SQLite keeps beside it) cannot be opened or created.
     CannotOpen(String),
     /// A stored value that cannot be read back (or a value that cannot be stored).
@@ -82,6 +85,11 @@ impl fmt::Display for HistoryError {
             HistoryError::Directory => write!(
                 f,
                 "it is a directory: pass the path of a file in it (certaudit creates the file)"
+            ),
+            HistoryError::NotAFile => write!(
+                f,
+                "it is not a regular file (a pipe, a device or a socket): pass the path of a \
+                 history file"
             ),
             HistoryError::CannotOpen(why) => write!(
                 f,

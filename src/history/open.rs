@@ -43,6 +43,9 @@ fn header(path: &Path) -> Result<Header, HistoryError> {
     if path.is_dir() {
         return Err(HistoryError::Directory);
     }
+    if path.metadata().is_ok_and(|m| !m.is_file()) {
+        return Err(HistoryError::NotAFile);
+    }
     let mut bytes = Vec::with_capacity(100);
     File::open(path)
         .and_then(|f| f.take(100).read_to_end(&mut bytes))

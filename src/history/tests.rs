@@ -482,3 +482,21 @@ fn a_read_a_writer_came_during_is_read_again_sharing_its_wal() {
         "read again, and the second read is whole"
     );
 }
+
+#[test]
+fn a_pipe_or_a_device_as_the_history_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("h.db");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Opening the pipe to read its header would wait for a writer forever.
+    for path in [fifo.as_path(), Path::new("/dev/null")] {
+        let err = format!("{:#}", History::open(path).err().unwrap());
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = format!("{:#}", History::open_existing(path).err().unwrap());
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}
