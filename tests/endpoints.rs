@@ -460,6 +460,7 @@ fn scan_probe_adds_endpoints_to_the_report_and_endpoints_csv() {
     // says so although no certificate needs attention.
     let inbox = Inbox::new(&fabric);
     let nowhere = format!("shop.test:443:127.0.0.1:{}", closed_port());
+    let pages = tempfile::tempdir().unwrap();
     let (code, report) = fabric.scan_json(&[
         "--regions",
         "us-east-1",
@@ -468,9 +469,17 @@ fn scan_probe_adds_endpoints_to_the_report_and_endpoints_csv() {
         &nowhere,
         "--sns-topic-arn",
         &inbox.topic_arn,
+        "--report-dir",
+        pages.path().to_str().unwrap(),
     ]);
     assert_eq!(code, 3);
     assert_eq!(report["endpoints"][0]["status"], "unreachable");
+    // report.html says so too, though no account or region failed.
+    let page = std::fs::read_to_string(pages.path().join("report.html")).unwrap();
+    assert!(
+        page.contains("id=\"incomplete\"") && page.contains("1 endpoint(s) could not be reached"),
+        "the page's INCOMPLETE banner"
+    );
     let messages = inbox.take();
     assert_eq!(messages.len(), 1, "{messages:?}");
     let (subject, body) = &messages[0];

@@ -29,6 +29,8 @@ struct Page<'a> {
     report: &'a Report,
     generated: String,
     incomplete: bool,
+    /// `scan --probe`'s endpoints that could not be reached: the run is incomplete for them too.
+    unreachable: usize,
     cards: Vec<Card>,
     timeline: Timeline,
     lists: Vec<List>,
@@ -415,6 +417,12 @@ fn page(report: &Report) -> Result<Page<'_>> {
         report,
         generated: report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         incomplete: report.is_incomplete(),
+        unreachable: report
+            .endpoints
+            .iter()
+            .flatten()
+            .filter(|e| e.status == EndpointStatus::Unreachable)
+            .count(),
         cards: cards(report),
         timeline: timeline(report),
         lists: vec![
