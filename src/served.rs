@@ -3,7 +3,6 @@
 //! and the listed endpoints are probed over TLS and judged against it.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 
 use crate::audit;
 use crate::changes::read_report;
@@ -13,7 +12,6 @@ use crate::outcome::{self, Stopped};
 use crate::output;
 use crate::plan::{CsvCells, DataFormat, ScanPlan};
 use crate::report::endpoint::{Endpoint, EndpointFinding, EndpointStatus};
-use crate::report::printable;
 
 pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
     let prober = Prober::new(&args.probe.settings(), args.expiring_days).map_err(Stopped::usage)?;
@@ -48,7 +46,11 @@ pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
     })
     .map_err(Stopped::fatal)?;
     if args.output != DataFormat::Table {
-        let _ = write_unreachable(endpoints, &mut std::io::stderr().lock());
+        let _ = output::endpoints::write_unreachable(
+            endpoints,
+            output::terminal::stderr_width(),
+            &mut std::io::stderr().lock(),
+        );
     }
     for error in [probed.interrupted_error(), probed.local_error()]
         .into_iter()
@@ -95,23 +97,6 @@ pub fn exit_code(
     }
 }
 
-/// For the formats whose stdout is data: the endpoints not reached, on stderr.
-fn write_unreachable(endpoints: &[Endpoint], out: &mut dyn Write) -> std::io::Result<()> {
-    for e in endpoints
-        .iter()
-        .filter(|e| e.status == EndpointStatus::Unreachable)
-    {
-        let why = e
-            .error
-            .as_ref()
-            .map(|x| format!("{}: {}", x.code, x.message))
-            .unwrap_or_default();
-        let line = format!("certaudit: unreachable {} {why}", e.place());
-        writeln!(out, "{}", printable(&line))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +105,7 @@ mod tests {
     fn an_unreachable_ipv6_endpoint_is_named_as_bracketed_address_then_port() {
         let e = Endpoint::unprobed("::1", 5527, "::1", EndpointStatus::Unreachable);
         let mut out = Vec::new();
-        write_unreachable(&[e], &mut out).unwrap();
+        output::endpoints::write_unreachable(&[e], None, &mut out).unwrap();
         let line = String::from_utf8(out).unwrap();
         assert!(
             line.starts_with("certaudit: unreachable [::1]:5527 "),

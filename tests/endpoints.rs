@@ -1034,7 +1034,7 @@ fn scan_probe_findings_reach_the_table_the_page_and_the_served_fail_on_kinds() {
     let stderr = String::from_utf8_lossy(&csv.stderr);
     assert_eq!(csv.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("certaudit: unreachable [old.test:443] connect"),
+        stderr.contains("certaudit: unreachable old.test:443 connect"),
         "{stderr}"
     );
 

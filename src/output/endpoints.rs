@@ -187,7 +187,7 @@ pub fn write_unreachable(
             .as_ref()
             .map(|x| format!("{}: {}", x.code, x.message))
             .unwrap_or_default();
-        let line = format!("certaudit: unreachable [{}:{}] {why}", e.host, e.port);
+        let line = format!("certaudit: unreachable {} {why}", e.place());
         writeln!(out, "{}", terminal::prose(&printable(&line), width))?;
     }
     Ok(())
