@@ -1258,6 +1258,7 @@ fn a_scheduler_input_narrows_the_configured_scope_never_widens_it() {
             result["reason"].as_str().unwrap().contains(word),
             "{result}"
         );
+        assert!(stderr.contains("scheduled scan not run"), "{stderr}");
     }
     let (code, _, stderr) = run_event(
         &fabric,

@@ -104,7 +104,12 @@ impl Handler {
         match event {
             Event::Scheduled(scope) => match self.scope_outside(&scope, interrupt).await {
                 Ok(None) => scheduled::run(self, scope, interrupt).await,
-                Ok(Some(reason)) => self.ignored(EventRef::default(), reason),
+                Ok(Some(reason)) => {
+                    // A schedule that scans nothing every day is a mistake or a forgery: said
+                    // at the default level, not only in the result.
+                    tracing::warn!("scheduled scan not run: {}", printable(&reason));
+                    self.ignored(EventRef::default(), reason)
+                }
                 Err(stopped) => stopped,
             },
             Event::Acm(event) => {
