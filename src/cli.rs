@@ -1,6 +1,7 @@
 //! Command-line interface: plain clap structs and their value checks, and the one step that
 //! turns them into plain settings (`ScanArgs::plan`, `TargetArgs::targets`) for the engine.
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
@@ -406,6 +407,42 @@ pub struct ScanTuning {
           value_parser = clap::value_parser!(i64).range(0..=3650),
           hide_env_values = true, env = "CERTAUDIT_EXPIRING_DAYS", help_heading = "Report")]
     pub expiring_days: i64,
+
+    /// Do not check that ACM's next renewal of the certificates it issued will succeed
+    /// (validation CNAMEs, CAA, e-mail and HTTP validation). On by default with --detail full.
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "CERTAUDIT_NO_RENEWAL_CHECK",
+        help_heading = "Renewal check"
+    )]
+    pub no_renewal_check: bool,
+
+    /// The DNS server the renewal check asks (repeatable, or comma-separated in
+    /// CERTAUDIT_DNS_SERVER); by default the system resolver (/etc/resolv.conf).
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server, value_delimiter = ',',
+          hide_env_values = true, env = "CERTAUDIT_DNS_SERVER", help_heading = "Renewal check")]
+    pub dns_server: Vec<SocketAddr>,
+
+    /// Seconds a DNS lookup (retry included) or the HTTP validation request may take; a lookup
+    /// that gets no answer makes the certificate's check unknown and the scan incomplete.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=300),
+          hide_env_values = true, env = "CERTAUDIT_DNS_TIMEOUT", help_heading = "Renewal check")]
+    pub dns_timeout: u64,
+}
+
+/// A DNS server: an IP address, with an optional port (IPv6 with a port as `[::1]:53`).
+pub fn parse_dns_server(value: &str) -> Result<SocketAddr, String> {
+    let value = value.trim();
+    if let Ok(ip) = value.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    value.parse::<SocketAddr>().map_err(|_| {
+        format!(
+            "'{value}' is not a DNS server address: expected an IP address with an optional              port, such as 10.0.0.2, 127.0.0.1:5353 or [fd00::2]:53"
+        )
+    })
 }
 
 /// Where findings go: shared by `scan`, `event` and `lambda`.
@@ -716,6 +753,12 @@ impl ScanTuning {
             },
             history: None,
             probe: None,
+            renewal: (!self.no_renewal_check && self.detail == Detail::Full).then(|| {
+                crate::renewal::Settings {
+                    servers: self.dns_server.clone(),
+                    timeout: std::time::Duration::from_secs(self.dns_timeout),
+                }
+            }),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod regions;
+pub mod renewal;
 pub mod report;
 pub mod scan;
 pub mod secret;

@@ -63,6 +63,7 @@ fn matches(finding: Finding, c: &Certificate) -> bool {
         Finding::Expired => c.expired,
         Finding::Imported => c.imported,
         Finding::WillNotRenew => c.will_not_renew,
+        Finding::RenewalAtRisk => c.renewal_check.as_ref().is_some_and(|r| r.at_risk()),
         _ => false,
     }
 }
@@ -78,9 +79,11 @@ fn served(finding: Finding) -> Option<EndpointFinding> {
         Finding::ServedPrivateCa => EndpointFinding::PrivateCa,
         Finding::ServedIncompleteChain => EndpointFinding::IncompleteChain,
         Finding::ServedIntermediateExpiring => EndpointFinding::IntermediateExpiring,
-        Finding::Expiring | Finding::Expired | Finding::Imported | Finding::WillNotRenew => {
-            return None
-        }
+        Finding::Expiring
+        | Finding::Expired
+        | Finding::Imported
+        | Finding::WillNotRenew
+        | Finding::RenewalAtRisk => return None,
     })
 }
 
@@ -109,11 +112,12 @@ pub fn matched_findings(report: &Report, fail_on: &BTreeSet<Finding>) -> BTreeSe
 /// `--allow-partial` forgives accounts and regions that failed, not an organization listing
 /// that broke part-way: then the set of accounts itself is unknown.
 pub fn exit_code(report: &Report, fail_on: &BTreeSet<Finding>, allow_partial: bool) -> u8 {
-    // Nor this machine failing to probe: what the endpoints serve is unknown.
+    // Nor this machine failing to probe: what the endpoints serve is unknown; nor a DNS
+    // lookup the renewal check could not make: a broken resolver must not read as all fine.
     let targets_unknown = report
         .errors
         .iter()
-        .any(|e| matches!(e.stage, Stage::Organizations | Stage::Probe));
+        .any(|e| matches!(e.stage, Stage::Organizations | Stage::Probe | Stage::Dns));
     // `scan --probe`: an endpoint that could not be reached was not checked.
     let unreachable = report
         .endpoints

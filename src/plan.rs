@@ -67,6 +67,7 @@ pub enum Finding {
     Expired,
     Imported,
     WillNotRenew,
+    RenewalAtRisk,
     ServedExpired,
     ServedExpiring,
     ServedMismatch,
@@ -82,7 +83,11 @@ impl Finding {
     pub fn is_served(self) -> bool {
         !matches!(
             self,
-            Finding::Expiring | Finding::Expired | Finding::Imported | Finding::WillNotRenew
+            Finding::Expiring
+                | Finding::Expired
+                | Finding::Imported
+                | Finding::WillNotRenew
+                | Finding::RenewalAtRisk
         )
     }
 }
@@ -206,6 +211,9 @@ pub struct ScanPlan {
     pub history: Option<PathBuf>,
     /// Probe the in-use certificates' names over TLS after the scan (`--probe`).
     pub probe: Option<ProbeSettings>,
+    /// Check that ACM's next renewal of each certificate it issued will succeed (SPEC §13);
+    /// None with --no-renewal-check or --detail summary.
+    pub renewal: Option<crate::renewal::Settings>,
 }
 
 /// An organizational unit (`ou-…`) or root (`r-…`) ID.
@@ -379,6 +387,8 @@ impl ScanPlan {
             notify: Notify::default(),
             history: None,
             probe: None,
+            // What is served is the question, not ACM's next renewal.
+            renewal: None,
         }
     }
 }

@@ -48,6 +48,10 @@ pub enum ChangeKind {
     RenewalFailed,
     #[value(alias = "will-not-renew")]
     WillNotRenew,
+    #[value(alias = "renewal-at-risk")]
+    RenewalAtRisk,
+    #[value(alias = "renewal-risk-resolved")]
+    RenewalRiskResolved,
     #[value(alias = "in-use-changed")]
     InUseChanged,
     Changed,
@@ -62,7 +66,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 14] = [
+    pub const ALL: [ChangeKind; 16] = [
         ChangeKind::Added,
         ChangeKind::Removed,
         ChangeKind::Renewed,
@@ -71,6 +75,8 @@ impl ChangeKind {
         ChangeKind::BecameExpired,
         ChangeKind::RenewalFailed,
         ChangeKind::WillNotRenew,
+        ChangeKind::RenewalAtRisk,
+        ChangeKind::RenewalRiskResolved,
         ChangeKind::InUseChanged,
         ChangeKind::Changed,
         ChangeKind::AccountFailed,
@@ -89,6 +95,8 @@ impl ChangeKind {
             ChangeKind::BecameExpired => "became_expired",
             ChangeKind::RenewalFailed => "renewal_failed",
             ChangeKind::WillNotRenew => "will_not_renew",
+            ChangeKind::RenewalAtRisk => "renewal_at_risk",
+            ChangeKind::RenewalRiskResolved => "renewal_risk_resolved",
             ChangeKind::InUseChanged => "in_use_changed",
             ChangeKind::Changed => "changed",
             ChangeKind::AccountFailed => "account_failed",
@@ -107,8 +115,10 @@ impl ChangeKind {
             | ChangeKind::BecameExpired
             | ChangeKind::RenewalFailed
             | ChangeKind::WillNotRenew
+            | ChangeKind::RenewalAtRisk
             | ChangeKind::AccountFailed => '!',
             ChangeKind::Renewed
+            | ChangeKind::RenewalRiskResolved
             | ChangeKind::Reimported
             | ChangeKind::InUseChanged
             | ChangeKind::Changed

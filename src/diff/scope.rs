@@ -96,6 +96,7 @@ impl<'a> Gaps<'a> {
                     | Stage::SecurityHub
                     | Stage::ReportS3
                     | Stage::Probe
+                    | Stage::Dns
             );
             if let (true, Some(account)) = (reads, e.account_id.as_deref()) {
                 errors.entry((account, e.region.as_deref())).or_insert(e);

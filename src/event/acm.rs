@@ -19,6 +19,7 @@ use crate::notify::sns::{self, Message};
 use crate::report::attention::needs_attention;
 use crate::report::classify::{classify, days_to_expiry};
 use crate::report::{Certificate, FailureKind, Stage};
+use crate::renewal::Checker;
 use crate::scan::describe_one;
 
 /// What one event's handling shares.
@@ -87,6 +88,16 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
         Some(one) => {
             let mut certificate = one.certificate;
             let now = chrono::Utc::now();
+            // The renewal check of its one certificate, as a scan makes it (SPEC §13): a
+            // lookup that fails leaves the check unknown and the event not fully handled.
+            if let Some(settings) = &plan.scan.renewal {
+                let checker = Checker::new(settings);
+                certificate.renewal_check = checker.judge(&certificate, now).await;
+                for error in checker.errors() {
+                    step.result.fail(error);
+                }
+            }
+            certificate.validation = None;
             classify(&mut certificate, now, plan.scan.expiring_days);
             step.result.days_at_event = certificate
                 .not_after

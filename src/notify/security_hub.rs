@@ -35,12 +35,34 @@ pub fn finding_id(certificate_arn: &str) -> String {
     format!("certaudit/{certificate_arn}")
 }
 
+/// By the days left; for a certificate whose renewal will fail (SPEC §13), at least by the
+/// days until ACM's attempt: High once it has begun, Medium within two weeks of it.
 pub fn severity(c: &Certificate) -> SeverityLabel {
-    match Urgency::of(c) {
+    let by_expiry = match Urgency::of(c) {
         Urgency::Expired | Urgency::Within7 => SeverityLabel::Critical,
         Urgency::Within15 => SeverityLabel::High,
         Urgency::Within30 => SeverityLabel::Medium,
         Urgency::Expiring | Urgency::Later => SeverityLabel::Low,
+    };
+    let by_attempt = c
+        .renewal_check
+        .as_ref()
+        .filter(|r| r.at_risk())
+        .and_then(|r| r.attempt_in_days)
+        .map(|d| match d {
+            ..=0 => SeverityLabel::High,
+            1..=14 => SeverityLabel::Medium,
+            _ => SeverityLabel::Low,
+        });
+    let rank = |s: &SeverityLabel| match s {
+        SeverityLabel::Critical => 3,
+        SeverityLabel::High => 2,
+        SeverityLabel::Medium => 1,
+        _ => 0,
+    };
+    match by_attempt {
+        Some(attempt) if rank(&attempt) > rank(&by_expiry) => attempt,
+        _ => by_expiry,
     }
 }
 
@@ -88,7 +110,12 @@ impl FindingWords {
                 .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
                 .unwrap_or_else(|| "unknown".into()),
         );
-        let recommendation = if c.imported {
+        let at_risk = c.renewal_check.as_ref().is_some_and(|r| r.at_risk());
+        let recommendation = if at_risk {
+            "Restore what the description names (the validation CNAME, a CAA record allowing \
+             amazon.com, the HTTP redirect, an approver for the validation e-mail) before ACM's \
+             renewal attempt, 60 days before expiry"
+        } else if c.imported {
             "Obtain a renewed certificate from its issuer and re-import it into ACM (same ARN)"
         } else if c.in_use == Some(false) {
             "Attach the certificate to a resource so ACM can renew it, or delete it if unused"

@@ -113,6 +113,10 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
         .collect()
 }
 
+fn renewal_at_risk(c: &Certificate) -> bool {
+    c.renewal_check.as_ref().is_some_and(|r| r.at_risk())
+}
+
 fn count(certificates: &[&Certificate], keep: impl Fn(&Certificate) -> bool) -> usize {
     certificates.iter().filter(|c| keep(c)).count()
 }
@@ -121,6 +125,7 @@ fn subject(report: &Report, certificates: &[&Certificate], endpoints: usize) -> 
     let expired = count(certificates, |c| c.expired);
     let expiring = count(certificates, |c| c.expiring && !c.expired);
     let will_not_renew = count(certificates, |c| c.will_not_renew);
+    let at_risk = count(certificates, renewal_at_risk);
     let mut subject = if certificates.is_empty() {
         "certaudit: no certificate needs attention".to_string()
     } else {
@@ -128,6 +133,9 @@ fn subject(report: &Report, certificates: &[&Certificate], endpoints: usize) -> 
             "certaudit: {expired} expired, {expiring} expiring, {will_not_renew} will not renew"
         )
     };
+    if at_risk > 0 {
+        subject.push_str(&format!(" ({at_risk} renewal at risk)"));
+    }
     if endpoints > 0 {
         let serving = crate::report::counted(endpoints, "endpoint");
         subject = if certificates.is_empty() {
@@ -179,6 +187,13 @@ fn header(report: &Report, certificates: &[&Certificate]) -> String {
         report.caller_account_id,
         report.generated_at.format("%Y-%m-%d %H:%M UTC"),
     );
+    let at_risk = count(certificates, renewal_at_risk);
+    if at_risk > 0 {
+        text.push_str(&format!(
+            "{at_risk} certificate(s) will not renew because ACM's next renewal will fail \
+             (validation record, CAA, e-mail or HTTP validation): each line says why.\n"
+        ));
+    }
     if report.is_incomplete() {
         text.push_str(&format!(
             "WARNING: the scan was INCOMPLETE ({} error(s)); certificates in these places are not \

@@ -22,7 +22,7 @@ impl CsvCells {
     }
 }
 
-pub const CERTIFICATE_HEADER: [&str; 28] = [
+pub const CERTIFICATE_HEADER: [&str; 30] = [
     "arn",
     "account_id",
     "account_name",
@@ -51,6 +51,8 @@ pub const CERTIFICATE_HEADER: [&str; 28] = [
     "managed_by",
     "failure_reason",
     "tags",
+    "renewal_check",
+    "renewal_risks",
 ];
 
 pub const ERROR_HEADER: [&str; 5] = ["account_id", "region", "stage", "code", "message"];
@@ -100,6 +102,16 @@ fn row(c: &Certificate) -> Vec<String> {
         opt(&c.managed_by),
         opt(&c.failure_reason),
         tags.unwrap_or_default(),
+        c.renewal_check
+            .as_ref()
+            .map_or(String::new(), |r| r.status.as_str().to_string()),
+        // "kind name" per risk, `;`-joined: DNS names and URLs hold no `;`.
+        c.renewal_check
+            .iter()
+            .flat_map(|r| &r.risks)
+            .map(|r| format!("{} {}", r.kind.as_str(), r.name))
+            .collect::<Vec<_>>()
+            .join(";"),
     ]
 }
 

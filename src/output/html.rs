@@ -213,6 +213,12 @@ fn cards(report: &Report) -> Vec<Card> {
             flag(s.will_not_renew, "warning"),
         ),
         card(
+            "renewal_at_risk",
+            "Renewal at risk",
+            s.renewal_at_risk,
+            flag(s.renewal_at_risk, "warning"),
+        ),
+        card(
             "accounts_scanned",
             "Accounts scanned",
             s.accounts_scanned,

@@ -96,6 +96,12 @@ fn summary_line(report: &Report) -> String {
         s.imported,
         s.will_not_renew,
     );
+    if s.renewal_at_risk > 0 {
+        line.push_str(&format!(
+            " ({} at risk of a failed renewal)",
+            s.renewal_at_risk
+        ));
+    }
     if s.accounts_skipped > 0 {
         line.push_str(&format!(
             ", {} skipped",

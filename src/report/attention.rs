@@ -80,6 +80,9 @@ pub fn why(c: &Certificate) -> String {
 /// Why an ACM-issued certificate will not renew: the one wording the table, SNS and Security
 /// Hub share.
 pub fn renewal_problem(c: &Certificate) -> String {
+    if let Some(check) = c.renewal_check.as_ref().filter(|r| r.at_risk()) {
+        return crate::renewal::why(check, c.not_after);
+    }
     match (
         c.renewal_status.as_deref(),
         c.renewal_status_reason.as_deref(),

@@ -31,8 +31,10 @@ pub fn classify(cert: &mut Certificate, generated_at: DateTime<Utc>, expiring_da
     let in_service = is(&cert.status, "ISSUED");
     let acm_managed = cert.cert_type.is_some() && !cert.imported;
     let ineligible = is(&cert.renewal_eligibility, "INELIGIBLE");
-    cert.will_not_renew = acm_managed && in_service && (ineligible || renewal_stuck);
-    if renewal_stuck {
+    // The renewal check found what will make the next renewal fail (SPEC §13).
+    let at_risk = cert.renewal_check.as_ref().is_some_and(|r| r.at_risk());
+    cert.will_not_renew = acm_managed && in_service && (ineligible || renewal_stuck || at_risk);
+    if renewal_stuck || at_risk {
         cert.auto_renews = false;
     }
 }

@@ -78,6 +78,8 @@ pub struct Summary {
     pub expired: usize,
     pub imported: usize,
     pub will_not_renew: usize,
+    /// Certificates whose next renewal the renewal check found will fail.
+    pub renewal_at_risk: usize,
     pub errors: usize,
     pub duration_ms: u64,
 }
@@ -124,6 +126,8 @@ pub enum Stage {
     ReportS3,
     /// Probing endpoints (`--probe`) when this machine, not an endpoint, failed.
     Probe,
+    /// The renewal check's DNS lookups (SPEC §13).
+    Dns,
 }
 
 impl Stage {
@@ -140,6 +144,7 @@ impl Stage {
             Stage::SecurityHub => "security_hub",
             Stage::ReportS3 => "report_s3",
             Stage::Probe => "probe",
+            Stage::Dns => "dns",
         }
     }
 }
@@ -208,6 +213,13 @@ pub struct Certificate {
     pub failure_reason: Option<CompactString>,
     /// Null when not read (`--detail summary`, `--no-tags`).
     pub tags: Option<Tags>,
+    /// Whether ACM's next renewal will succeed (SPEC §13); null when not checked (not issued
+    /// by Amazon, not ISSUED, `--detail summary`, `--no-renewal-check`).
+    #[serde(default)]
+    pub renewal_check: Option<crate::renewal::RenewalCheck>,
+    /// What DescribeCertificate says the renewal will validate, until the check has judged it.
+    #[serde(skip)]
+    pub validation: Option<Box<crate::renewal::Validation>>,
 }
 
 /// A certificate's tags, as a JSON object sorted by key. A sorted vector rather than a
@@ -280,6 +292,8 @@ impl Certificate {
             managed_by: None,
             failure_reason: None,
             tags: None,
+            renewal_check: None,
+            validation: None,
         }
     }
 }
@@ -370,6 +384,10 @@ impl Report {
             expired: certs.iter().filter(|c| c.expired).count(),
             imported: certs.iter().filter(|c| c.imported).count(),
             will_not_renew: certs.iter().filter(|c| c.will_not_renew).count(),
+            renewal_at_risk: certs
+                .iter()
+                .filter(|c| c.renewal_check.as_ref().is_some_and(|r| r.at_risk()))
+                .count(),
             errors: self.errors.len(),
             duration_ms,
         };

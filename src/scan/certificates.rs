@@ -18,6 +18,7 @@ use crate::access::aws_error::AwsFailure;
 use crate::access::AccountAccess;
 use crate::interrupt::Interrupt;
 use crate::plan::Detail;
+use crate::renewal::{Checker, Validation};
 use crate::report::{Certificate, CompactString, ScanError, Stage, Tags};
 
 /// ACM's largest page.
@@ -33,6 +34,8 @@ pub struct CallBudget<'a> {
     pub in_flight: usize,
     /// A signal stops every wait and call: what was listed is kept, undescribed.
     pub interrupt: &'a Interrupt,
+    /// The renewal check, whose lookups start as each certificate is described.
+    pub renewal: Option<&'a Checker>,
 }
 
 /// One account-region.
@@ -255,6 +258,10 @@ async fn describe_certificate(
         Ok(out) => {
             if let Some(detail) = out.certificate() {
                 apply_detail(&mut certificate, detail);
+                if let Some(checker) = budget.renewal {
+                    certificate.validation = Validation::from_detail(detail).map(Box::new);
+                    checker.prefetch(&certificate);
+                }
             }
         }
         Err(e) => errors.push(at.error(Stage::DescribeCertificate, with_arn(&arn, &e))),
@@ -395,6 +402,7 @@ pub async fn describe_one(
     let mut exportable = false;
     if let Some(detail) = described.certificate() {
         apply_detail(&mut certificate, detail);
+        certificate.validation = Validation::from_detail(detail).map(Box::new);
         exportable = detail
             .options()
             .and_then(|o| o.export())

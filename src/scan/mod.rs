@@ -21,6 +21,7 @@ use crate::interrupt::{Interrupt, Signal};
 use crate::plan::ScanPlan;
 use crate::progress::Progress;
 use crate::regions::{self, UnknownRegion};
+use crate::renewal::Checker;
 use crate::report::classify::classify;
 use crate::report::UNFINISHED;
 use crate::report::{
@@ -129,11 +130,13 @@ pub async fn run(
     let generated_at = whole_seconds(Utc::now());
     let limiter = CallLimiter::new(plan.rate, plan.rate_scope);
     let calls = Semaphore::new(CALLS_IN_FLIGHT);
+    let checker = plan.renewal.as_ref().map(Checker::new);
     let budget = CallBudget {
         limiter: &limiter,
         calls: &calls,
         in_flight: plan.rate.get().clamp(2, 64) as usize,
         interrupt,
+        renewal: checker.as_ref(),
     };
     // Every target received, for an interrupt to name the unfinished ones.
     let received: RefCell<Vec<AccountTarget>> = RefCell::new(Vec::new());
@@ -180,6 +183,14 @@ pub async fn run(
     progress.finish();
     let header = Report::new(generated_at, plan.expiring_days, &caller.account_id);
     let mut report = engine.into_report(&received.borrow(), &caller.partition, header);
+    if let Some(checker) = &checker {
+        // Most lookups were answered while the scan waited on AWS. Interrupted: the
+        // certificates stay unchecked (null), as the scan's other unfinished work does.
+        let judging = checker.judge_all(&mut report.certificates, generated_at);
+        if interrupt.or_stop(judging).await.is_some() {
+            report.errors.extend(checker.errors());
+        }
+    }
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
     }

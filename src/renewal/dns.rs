@@ -1,0 +1,309 @@
+//! The resolver: `--dns-server`s, or the system's (/etc/resolv.conf). Each (name, type) is
+//! asked once per scan: answers are kept, and a name many certificates share (ACM reuses one
+//! CNAME for a name and its wildcard; every name climbs to the same parents for CAA) costs one
+//! query. Lookups run as tasks of their own, so they proceed while the scan waits on AWS.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::TokioResolver;
+use tokio::sync::Semaphore;
+
+use super::caa;
+
+/// Lookups in flight at once: enough for thousands of names a second on loopback, few enough
+/// not to flood a VPC resolver (AmazonProvidedDNS allows 1,024 packets a second per interface).
+const IN_FLIGHT: usize = 64;
+
+/// A lookup that got no answer to judge by: SERVFAIL, REFUSED, a timeout, no resolver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// `servfail`, `refused`, `timeout`, `no-resolver`…: the error's code (stage `dns`).
+    pub code: String,
+    pub message: String,
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer<T> {
+    Found(T),
+    /// The name does not exist.
+    NxDomain,
+    /// The name exists, without records of this type.
+    NoData,
+    Failed(Failure),
+}
+
+type Pending<T> = Shared<BoxFuture<'static, Answer<T>>>;
+
+/// The resolver and what it has answered this scan.
+pub struct Dns {
+    resolver: Result<Arc<TokioResolver>, Failure>,
+    /// "127.0.0.1:5353", or "the system resolver (10.0.0.2)": named in every error.
+    pub label: String,
+    timeout: Duration,
+    in_flight: Arc<Semaphore>,
+    cnames: Mutex<HashMap<String, Pending<String>>>,
+    caas: Mutex<HashMap<String, Pending<Vec<caa::Entry>>>>,
+    addresses: Mutex<HashMap<String, Pending<Vec<std::net::IpAddr>>>>,
+}
+
+impl Dns {
+    /// A resolver asking `servers` (none: the system's). `timeout` bounds each lookup,
+    /// retries included. Never fails: a resolver that cannot be set up fails each lookup.
+    pub fn new(servers: &[SocketAddr], timeout: Duration) -> Dns {
+        let mut options = ResolverOpts::default();
+        // Two tries within the one timeout: a lost UDP packet is retried, a dead server still
+        // fails in `timeout`.
+        options.timeout = timeout / 2;
+        options.attempts = 2;
+        // Names here are absolute: never tried under the search domains, nor read from
+        // /etc/hosts (ACM does not read this machine's hosts file).
+        options.ndots = 0;
+        options.use_hosts_file = ResolveHosts::Never;
+        options.preserve_intermediates = true;
+        options.cache_size = 0;
+        let (config, label) = match servers.is_empty() {
+            true => match hickory_resolver::system_conf::read_system_conf() {
+                Ok((config, _)) => {
+                    let ips: Vec<String> = config
+                        .name_servers()
+                        .iter()
+                        .map(|s| s.ip.to_string())
+                        .collect();
+                    let label = format!("the system resolver ({})", ips.join(", "));
+                    (Ok(config), label)
+                }
+                Err(e) => (Err(e), "the system resolver (/etc/resolv.conf)".to_string()),
+            },
+            false => {
+                let label = servers
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (Ok(configured(servers)), label)
+            }
+        };
+        let resolver = config.and_then(|config| {
+            TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+                .with_options(options)
+                .build()
+                .map(Arc::new)
+        });
+        let resolver = resolver.map_err(|e| Failure {
+            code: "no-resolver".into(),
+            message: format!("no DNS resolver could be set up from {label}: {e}"),
+        });
+        Dns {
+            resolver,
+            label,
+            timeout,
+            in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
+            cnames: Mutex::new(HashMap::new()),
+            caas: Mutex::new(HashMap::new()),
+            addresses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The CNAME at `name` (its target, absolute, lower case).
+    pub fn cname(&self, name: &str) -> Pending<String> {
+        self.memo(&self.cnames, name, RecordType::CNAME, |records| {
+            records
+                .iter()
+                .find_map(|r| match r {
+                    RData::CNAME(target) => Some(absolute(&target.0.to_ascii())),
+                    _ => None,
+                })
+                .map_or(Answer::NoData, Answer::Found)
+        })
+    }
+
+    /// The CAA set at `name`, aliases followed.
+    pub fn caa(&self, name: &str) -> Pending<Vec<caa::Entry>> {
+        self.memo(&self.caas, name, RecordType::CAA, |records| {
+            let entries: Vec<caa::Entry> = records
+                .iter()
+                .filter_map(|r| match r {
+                    RData::CAA(c) => Some(caa::Entry {
+                        critical: c.issuer_critical,
+                        tag: c.tag.clone(),
+                        value: String::from_utf8_lossy(&c.value).into_owned(),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            match entries.is_empty() {
+                true => Answer::NoData,
+                false => Answer::Found(entries),
+            }
+        })
+    }
+
+    /// The addresses of `name` (A and AAAA).
+    pub fn addresses(&self, name: &str) -> Pending<Vec<std::net::IpAddr>> {
+        let key = absolute(name);
+        let mut memo = self.addresses.lock().expect("the DNS memo lock");
+        if let Some(pending) = memo.get(&key) {
+            return pending.clone();
+        }
+        let resolver = self.resolver.clone();
+        let timeout = self.timeout;
+        let in_flight = self.in_flight.clone();
+        let label = self.label.clone();
+        let name = key.clone();
+        let task = tokio::spawn(async move {
+            let resolver = match resolver {
+                Ok(r) => r,
+                Err(failure) => return Answer::Failed(failure),
+            };
+            let _slot = in_flight.acquire_owned().await;
+            match tokio::time::timeout(timeout, resolver.lookup_ip(name.as_str())).await {
+                Err(_) => Answer::Failed(timed_out(&name, "A/AAAA", &label, timeout)),
+                Ok(Ok(found)) => {
+                    let ips: Vec<std::net::IpAddr> = found.iter().collect();
+                    match ips.is_empty() {
+                        true => Answer::NoData,
+                        false => Answer::Found(ips),
+                    }
+                }
+                Ok(Err(e)) => classify(&e, &name, "A/AAAA", &label),
+            }
+        });
+        let pending = joined(task);
+        memo.insert(key, pending.clone());
+        pending
+    }
+
+    fn memo<T: Clone + Send + Sync + 'static>(
+        &self,
+        memo: &Mutex<HashMap<String, Pending<T>>>,
+        name: &str,
+        record_type: RecordType,
+        read: fn(&[RData]) -> Answer<T>,
+    ) -> Pending<T> {
+        let key = absolute(name);
+        let mut memo = memo.lock().expect("the DNS memo lock");
+        if let Some(pending) = memo.get(&key) {
+            return pending.clone();
+        }
+        let resolver = self.resolver.clone();
+        let timeout = self.timeout;
+        let in_flight = self.in_flight.clone();
+        let label = self.label.clone();
+        let name = key.clone();
+        let task = tokio::spawn(async move {
+            let resolver = match resolver {
+                Ok(r) => r,
+                Err(failure) => return Answer::Failed(failure),
+            };
+            let Ok(query) = Name::from_ascii(&name) else {
+                return Answer::Failed(Failure {
+                    code: "bad-name".into(),
+                    message: format!("{name} is not a DNS name certaudit can ask for"),
+                });
+            };
+            let _slot = in_flight.acquire_owned().await;
+            let kind = record_type.to_string();
+            match tokio::time::timeout(timeout, resolver.lookup(query, record_type)).await {
+                Err(_) => Answer::Failed(timed_out(&name, &kind, &label, timeout)),
+                Ok(Ok(found)) => {
+                    let records: Vec<RData> = found
+                        .answers()
+                        .iter()
+                        .map(|r| r.data.clone())
+                        .collect();
+                    read(&records)
+                }
+                Ok(Err(e)) => classify(&e, &name, &kind, &label),
+            }
+        });
+        let pending = joined(task);
+        memo.insert(key, pending.clone());
+        pending
+    }
+}
+
+/// `--dns-server`s, each over UDP and (for truncated answers) TCP on its port.
+fn configured(servers: &[SocketAddr]) -> ResolverConfig {
+    ResolverConfig::from_name_servers(
+        servers
+            .iter()
+            .map(|s| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = s.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = s.port();
+                NameServerConfig::new(s.ip(), true, vec![udp, tcp])
+            })
+            .collect(),
+    )
+}
+
+fn joined<T: Clone + Send + Sync + 'static>(
+    task: tokio::task::JoinHandle<Answer<T>>,
+) -> Pending<T> {
+    async move {
+        task.await.unwrap_or_else(|e| {
+            Answer::Failed(Failure {
+                code: "dns-task".into(),
+                message: format!("a DNS lookup stopped: {e}"),
+            })
+        })
+    }
+    .boxed()
+    .shared()
+}
+
+/// `name` absolute and lower case: "example.com." (DNS compares names without case).
+pub fn absolute(name: &str) -> String {
+    let name = name.trim().to_ascii_lowercase();
+    match name.ends_with('.') {
+        true => name,
+        false => format!("{name}."),
+    }
+}
+
+fn timed_out(name: &str, kind: &str, label: &str, timeout: Duration) -> Failure {
+    Failure {
+        code: "timeout".into(),
+        message: format!(
+            "{kind} lookup of {name} at {label}: no answer within {} s (--dns-timeout)",
+            timeout.as_secs_f64()
+        ),
+    }
+}
+
+/// NXDOMAIN and NODATA are answers; everything else is a failed lookup.
+fn classify<T>(e: &NetError, name: &str, kind: &str, label: &str) -> Answer<T> {
+    let code = match e {
+        NetError::Dns(DnsError::NoRecordsFound(none)) => match none.response_code {
+            ResponseCode::NXDomain => return Answer::NxDomain,
+            ResponseCode::NoError => return Answer::NoData,
+            other => response_code(other),
+        },
+        NetError::Dns(DnsError::ResponseCode(code)) => response_code(*code),
+        NetError::Timeout => "timeout".to_string(),
+        NetError::NoConnections => "unreachable".to_string(),
+        NetError::Io(_) => "io".to_string(),
+        _ => "dns-error".to_string(),
+    };
+    Answer::Failed(Failure {
+        message: format!("{kind} lookup of {name} at {label}: {e}"),
+        code,
+    })
+}
+
+fn response_code(code: ResponseCode) -> String {
+    code.to_string().to_ascii_lowercase().replace(' ', "-")
+}
