@@ -16,10 +16,10 @@ use crate::access::Caller;
 use crate::notify::certificate as messages;
 use crate::notify::security_hub::{self, account_name_of, archived, finding_id, Hub};
 use crate::notify::sns::{self, Message};
+use crate::renewal::Checker;
 use crate::report::attention::needs_attention;
 use crate::report::classify::{classify, days_to_expiry};
 use crate::report::{Certificate, FailureKind, Stage};
-use crate::renewal::Checker;
 use crate::scan::describe_one;
 
 /// What one event's handling shares.

@@ -120,9 +120,16 @@ mod tests {
         ];
         assert_eq!(forbids_amazon(&with_amazon, false), None);
         for issuer in AMAZON_ISSUERS {
-            assert_eq!(forbids_amazon(&[entry(false, "issue", issuer)], false), None);
+            assert_eq!(
+                forbids_amazon(&[entry(false, "issue", issuer)], false),
+                None
+            );
         }
-        let with_parameters = [entry(false, "issue", "amazon.com; cansignhttpexchanges=yes")];
+        let with_parameters = [entry(
+            false,
+            "issue",
+            "amazon.com; cansignhttpexchanges=yes",
+        )];
         assert_eq!(forbids_amazon(&with_parameters, false), None);
     }
 

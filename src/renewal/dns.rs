@@ -218,11 +218,8 @@ impl Dns {
             match tokio::time::timeout(timeout, resolver.lookup(query, record_type)).await {
                 Err(_) => Answer::Failed(timed_out(&name, &kind, &label, timeout)),
                 Ok(Ok(found)) => {
-                    let records: Vec<RData> = found
-                        .answers()
-                        .iter()
-                        .map(|r| r.data.clone())
-                        .collect();
+                    let records: Vec<RData> =
+                        found.answers().iter().map(|r| r.data.clone()).collect();
                     read(&records)
                 }
                 Ok(Err(e)) => classify(&e, &name, &kind, &label),
@@ -304,6 +301,13 @@ fn classify<T>(e: &NetError, name: &str, kind: &str, label: &str) -> Answer<T> {
     })
 }
 
+/// The error code of an answer that is no answer: `servfail`, `refused`, `formerr`…
 fn response_code(code: ResponseCode) -> String {
-    code.to_string().to_ascii_lowercase().replace(' ', "-")
+    match code {
+        ResponseCode::ServFail => "servfail".into(),
+        ResponseCode::Refused => "refused".into(),
+        ResponseCode::FormErr => "formerr".into(),
+        ResponseCode::NotImp => "notimp".into(),
+        other => format!("rcode-{}", u16::from(other)),
+    }
 }

@@ -64,11 +64,8 @@ fn option(o: &DomainValidation) -> ValidationOption {
         record: o
             .resource_record()
             .map(|r| (r.name().to_string(), r.value().to_string())),
-        redirect: o.http_redirect().and_then(|r| {
-            Some((
-                r.redirect_from()?.to_string(),
-                r.redirect_to()?.to_string(),
-            ))
-        }),
+        redirect: o
+            .http_redirect()
+            .and_then(|r| Some((r.redirect_from()?.to_string(), r.redirect_to()?.to_string()))),
     }
 }

@@ -55,10 +55,7 @@ pub async fn check(dns: &Dns, from: &str, to: &str, timeout: Duration) -> Redire
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let asked = tokio::time::timeout(timeout, get(SocketAddr::new(ip, port), host, path)).await;
     match asked {
-        Err(_) => Redirect::Missing(format!(
-            "did not answer within {} s",
-            timeout.as_secs_f64()
-        )),
+        Err(_) => Redirect::Missing(format!("did not answer within {} s", timeout.as_secs_f64())),
         Ok(Err(e)) => Redirect::Missing(format!("could not be asked: {e}")),
         Ok(Ok((status, location))) => {
             let redirect = matches!(status, 301 | 302 | 303 | 307 | 308);

@@ -100,7 +100,10 @@ impl Risk {
     pub fn words(&self) -> String {
         match self.kind {
             RiskKind::ValidationRecordMissing => {
-                format!("validation CNAME {} is missing ({})", self.name, self.detail)
+                format!(
+                    "validation CNAME {} is missing ({})",
+                    self.name, self.detail
+                )
             }
             RiskKind::ValidationRecordWrong => {
                 format!("validation CNAME {} {}", self.name, self.detail)

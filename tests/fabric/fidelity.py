@@ -35,6 +35,7 @@ What it adds, each switched by the scenario:
 
 import base64
 import datetime
+import hashlib
 import io
 import json
 import random
@@ -102,6 +103,49 @@ ASFF_REQUIRED = [
     "Resources",
 ]
 SNS_MAX_BYTES = 256 * 1024
+
+
+def validation_record(account_id, domain):
+    """The CNAME ACM gives an account for a name (one per name, shared with its wildcard), as
+    realistic as ACM's: `_<32 hex>.<name>.` -> `_<32 hex>.<10 chars>.acm-validations.aws.`.
+    The value is derived from the name's label alone (tests/support/dns.rs derives it the same
+    way to answer every validation lookup as ACM expects)."""
+    base = domain[2:] if domain.startswith("*.") else domain
+    label = hashlib.sha256(f"{account_id}:{base}".encode()).hexdigest()[:32]
+    return {"Name": f"_{label}.{base}.", "Type": "CNAME", "Value": validation_value(label)}
+
+
+def validation_value(label):
+    digest = hashlib.sha256(label.encode()).hexdigest()
+    return f"_{digest[:32]}.{label[:10]}.acm-validations.aws."
+
+
+def validation_options(account_id, options, extra):
+    """DomainValidationOptions as ACM writes them for the certificate's validation method
+    (`validation`: DNS by default, EMAIL, or HTTP with `http_redirect`)."""
+    method = extra.get("validation", "DNS")
+    out = []
+    for option in options:
+        option = {k: v for k, v in option.items() if k != "ResourceRecord"}
+        option["ValidationMethod"] = method
+        domain = option["DomainName"]
+        base = domain[2:] if domain.startswith("*.") else domain
+        if method == "DNS":
+            option["ResourceRecord"] = validation_record(account_id, domain)
+        elif method == "EMAIL":
+            option["ValidationEmails"] = [f"admin@{base}", f"hostmaster@{base}"]
+        elif method == "HTTP":
+            redirect = extra.get("http_redirect", {})
+            option["HttpRedirect"] = {
+                "RedirectFrom": redirect.get(
+                    "from", f"http://{base}/.well-known/pki-validation/{base}.txt"
+                ),
+                "RedirectTo": redirect.get(
+                    "to", f"http://{base}.pki-validation.acm-validations.aws/{base}.txt"
+                ),
+            }
+        out.append(option)
+    return out
 
 
 class Extras:
@@ -707,6 +751,11 @@ class FidelityLayer:
         cert["RenewalEligibility"] = extra.get(
             "renewal_eligibility", "ELIGIBLE" if eligible else "INELIGIBLE"
         )
+        if cert.get("DomainValidationOptions"):
+            account_id = arn.split(":")[4]
+            cert["DomainValidationOptions"] = validation_options(
+                account_id, cert["DomainValidationOptions"], extra
+            )
         if extra.get("renewal_status"):
             summary = {
                 "RenewalStatus": extra["renewal_status"],

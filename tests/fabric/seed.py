@@ -113,6 +113,8 @@ def seed_certificate(account_id, spec, extras, now):
             "renewal_eligibility",
             "renewal_status",
             "renewal_status_reason",
+            "validation",
+            "http_redirect",
         )
         if k in spec
     }

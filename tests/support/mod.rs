@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod dns;
 pub mod events;
 pub mod hub;
 pub mod inbox;
@@ -33,6 +34,9 @@ pub struct Fabric {
     pub state: Value,
     calls_log: PathBuf,
     pub dir: tempfile::TempDir,
+    /// The organization's DNS as it should be (every validation CNAME in place, no CAA): what
+    /// the renewal check asks unless a test points it elsewhere.
+    pub dns: dns::DnsServer,
 }
 
 impl Fabric {
@@ -97,6 +101,7 @@ impl Fabric {
             state,
             calls_log,
             dir,
+            dns: dns::DnsServer::healthy(),
         }
     }
 
@@ -175,7 +180,10 @@ impl Fabric {
 
     /// The same, as a plain process (to signal it while it runs).
     pub fn certaudit_process(&self) -> Command {
-        certaudit_at(&self.endpoint, self.dir.path())
+        let mut cmd = certaudit_at(&self.endpoint, self.dir.path());
+        cmd.env_remove("CERTAUDIT_NO_RENEWAL_CHECK")
+            .env("CERTAUDIT_DNS_SERVER", self.dns.addr.to_string());
+        cmd
     }
 
     /// `certaudit scan -o json ARGS`: the exit code and the parsed report.
@@ -209,7 +217,10 @@ pub fn certaudit_at(endpoint: &str, home: &std::path::Path) -> Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", &config)
         .env("AWS_SHARED_CREDENTIALS_FILE", &config)
-        .env("CERTAUDIT_EXTERNAL_ID", EXTERNAL_ID);
+        .env("CERTAUDIT_EXTERNAL_ID", EXTERNAL_ID)
+        // No test asks a resolver other than its own: without a fabric (and its DNS server)
+        // the renewal check is off.
+        .env("CERTAUDIT_NO_RENEWAL_CHECK", "true");
     cmd
 }
 
