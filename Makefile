@@ -12,7 +12,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 ## demo: build, start the fabric with the demo organization, and scan it end to end.
 demo: $(STAMP)
-	cargo build --quiet
+	cargo build --quiet --bin certaudit --example dns_zone
 	scripts/demo.sh
 
 ## test: everything CI runs — fmt, clippy, unit, snapshot and integration tests (the HTML
@@ -30,12 +30,14 @@ chromium:
 ## throttling and failures, and fails if a target is missed. About 7 minutes, after a release
 ## build (about 10 minutes the first time on 2 cores). Then the history benchmark: appending
 ## and diffing 100,000-certificate scans, and the database after a year of daily scans; and
-## report.html of 100,000 certificates opened in headless Chromium; 1,000 TLS endpoints probed.
+## report.html of 100,000 certificates opened in headless Chromium; 1,000 TLS endpoints probed;
+## the renewal check's 10,000 distinct names against a DNS server on loopback.
 bench: $(STAMP) chromium
 	cargo bench --bench scale
 	cargo bench --bench history
 	cargo bench --bench report_html
 	cargo bench --bench endpoints
+	cargo bench --bench renewal
 
 ## lambda: target/lambda/bootstrap.zip for AWS Lambda (provided.al2023, x86_64): a release
 ## build, stripped, checked to need no glibc newer than 2.34 (deploy/ and the README use it).

@@ -11,8 +11,10 @@ case "${1:-}" in doctor|event) subcommand=$1; shift ;; esac
 
 work=$(mktemp -d)
 fabric_pid=
+dns_pid=
 cleanup() {
   [ -n "$fabric_pid" ] && kill "$fabric_pid" 2>/dev/null || true
+  [ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -31,8 +33,22 @@ for _ in $(seq 1 240); do
 done
 endpoint=$(awk '/^READY /{print $2}' "$work/ready")
 [ -n "$endpoint" ] || { echo "error: the demo fabric did not start in 60 s" >&2; exit 1; }
+# The organization's DNS on loopback (examples/dns_zone.rs): the renewal check asks it, and
+# nothing else, for the validation CNAMEs and CAA sets.
+(cd tests/fabric && ../../.venv/bin/python demo_dns.py ../../demo/org.json "$work/state.json" "$work/demo.zone")
+mkfifo "$work/dns-hold"
+target/debug/examples/dns_zone "$work/demo.zone" <"$work/dns-hold" >"$work/dns-ready" &
+dns_pid=$!
+exec 4>"$work/dns-hold"   # the DNS server serves until this closes
+for _ in $(seq 1 40); do
+  grep -q '^READY ' "$work/dns-ready" 2>/dev/null && break
+  kill -0 "$dns_pid" 2>/dev/null || { echo "error: the demo DNS server exited; see above" >&2; exit 1; }
+  sleep 0.25
+done
+dns_server=$(awk '/^READY /{print $2}' "$work/dns-ready")
+[ -n "$dns_server" ] || { echo "error: the demo DNS server did not start in 10 s" >&2; exit 1; }
 seeded=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate_count"])' "$work/state.json")
-echo "Demo organization ready at $endpoint with $seeded certificates. Running certaudit $subcommand:" >&2
+echo "Demo organization ready at $endpoint with $seeded certificates, its DNS at $dns_server. Running certaudit $subcommand:" >&2
 echo >&2
 
 if [ "$subcommand" = event ]; then
@@ -61,7 +77,7 @@ set +e
 AWS_ENDPOINT_URL="$endpoint" \
 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 \
 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-CERTAUDIT_EXTERNAL_ID=certaudit-demo-external-id \
+CERTAUDIT_EXTERNAL_ID=certaudit-demo-external-id CERTAUDIT_DNS_SERVER="$dns_server" \
   target/debug/certaudit "$subcommand" "$@"
 code=$?
 set -e

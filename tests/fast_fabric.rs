@@ -21,7 +21,12 @@ fn small_scenario_scans_the_same_on_the_fast_fabric_and_on_moto() {
 
     let fast = FastFabric::start(&scenario(), Duration::from_millis(5), 1);
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = assert_cmd::Command::from_std(certaudit_at(&fast.endpoint, home.path()));
+    let mut process = certaudit_at(&fast.endpoint, home.path());
+    // The renewal check too, against the same healthy DNS as the moto run.
+    process
+        .env_remove("CERTAUDIT_NO_RENEWAL_CHECK")
+        .env("CERTAUDIT_DNS_SERVER", moto.dns.addr.to_string());
+    let mut cmd = assert_cmd::Command::from_std(process);
     let (fast_code, fast_report) = json_run(cmd.args(["scan", "-o", "json"]));
 
     assert_eq!(
@@ -34,6 +39,14 @@ fn small_scenario_scans_the_same_on_the_fast_fabric_and_on_moto() {
         moto_report["summary"]["certificates"].as_u64().unwrap() >= 20,
         "{}",
         moto_report["summary"]
+    );
+    assert!(
+        moto_report["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["renewal_check"]["status"] == "ok"),
+        "the renewal check ran on both"
     );
     for part in ["summary", "accounts", "errors", "certificates"] {
         assert_eq!(

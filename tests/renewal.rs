@@ -416,3 +416,46 @@ fn each_distinct_name_is_asked_once_per_scan() {
         "{asked:?}"
     );
 }
+
+#[test]
+fn the_event_handler_checks_its_one_certificate() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        issued("risky", "risky.renewal.test", json!({"days_left": 30})),
+    ]}]}));
+    let arn = fabric.arn("risky");
+    let event = support::events::approaching(&arn, 30, "risky.renewal.test");
+    // Its CNAME deleted: at risk, and the result says why.
+    let broken = DnsServer::zones(&[zone("test.", &[])]);
+    let addr = broken.addr.to_string();
+    let (code, result, stderr) =
+        support::events::run_event(&fabric, &["--dry-run", "--dns-server", &addr], &event);
+    assert_eq!(code, 0, "{stderr}");
+    let c = &result["certificate"];
+    assert_eq!(c["renewal_check"]["status"], "at_risk", "{result}");
+    assert_eq!(
+        c["renewal_check"]["risks"][0]["kind"],
+        "validation-record-missing"
+    );
+    assert_eq!(c["will_not_renew"], true);
+    // A resolver that never answers: the event is not fully handled (3), the check unknown.
+    let silent = DnsServer::silent();
+    let addr = silent.addr.to_string();
+    let (code, result, stderr) = support::events::run_event(
+        &fabric,
+        &["--dry-run", "--dns-server", &addr, "--dns-timeout", "1"],
+        &event,
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(
+        result["certificate"]["renewal_check"]["status"], "unknown",
+        "{result}"
+    );
+    assert!(
+        result["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["stage"] == "dns"),
+        "{result}"
+    );
+}

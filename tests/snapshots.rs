@@ -9,6 +9,7 @@ use certaudit::doctor::{self, Check, CheckKind, Diagnosis, DoctorSummary, Verdic
 use certaudit::output::{render, write_artifacts, Rendering};
 use certaudit::plan::CsvCells;
 use certaudit::plan::{DataFormat, ListChoice, OutputFormat};
+use certaudit::renewal::{CheckStatus, RenewalCheck, Risk, RiskKind};
 use certaudit::report::classify::classify;
 use certaudit::report::endpoint::{
     AcmCertificate, AcmMatch, Endpoint, EndpointError, EndpointFinding, EndpointStatus, Served,
@@ -79,6 +80,21 @@ fn report() -> Report {
     failed.renewal_status = Some("FAILED".into());
     failed.renewal_status_reason = Some("CAA_ERROR".into());
     failed.in_use = Some(true);
+    // The renewal check found why: a CAA set that allows only another CA.
+    failed.renewal_check = Some(RenewalCheck {
+        status: CheckStatus::AtRisk,
+        risks: vec![Risk {
+            kind: RiskKind::CaaForbidsAmazon,
+            name: "shop.example.com".into(),
+            detail: "the CAA set at example.com. allows only 0 issue \"letsencrypt.org\"".into(),
+        }],
+        attempt_in_days: None,
+    });
+    www.renewal_check = Some(RenewalCheck {
+        status: CheckStatus::Ok,
+        risks: vec![],
+        attempt_in_days: None,
+    });
     let mut certificates = vec![www, legacy, old, unused, failed];
     for c in &mut certificates {
         classify(c, generated_at(), 45);

@@ -544,3 +544,56 @@ fn an_account_a_ctrl_c_cut_short_is_neither_failed_nor_recovered() {
     let d = compare(cut, whole(2));
     assert_eq!(kinds(&d), vec![], "{:?}", d.changes);
 }
+
+#[test]
+fn a_renewal_risk_found_and_resolved_are_news_and_unknown_resolves_nothing() {
+    use crate::renewal::{CheckStatus, RenewalCheck, Risk, RiskKind};
+    let check = |status: CheckStatus| RenewalCheck {
+        status,
+        risks: match status {
+            CheckStatus::AtRisk => vec![Risk {
+                kind: RiskKind::ValidationRecordMissing,
+                name: "_x.www.example.com.".into(),
+                detail: "NXDOMAIN".into(),
+            }],
+            _ => vec![],
+        },
+        attempt_in_days: None,
+    };
+    let with = |n: i64, status: Option<CheckStatus>| {
+        let mut report = scan(n, &[PROD]);
+        let c = add(&mut report, PROD, EAST, "www", 200);
+        report.certificates[c].renewal_check = status.map(check);
+        report
+    };
+    use CheckStatus::*;
+    let d = compare(with(0, Some(Ok)), with(1, Some(AtRisk)));
+    assert_eq!(d.count(ChangeKind::RenewalAtRisk), 1, "{:?}", kinds(&d));
+    assert_eq!(
+        d.count(ChangeKind::WillNotRenew),
+        0,
+        "one change, named for its cause: {:?}",
+        kinds(&d)
+    );
+    let d = compare(with(0, Some(AtRisk)), with(1, Some(Ok)));
+    assert_eq!(
+        d.count(ChangeKind::RenewalRiskResolved),
+        1,
+        "{:?}",
+        kinds(&d)
+    );
+    // A resolver that failed says nothing about the risk.
+    let d = compare(with(0, Some(AtRisk)), with(1, Some(Unknown)));
+    assert_eq!(
+        d.count(ChangeKind::RenewalRiskResolved),
+        0,
+        "{:?}",
+        kinds(&d)
+    );
+    // Unknown, then at risk: the risk is news.
+    let d = compare(with(0, Some(Unknown)), with(1, Some(AtRisk)));
+    assert_eq!(d.count(ChangeKind::RenewalAtRisk), 1, "{:?}", kinds(&d));
+    // Not checked before (--no-renewal-check, an older report): no claim either way.
+    let d = compare(with(0, None), with(1, Some(AtRisk)));
+    assert_eq!(d.count(ChangeKind::RenewalAtRisk), 0, "{:?}", kinds(&d));
+}

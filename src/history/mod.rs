@@ -487,6 +487,9 @@ fn stored_body(c: &Certificate) -> Result<String, HistoryError> {
     stored.days_to_expiry = None;
     stored.expiring = false;
     stored.expired = false;
+    if let Some(check) = stored.renewal_check.as_mut() {
+        check.attempt_in_days = None;
+    }
     Ok(serde_json::to_string(&stored)?)
 }
 

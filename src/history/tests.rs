@@ -500,3 +500,35 @@ fn a_pipe_or_a_device_as_the_history_is_refused_without_blocking() {
         assert!(err.contains("not a regular file"), "{err}");
     }
 }
+
+#[test]
+fn a_renewal_check_is_stored_once_and_its_attempt_day_recomputed_per_scan() {
+    use crate::renewal::{CheckStatus, RenewalCheck};
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&dir.path().join("h.db")).unwrap();
+    let checked = |n: i64| {
+        let mut report = scan(n, &["a", "b"]);
+        for c in &mut report.certificates {
+            c.renewal_check = Some(RenewalCheck {
+                status: CheckStatus::Ok,
+                risks: vec![],
+                attempt_in_days: None,
+            });
+            classify(c, report.generated_at, report.expiring_days);
+        }
+        report
+    };
+    for n in 0..4 {
+        history.append(&checked(n), &[]).unwrap();
+    }
+    assert_eq!(
+        states(&history),
+        2,
+        "attempt_in_days moves every day, as days_to_expiry does: not a new state"
+    );
+    // Scan 3 is day 2's: 58 days left, ACM's attempt 2 days ago.
+    let back = load(&history, 3);
+    let check = back.certificates[0].renewal_check.as_ref().unwrap();
+    assert_eq!(check.attempt_in_days, Some(-2));
+    assert_eq!(check.status, CheckStatus::Ok);
+}

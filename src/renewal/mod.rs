@@ -136,12 +136,17 @@ pub fn why(check: &RenewalCheck, not_after: Option<DateTime<Utc>>) -> String {
         0 | 1 => String::new(),
         n => format!(" (and {} more)", n - 1),
     };
-    match not_after {
-        Some(t) => format!(
+    match (not_after, check.attempt_in_days) {
+        // The window has opened: ACM is trying now, and failing.
+        (Some(t), Some(days)) if days <= 0 => format!(
+            "{first}{more}: ACM's renewal, tried since {}, fails",
+            RenewalCheck::attempt_date(t).format("%Y-%m-%d")
+        ),
+        (Some(t), _) => format!(
             "{first}{more}: ACM's renewal from {} will fail",
             RenewalCheck::attempt_date(t).format("%Y-%m-%d")
         ),
-        None => format!("{first}{more}: ACM's renewal will fail"),
+        (None, _) => format!("{first}{more}: ACM's renewal will fail"),
     }
 }
 
@@ -173,6 +178,13 @@ mod tests {
             attempt_in_days: Some(40),
         };
         assert_eq!(why(&ok, Some(not_after)), "");
+        let begun = RenewalCheck {
+            attempt_in_days: Some(-3),
+            ..check
+        };
+        assert!(
+            why(&begun, Some(not_after)).ends_with("ACM's renewal, tried since 2027-01-14, fails")
+        );
     }
 
     #[test]

@@ -16,6 +16,12 @@ pub fn days_to_expiry(not_after: DateTime<Utc>, generated_at: DateTime<Utc>) -> 
 /// Fill in every derived field of `cert` from its AWS facts.
 pub fn classify(cert: &mut Certificate, generated_at: DateTime<Utc>, expiring_days: i64) {
     cert.days_to_expiry = cert.not_after.map(|t| days_to_expiry(t, generated_at));
+    // Moves with the scan's time as days_to_expiry does (a stored scan recomputes it).
+    if let Some(check) = cert.renewal_check.as_mut() {
+        check.attempt_in_days = cert
+            .days_to_expiry
+            .map(|d| d - crate::renewal::RENEWAL_WINDOW_DAYS);
+    }
     let is = |field: &Option<CompactString>, value: &str| field.as_deref() == Some(value);
     cert.expired = cert.days_to_expiry.is_some_and(|d| d < 0) || is(&cert.status, "EXPIRED");
     cert.expiring = cert.expired || cert.days_to_expiry.is_some_and(|d| d <= expiring_days);
