@@ -380,5 +380,21 @@ class ReportsAndEventsAreKept(unittest.TestCase):
         self.assertEqual(queue["UpdateReplacePolicy"], "Retain")
 
 
+
+class TheRenewalCheckAsksTheResolverGiven(unittest.TestCase):
+    def test_dns_servers_reach_the_function_only_when_given(self):
+        variables = HUB["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+        # An empty CERTAUDIT_DNS_SERVER would be a value to parse: absent unless set.
+        self.assertEqual(
+            variables["CERTAUDIT_DNS_SERVER"],
+            {"Fn::If": ["UseDnsServers", {"Ref": "DnsServers"}, {"Ref": "AWS::NoValue"}]},
+        )
+        self.assertEqual(HUB["Parameters"]["DnsServers"]["Default"], "")
+        pattern = re.compile(HUB["Parameters"]["DnsServers"]["AllowedPattern"])
+        for good in ["", "10.0.0.2", "10.0.0.2:53,10.0.1.2", "[fd00::2]:53"]:
+            self.assertTrue(pattern.match(good), good)
+        for bad in ["dns.example.com", "10.0.0.2; rm"]:
+            self.assertFalse(pattern.match(bad), bad)
+
 if __name__ == "__main__":
     unittest.main()
