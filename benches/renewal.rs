@@ -57,6 +57,7 @@ fn main() {
     let checker = Checker::new(&Settings {
         servers: vec![server.addr],
         timeout: Duration::from_secs(5),
+        http_private: false,
     });
     // One thread, as certaudit runs its whole job.
     let runtime = tokio::runtime::Builder::new_current_thread()

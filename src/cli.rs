@@ -430,19 +430,50 @@ pub struct ScanTuning {
           value_parser = clap::value_parser!(u64).range(1..=300),
           hide_env_values = true, env = "CERTAUDIT_DNS_TIMEOUT", help_heading = "Renewal check")]
     pub dns_timeout: u64,
+
+    /// Ask an HTTP validation URL even when its host resolves only to private, loopback or
+    /// link-local addresses (a stand-in, a proxy). By default such a URL is a risk, not asked:
+    /// ACM's CA, on the Internet, cannot reach it either.
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "CERTAUDIT_HTTP_VALIDATION_PRIVATE",
+        help_heading = "Renewal check"
+    )]
+    pub http_validation_private: bool,
 }
 
 /// A DNS server: an IP address, with an optional port (IPv6 with a port as `[::1]:53`).
 pub fn parse_dns_server(value: &str) -> Result<SocketAddr, String> {
     let value = value.trim();
-    if let Ok(ip) = value.parse::<std::net::IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
+    let bracketed = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value);
+    let address = match bracketed.parse::<std::net::IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, 53),
+        Err(_) => value.parse::<SocketAddr>().map_err(|_| {
+            format!(
+                "'{value}' is not a DNS server address: expected an IP address with an \
+                 optional port, such as 10.0.0.2, 127.0.0.1:5353, [fd00::2] or [fd00::2]:53"
+            )
+        })?,
+    };
+    let ip = address.ip();
+    let nowhere = ip.is_unspecified()
+        || ip.is_multicast()
+        || matches!(ip, std::net::IpAddr::V4(v4) if v4.is_broadcast());
+    if nowhere {
+        return Err(format!(
+            "'{value}' is no DNS server: {ip} is not an address a server answers from"
+        ));
     }
-    value.parse::<SocketAddr>().map_err(|_| {
-        format!(
-            "'{value}' is not a DNS server address: expected an IP address with an optional              port, such as 10.0.0.2, 127.0.0.1:5353 or [fd00::2]:53"
-        )
-    })
+    if address.port() == 0 {
+        return Err(format!(
+            "'{value}' is no DNS server: port 0 is not a port a server listens on"
+        ));
+    }
+    Ok(address)
 }
 
 /// Where findings go: shared by `scan`, `event` and `lambda`.
@@ -757,6 +788,7 @@ impl ScanTuning {
                 crate::renewal::Settings {
                     servers: self.dns_server.clone(),
                     timeout: std::time::Duration::from_secs(self.dns_timeout),
+                    http_private: self.http_validation_private,
                 }
             }),
         }
@@ -807,6 +839,28 @@ pub fn parse_positive(value: &str) -> Result<NonZeroU32, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn dns_servers_are_addresses_a_server_answers_from() {
+        let ok = |v: &str| parse_dns_server(v).unwrap().to_string();
+        assert_eq!(ok("10.0.0.2"), "10.0.0.2:53");
+        assert_eq!(ok("127.0.0.1:5353"), "127.0.0.1:5353");
+        assert_eq!(ok("[::1]"), "[::1]:53");
+        assert_eq!(ok("::1"), "[::1]:53");
+        assert_eq!(ok("[fd00::2]:5353"), "[fd00::2]:5353");
+        for bad in [
+            "dns.example.com",
+            "127.0.0.1:0",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::",
+        ] {
+            let error = parse_dns_server(bad).unwrap_err();
+            assert!(error.contains(bad), "{error}");
+            assert!(!error.contains("  "), "one space between words: {error}");
+        }
+    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -168,7 +168,14 @@ fn every_spec_case_is_judged_from_the_organizations_dns() {
     // `example.` stands for the rest of the Internet: where a stale record points, NXDOMAIN.
     let dns = DnsServer::zones(&[organization_zone(&account), zone("example.", &[])]);
     let server = dns.addr.to_string();
-    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--dns-server", &server]);
+    // The HTTP validation stand-in is on loopback: asked only with --http-validation-private.
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--dns-server",
+        &server,
+        "--http-validation-private",
+    ]);
     assert_eq!(
         code, 0,
         "every lookup answered: complete; {}",
@@ -302,6 +309,7 @@ fn every_spec_case_is_judged_from_the_organizations_dns() {
     let out = fabric
         .certaudit()
         .args(["scan", "--regions", "us-east-1", "--dns-server", &server])
+        .arg("--http-validation-private")
         .args(["--fail-on", "renewal-at-risk", "--list", "will-not-renew"])
         .output()
         .unwrap();
@@ -427,8 +435,12 @@ fn the_event_handler_checks_its_one_certificate() {
     // Its CNAME deleted: at risk, and the result says why.
     let broken = DnsServer::zones(&[zone("test.", &[])]);
     let addr = broken.addr.to_string();
-    let (code, result, stderr) =
-        support::events::run_event(&fabric, &["--dry-run", "--dns-server", &addr], &event);
+    let hub = ["--security-hub-region", "us-east-1"];
+    let (code, result, stderr) = support::events::run_event(
+        &fabric,
+        &[&["--dns-server", addr.as_str()], &hub[..]].concat(),
+        &event,
+    );
     assert_eq!(code, 0, "{stderr}");
     let c = &result["certificate"];
     assert_eq!(c["renewal_check"]["status"], "at_risk", "{result}");
@@ -440,12 +452,28 @@ fn the_event_handler_checks_its_one_certificate() {
     // A resolver that never answers: the event is not fully handled (3), the check unknown.
     let silent = DnsServer::silent();
     let addr = silent.addr.to_string();
+    let active = |fabric: &Fabric| {
+        support::hub::findings(fabric)[&arn]
+            .record_state()
+            .map(|s| s.as_str().to_string())
+    };
+    assert_eq!(active(&fabric).as_deref(), Some("ACTIVE"));
     let (code, result, stderr) = support::events::run_event(
         &fabric,
-        &["--dry-run", "--dns-server", &addr, "--dns-timeout", "1"],
+        &[
+            &["--dns-server", addr.as_str(), "--dns-timeout", "1"],
+            &hub[..],
+        ]
+        .concat(),
         &event,
     );
     assert_eq!(code, 3, "{stderr}");
+    assert_eq!(result["action"], "failed", "{result}");
+    assert_eq!(
+        active(&fabric).as_deref(),
+        Some("ACTIVE"),
+        "a resolver outage never resolves (archives) the finding"
+    );
     assert_eq!(
         result["certificate"]["renewal_check"]["status"], "unknown",
         "{result}"
@@ -458,4 +486,136 @@ fn the_event_handler_checks_its_one_certificate() {
             .any(|e| e["stage"] == "dns"),
         "{result}"
     );
+}
+
+#[test]
+fn http_validation_the_ca_cannot_reach_or_this_machine_cannot_ask() {
+    // A port nothing listens on: asking fails here, which says nothing of what ACM's CA gets.
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        issued("web", "web.renewal.test", json!({"validation": "HTTP", "http_redirect": {
+            "from": format!("http://web.renewal.test:{closed}/.well-known/pki-validation/x.txt"),
+            "to": REDIRECT_TO}})),
+    ]}]}));
+    let dns = DnsServer::zones(&[zone("test.", &["web.renewal.test. IN A 127.0.0.1".into()])]);
+    let server = dns.addr.to_string();
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--dns-server",
+        &server,
+        "--http-validation-private",
+    ]);
+    assert_eq!(code, 3, "{}", report["errors"]);
+    assert_eq!(status(&report, &fabric, "web"), "unknown");
+    let error = support::error_where(&report, |e| e["code"] == "http-error");
+    assert_eq!(error["stage"], "dns");
+    // By default a host that resolves only inside a network is not asked at all: ACM's CA,
+    // on the Internet, cannot reach it, so the renewal will fail.
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1", "--dns-server", &server]);
+    assert_eq!(code, 0, "{}", report["errors"]);
+    let found = risks(&report, &fabric, "web");
+    assert_eq!(found[0].0, "validation-redirect-missing");
+    assert!(
+        found[0].2.contains("127.0.0.1") && found[0].2.contains("not asked"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_dead_resolver_is_one_error_and_given_up_on() {
+    let certificates: Vec<Value> = (0..30)
+        .map(|i| issued(&format!("c{i}"), &format!("c{i}.dead.test"), json!({})))
+        .collect();
+    let fabric =
+        Fabric::start(json!({"accounts": [{"name": "app", "certificates": certificates}]}));
+    let silent = DnsServer::silent();
+    let addr = silent.addr.to_string();
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--dns-server",
+        &addr,
+        "--dns-timeout",
+        "2",
+    ]);
+    assert_eq!(code, 3);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(
+        errors.len(),
+        1,
+        "one error per resolver and code: {errors:?}"
+    );
+    let message = errors[0]["message"].as_str().unwrap();
+    assert_eq!(errors[0]["code"], "timeout");
+    assert!(
+        message.contains("lookups failed (timeout)") && message.contains(&addr),
+        "{message}"
+    );
+    assert!(
+        report["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["renewal_check"]["status"] == "unknown"),
+        "every check unknown"
+    );
+}
+
+#[test]
+fn a_signal_during_the_renewal_check_is_an_interrupted_error() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        issued("one", "one.renewal.test", json!({})),
+        issued("two", "two.renewal.test", json!({})),
+    ]}]}));
+    let silent = DnsServer::silent();
+    let mut cmd = fabric.certaudit_process();
+    cmd.args([
+        "scan",
+        "-o",
+        "json",
+        "--regions",
+        "us-east-1",
+        "--dns-timeout",
+        "120",
+    ])
+    .args(["--dns-server", &silent.addr.to_string()])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // Every certificate described: the scan is now waiting on DNS alone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fabric.calls_of("DescribeCertificate").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scan never described both"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = support::error_where(&report, |e| e["stage"] == "interrupted");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("renewal check: 2 certificates not checked"),
+        "{error}"
+    );
+    assert_eq!(check(&report, &fabric, "one"), &Value::Null);
 }

@@ -81,7 +81,7 @@ fn report() -> Report {
     failed.renewal_status_reason = Some("CAA_ERROR".into());
     failed.in_use = Some(true);
     // The renewal check found why: a CAA set that allows only another CA.
-    failed.renewal_check = Some(RenewalCheck {
+    failed.renewal_check = Some(Box::new(RenewalCheck {
         status: CheckStatus::AtRisk,
         risks: vec![Risk {
             kind: RiskKind::CaaForbidsAmazon,
@@ -89,12 +89,12 @@ fn report() -> Report {
             detail: "the CAA set at example.com. allows only 0 issue \"letsencrypt.org\"".into(),
         }],
         attempt_in_days: None,
-    });
-    www.renewal_check = Some(RenewalCheck {
+    }));
+    www.renewal_check = Some(Box::new(RenewalCheck {
         status: CheckStatus::Ok,
         risks: vec![],
         attempt_in_days: None,
-    });
+    }));
     let mut certificates = vec![www, legacy, old, unused, failed];
     for c in &mut certificates {
         classify(c, generated_at(), 45);

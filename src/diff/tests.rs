@@ -563,7 +563,7 @@ fn a_renewal_risk_found_and_resolved_are_news_and_unknown_resolves_nothing() {
     let with = |n: i64, status: Option<CheckStatus>| {
         let mut report = scan(n, &[PROD]);
         let c = add(&mut report, PROD, EAST, "www", 200);
-        report.certificates[c].renewal_check = status.map(check);
+        report.certificates[c].renewal_check = status.map(check).map(Box::new);
         report
     };
     use CheckStatus::*;

@@ -92,7 +92,7 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
             // lookup that fails leaves the check unknown and the event not fully handled.
             if let Some(settings) = &plan.scan.renewal {
                 let checker = Checker::new(settings);
-                certificate.renewal_check = checker.judge(&certificate, now).await;
+                certificate.renewal_check = checker.judge(&certificate, now).await.map(Box::new);
                 for error in checker.errors() {
                     step.result.fail(error);
                 }
@@ -111,8 +111,15 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
                 && (certificate.cert_type.as_deref() == Some("PRIVATE")
                     || event.exported
                     || one.exportable);
+            let unjudged = certificate
+                .renewal_check
+                .as_ref()
+                .is_some_and(|r| r.is_unknown());
             if needs_attention(&certificate) {
                 step.attention(&certificate, existing).await;
+            } else if unjudged {
+                // The renewal check could not be made (its error is recorded): whether the
+                // finding still applies is unknown, so it is left as it is, not resolved.
             } else {
                 step.resolved(&certificate, existing, export).await;
             }

@@ -509,11 +509,11 @@ fn a_renewal_check_is_stored_once_and_its_attempt_day_recomputed_per_scan() {
     let checked = |n: i64| {
         let mut report = scan(n, &["a", "b"]);
         for c in &mut report.certificates {
-            c.renewal_check = Some(RenewalCheck {
+            c.renewal_check = Some(Box::new(RenewalCheck {
                 status: CheckStatus::Ok,
                 risks: vec![],
                 attempt_in_days: None,
-            });
+            }));
             classify(c, report.generated_at, report.expiring_days);
         }
         report

@@ -253,6 +253,15 @@ pub fn plan(
         findings.push(access_finding::finding(&account, scope, created));
     }
     let active: BTreeSet<String> = findings.iter().filter_map(|f| f.id.clone()).collect();
+    // A certificate whose renewal check could not be made (a DNS lookup or the HTTP request
+    // failed) was not judged: its finding stands until a check answers, so a resolver outage
+    // never closes the findings it cannot see.
+    let unjudged: BTreeSet<String> = report
+        .certificates
+        .iter()
+        .filter(|c| c.renewal_check.as_ref().is_some_and(|r| r.is_unknown()))
+        .map(|c| finding_id(&c.arn))
+        .collect();
     let covered = covered(report);
     let reachable = access_finding::reachable(report);
     for (id, old) in existing {
@@ -261,7 +270,7 @@ pub fn plan(
             Some(account) => reachable.contains(account),
             None => place_of(old).is_some_and(|p| covered.contains(&p)),
         };
-        if stale && !active.contains(id) && !updated_since(old, started) {
+        if stale && !active.contains(id) && !unjudged.contains(id) && !updated_since(old, started) {
             findings.push(archived(old, &scope.now));
         }
     }
@@ -573,6 +582,38 @@ mod tests {
             [before.id().unwrap()],
             "the finding an event updated while the scan ran stays ACTIVE"
         );
+    }
+
+    #[test]
+    fn a_certificate_whose_renewal_check_failed_keeps_its_finding() {
+        use crate::renewal::{CheckStatus, RenewalCheck};
+        let mut report = covering_report("2026-11-25T06:00:02Z");
+        let mut c = cert(200);
+        c.expiring = false;
+        c.renewal_check = Some(Box::new(RenewalCheck {
+            status: CheckStatus::Unknown,
+            risks: vec![],
+            attempt_in_days: Some(140),
+        }));
+        report.certificates.push(c.clone());
+        let mut flagged = c.clone();
+        flagged.will_not_renew = true;
+        let existing = [finding(&flagged, &scope(), None)];
+        let started = chrono::DateTime::parse_from_rfc3339("2026-11-25T06:00:02.500Z").unwrap();
+        let planned = plan(&report, &scope(), &existing, started.into());
+        assert!(
+            planned.is_empty(),
+            "not archived while its check is unknown: {planned:?}"
+        );
+        // Once a check answers (ok), the finding no longer applies and is archived.
+        report.certificates[0]
+            .renewal_check
+            .as_mut()
+            .unwrap()
+            .status = CheckStatus::Ok;
+        let planned = plan(&report, &scope(), &existing, started.into());
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].record_state(), Some(&RecordState::Archived));
     }
 
     #[test]

@@ -197,7 +197,7 @@ fn header(report: &Report, certificates: &[&Certificate]) -> String {
     if report.is_incomplete() {
         text.push_str(&format!(
             "WARNING: the scan was INCOMPLETE ({} error(s)); certificates in these places are not \
-             listed:\n",
+             listed, or (stage dns) their renewal could not be checked:\n",
             report.errors.len()
         ));
         for e in report.errors.iter().take(ERRORS_LISTED) {

@@ -102,6 +102,12 @@ fn summary_line(report: &Report) -> String {
             s.renewal_at_risk
         ));
     }
+    if s.renewal_unknown > 0 {
+        line.push_str(&format!(
+            ", {} whose renewal could not be checked",
+            counted(s.renewal_unknown, "certificate")
+        ));
+    }
     if s.accounts_skipped > 0 {
         line.push_str(&format!(
             ", {} skipped",

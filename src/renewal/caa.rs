@@ -47,7 +47,7 @@ impl Entry {
             "{} {} \"{}\"",
             if self.critical { 128 } else { 0 },
             self.tag,
-            self.value
+            self.value.replace('\\', "\\\\").replace('"', "\\\"")
         )
     }
 }

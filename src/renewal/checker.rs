@@ -28,6 +28,8 @@ pub struct Settings {
     /// Empty: the system resolver.
     pub servers: Vec<SocketAddr>,
     pub timeout: Duration,
+    /// `--http-validation-private`: ask validation URLs at private addresses too.
+    pub http_private: bool,
 }
 
 type PendingRedirect = Shared<BoxFuture<'static, Redirect>>;
@@ -35,6 +37,7 @@ type PendingRedirect = Shared<BoxFuture<'static, Redirect>>;
 pub struct Checker {
     dns: std::sync::Arc<Dns>,
     timeout: Duration,
+    http_private: bool,
     redirects: Mutex<HashMap<(String, String), PendingRedirect>>,
     /// Lookups a judgement needed and could not make, once each.
     failed: Mutex<BTreeMap<String, Failure>>,
@@ -45,6 +48,7 @@ impl Checker {
         Checker {
             dns: std::sync::Arc::new(Dns::new(&settings.servers, settings.timeout)),
             timeout: settings.timeout,
+            http_private: settings.http_private,
             redirects: Mutex::new(HashMap::new()),
             failed: Mutex::new(BTreeMap::new()),
         }
@@ -172,17 +176,33 @@ impl Checker {
             self.prefetch(c);
         }
         for c in certificates.iter_mut() {
-            c.renewal_check = self.judge(c, now).await;
+            c.renewal_check = self.judge(c, now).await.map(Box::new);
             c.validation = None;
         }
     }
 
-    /// One error per lookup a judgement needed and could not make.
+    /// The lookups a judgement needed and could not make, one error per code (the resolver
+    /// is one for the whole scan): how many failed so, and the first. A dead resolver is one
+    /// line, not one per name.
     pub fn errors(&self) -> Vec<ScanError> {
         let failed = self.failed.lock().expect("the failures lock");
-        failed
-            .values()
-            .map(|f| ScanError::new(Stage::Dns, None, None, f.code.clone(), f.message.clone()))
+        let mut by_code: BTreeMap<&str, Vec<&Failure>> = BTreeMap::new();
+        for f in failed.values() {
+            by_code.entry(f.code.as_str()).or_default().push(f);
+        }
+        by_code
+            .into_iter()
+            .map(|(code, failures)| {
+                let message = match failures.len() {
+                    1 => failures[0].message.clone(),
+                    n => format!(
+                        "{n} lookups failed ({code}), the first: {}; the renewal checks that \
+                         needed them are unknown",
+                        failures[0].message
+                    ),
+                };
+                ScanError::new(Stage::Dns, None, None, code, message)
+            })
             .collect()
     }
 
@@ -201,8 +221,10 @@ impl Checker {
         }
         let dns = self.dns.clone();
         let timeout = self.timeout;
+        let private = self.http_private;
         let (from, to) = key.clone();
-        let task = tokio::spawn(async move { http::check(&dns, &from, &to, timeout).await });
+        let task =
+            tokio::spawn(async move { http::check(&dns, &from, &to, timeout, private).await });
         let pending = async move {
             task.await.unwrap_or_else(|e| {
                 Redirect::Unknown(Failure {
@@ -232,7 +254,7 @@ impl Checker {
             }))
         };
         for _ in 0..MAX_CHAIN {
-            let answer = self.dns.cname(&at).await;
+            let answer = self.dns.cname(&at).get().await;
             let end = match answer {
                 Answer::Found(target) if target == want => return Ok(None),
                 Answer::Found(target) => {
@@ -269,7 +291,7 @@ impl Checker {
     async fn caa(&self, name: &str) -> Result<Option<Risk>, ()> {
         let wildcard = name.starts_with("*.");
         for level in caa::climb(name) {
-            match self.dns.caa(&level).await {
+            match self.dns.caa(&level).get().await {
                 Answer::Found(entries) => {
                     return Ok(caa::forbids_amazon(&entries, wildcard).map(|why| Risk {
                         kind: RiskKind::CaaForbidsAmazon,

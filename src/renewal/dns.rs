@@ -4,11 +4,11 @@
 //! query. Lookups run as tasks of their own, so they proceed while the scan waits on AWS.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use futures::future::{BoxFuture, FutureExt, Shared};
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
@@ -17,13 +17,18 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use hickory_resolver::TokioResolver;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use super::caa;
 
 /// Lookups in flight at once: enough for thousands of names a second on loopback, few enough
 /// not to flood a VPC resolver (AmazonProvidedDNS allows 1,024 packets a second per interface).
 const IN_FLIGHT: usize = 64;
+
+/// A resolver that has answered none of this many lookups (each timed out or found no server)
+/// is taken for dead: the lookups after them fail at once rather than each waiting out
+/// `--dns-timeout` (10,000 names at 5 s would be hours).
+const DEAD_AFTER: usize = 16;
 
 /// A lookup that got no answer to judge by: SERVFAIL, REFUSED, a timeout, no resolver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,18 +49,19 @@ pub enum Answer<T> {
     Failed(Failure),
 }
 
-type Pending<T> = Shared<BoxFuture<'static, Answer<T>>>;
-
 /// The resolver and what it has answered this scan.
 pub struct Dns {
     resolver: Result<Arc<TokioResolver>, Failure>,
-    /// "127.0.0.1:5353", or "the system resolver (10.0.0.2)": named in every error.
-    pub label: String,
+    /// "127.0.0.1:5353", or "the system resolver (10.0.0.2)": named in every error (shared by
+    /// every lookup task: one allocation, not one a name).
+    pub label: Arc<str>,
     timeout: Duration,
     in_flight: Arc<Semaphore>,
-    cnames: Mutex<HashMap<String, Pending<String>>>,
-    caas: Mutex<HashMap<String, Pending<Vec<caa::Entry>>>>,
-    addresses: Mutex<HashMap<String, Pending<Vec<std::net::IpAddr>>>>,
+    health: Arc<Health>,
+    keys: RandomState,
+    cnames: Memo<String>,
+    caas: Memo<Vec<caa::Entry>>,
+    addresses: Memo<Vec<std::net::IpAddr>>,
 }
 
 impl Dns {
@@ -107,9 +113,11 @@ impl Dns {
         });
         Dns {
             resolver,
-            label,
+            label: label.into(),
             timeout,
             in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
+            health: Arc::default(),
+            keys: RandomState::new(),
             cnames: Mutex::new(HashMap::new()),
             caas: Mutex::new(HashMap::new()),
             addresses: Mutex::new(HashMap::new()),
@@ -117,7 +125,7 @@ impl Dns {
     }
 
     /// The CNAME at `name` (its target, absolute, lower case).
-    pub fn cname(&self, name: &str) -> Pending<String> {
+    pub fn cname(&self, name: &str) -> Arc<Slot<String>> {
         self.memo(&self.cnames, name, RecordType::CNAME, |records| {
             records
                 .iter()
@@ -130,7 +138,7 @@ impl Dns {
     }
 
     /// The CAA set at `name`, aliases followed.
-    pub fn caa(&self, name: &str) -> Pending<Vec<caa::Entry>> {
+    pub fn caa(&self, name: &str) -> Arc<Slot<Vec<caa::Entry>>> {
         self.memo(&self.caas, name, RecordType::CAA, |records| {
             let entries: Vec<caa::Entry> = records
                 .iter()
@@ -151,83 +159,181 @@ impl Dns {
     }
 
     /// The addresses of `name` (A and AAAA).
-    pub fn addresses(&self, name: &str) -> Pending<Vec<std::net::IpAddr>> {
-        let key = absolute(name);
-        let mut memo = self.addresses.lock().expect("the DNS memo lock");
-        if let Some(pending) = memo.get(&key) {
-            return pending.clone();
+    pub fn addresses(&self, name: &str) -> Arc<Slot<Vec<std::net::IpAddr>>> {
+        let name = absolute(name);
+        let (slot, new) = claim(&self.addresses, &self.keys, &name);
+        if !new {
+            return slot;
         }
         let resolver = self.resolver.clone();
         let timeout = self.timeout;
         let in_flight = self.in_flight.clone();
+        let health = self.health.clone();
         let label = self.label.clone();
-        let name = key.clone();
-        let task = tokio::spawn(async move {
-            let resolver = match resolver {
-                Ok(r) => r,
-                Err(failure) => return Answer::Failed(failure),
-            };
-            let _slot = in_flight.acquire_owned().await;
-            match tokio::time::timeout(timeout, resolver.lookup_ip(name.as_str())).await {
-                Err(_) => Answer::Failed(timed_out(&name, "A/AAAA", &label, timeout)),
-                Ok(Ok(found)) => {
-                    let ips: Vec<std::net::IpAddr> = found.iter().collect();
-                    match ips.is_empty() {
-                        true => Answer::NoData,
-                        false => Answer::Found(ips),
+        let filling = slot.clone();
+        tokio::spawn(async move {
+            let answer = async {
+                let resolver = resolver.map_err(Answer::Failed)?;
+                let _turn = in_flight.acquire_owned().await;
+                health.alive(&name, "A/AAAA", &label)?;
+                let lookup = Box::pin(resolver.lookup_ip(name.as_str()));
+                Ok(match tokio::time::timeout(timeout, lookup).await {
+                    Err(_) => Answer::Failed(timed_out(&name, "A/AAAA", &label, timeout)),
+                    Ok(Ok(found)) => {
+                        let ips: Vec<std::net::IpAddr> = found.iter().collect();
+                        match ips.is_empty() {
+                            true => Answer::NoData,
+                            false => Answer::Found(ips),
+                        }
                     }
-                }
-                Ok(Err(e)) => classify(&e, &name, "A/AAAA", &label),
-            }
+                    Ok(Err(e)) => classify(&e, &name, "A/AAAA", &label),
+                })
+            };
+            let answer = answer.await.unwrap_or_else(|failed| failed);
+            health.record(&answer);
+            filling.fill(answer);
         });
-        let pending = joined(task);
-        memo.insert(key, pending.clone());
-        pending
+        slot
     }
 
     fn memo<T: Clone + Send + Sync + 'static>(
         &self,
-        memo: &Mutex<HashMap<String, Pending<T>>>,
+        memo: &Memo<T>,
         name: &str,
         record_type: RecordType,
         read: fn(&[RData]) -> Answer<T>,
-    ) -> Pending<T> {
-        let key = absolute(name);
-        let mut memo = memo.lock().expect("the DNS memo lock");
-        if let Some(pending) = memo.get(&key) {
-            return pending.clone();
+    ) -> Arc<Slot<T>> {
+        let name = absolute(name);
+        let (slot, new) = claim(memo, &self.keys, &name);
+        if !new {
+            return slot;
         }
         let resolver = self.resolver.clone();
         let timeout = self.timeout;
         let in_flight = self.in_flight.clone();
+        let health = self.health.clone();
         let label = self.label.clone();
-        let name = key.clone();
-        let task = tokio::spawn(async move {
-            let resolver = match resolver {
-                Ok(r) => r,
-                Err(failure) => return Answer::Failed(failure),
+        let filling = slot.clone();
+        // Detached: the task ends (and its memory goes) as soon as the answer is in the slot.
+        // The lookup's own future is boxed, so a task waiting for its turn is small.
+        tokio::spawn(async move {
+            let answer = async {
+                let resolver = resolver.map_err(Answer::Failed)?;
+                let query = Name::from_ascii(&name).map_err(|_| {
+                    Answer::Failed(Failure {
+                        code: "bad-name".into(),
+                        message: format!("{name} is not a DNS name certaudit can ask for"),
+                    })
+                })?;
+                let _turn = in_flight.acquire_owned().await;
+                let kind = record_type.to_string();
+                health.alive(&name, &kind, &label)?;
+                let lookup = Box::pin(resolver.lookup(query, record_type));
+                Ok(match tokio::time::timeout(timeout, lookup).await {
+                    Err(_) => Answer::Failed(timed_out(&name, &kind, &label, timeout)),
+                    Ok(Ok(found)) => {
+                        let records: Vec<RData> =
+                            found.answers().iter().map(|r| r.data.clone()).collect();
+                        read(&records)
+                    }
+                    Ok(Err(e)) => classify(&e, &name, &kind, &label),
+                })
             };
-            let Ok(query) = Name::from_ascii(&name) else {
-                return Answer::Failed(Failure {
-                    code: "bad-name".into(),
-                    message: format!("{name} is not a DNS name certaudit can ask for"),
-                });
-            };
-            let _slot = in_flight.acquire_owned().await;
-            let kind = record_type.to_string();
-            match tokio::time::timeout(timeout, resolver.lookup(query, record_type)).await {
-                Err(_) => Answer::Failed(timed_out(&name, &kind, &label, timeout)),
-                Ok(Ok(found)) => {
-                    let records: Vec<RData> =
-                        found.answers().iter().map(|r| r.data.clone()).collect();
-                    read(&records)
-                }
-                Ok(Err(e)) => classify(&e, &name, &kind, &label),
-            }
+            let answer = answer.await.unwrap_or_else(|failed| failed);
+            health.record(&answer);
+            filling.fill(answer);
         });
-        let pending = joined(task);
-        memo.insert(key, pending.clone());
-        pending
+        slot
+    }
+}
+
+/// Whether the resolver answers at all.
+#[derive(Default)]
+struct Health {
+    answered: std::sync::atomic::AtomicUsize,
+    unanswered: std::sync::atomic::AtomicUsize,
+}
+
+impl Health {
+    fn record<T>(&self, answer: &Answer<T>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match answer {
+            Answer::Failed(f) if matches!(f.code.as_str(), "timeout" | "unreachable") => {
+                self.unanswered.fetch_add(1, Relaxed);
+            }
+            _ => {
+                self.answered.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// `Err` (the lookup's failed answer) once the resolver is taken for dead.
+    fn alive<T>(&self, name: &str, kind: &str, label: &str) -> Result<(), Answer<T>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let dead = self.answered.load(Relaxed) == 0 && self.unanswered.load(Relaxed) >= DEAD_AFTER;
+        match dead {
+            false => Ok(()),
+            true => Err(Answer::Failed(Failure {
+                code: "timeout".into(),
+                message: format!(
+                    "{kind} lookup of {name} not made: {label} answered none of the first \
+                     {DEAD_AFTER} lookups"
+                ),
+            })),
+        }
+    }
+}
+
+/// One lookup's answer once it has come, and whoever waits for it.
+pub struct Slot<T> {
+    answer: OnceLock<Answer<T>>,
+    ready: Notify,
+}
+
+impl<T: Clone> Slot<T> {
+    fn new() -> Self {
+        Slot {
+            answer: OnceLock::new(),
+            ready: Notify::new(),
+        }
+    }
+
+    fn fill(&self, answer: Answer<T>) {
+        let _ = self.answer.set(answer);
+        self.ready.notify_waiters();
+    }
+
+    /// The answer, once it has come.
+    pub async fn get(&self) -> Answer<T> {
+        loop {
+            let notified = self.ready.notified();
+            tokio::pin!(notified);
+            // Registered before the answer is looked at: a fill in between still wakes us.
+            notified.as_mut().enable();
+            if let Some(answer) = self.answer.get() {
+                return answer.clone();
+            }
+            notified.await;
+        }
+    }
+}
+
+/// What a scan has asked, by the name's 64-bit hash (a scan of 100,000 certificates asks some
+/// 70,000 names; keeping a hash rather than the name saves megabytes, and two names of a scan
+/// sharing one is a chance of about one in 10^9).
+type Memo<T> = Mutex<HashMap<u64, Arc<Slot<T>>>>;
+
+/// The slot for `name`, and whether it is new (then the caller starts its lookup).
+fn claim<T: Clone>(memo: &Memo<T>, keys: &RandomState, name: &str) -> (Arc<Slot<T>>, bool) {
+    let key = keys.hash_one(name);
+    let mut memo = memo.lock().expect("the DNS memo lock");
+    match memo.get(&key) {
+        Some(slot) => (slot.clone(), false),
+        None => {
+            let slot = Arc::new(Slot::new());
+            memo.insert(key, slot.clone());
+            (slot, true)
+        }
     }
 }
 
@@ -245,21 +351,6 @@ fn configured(servers: &[SocketAddr]) -> ResolverConfig {
             })
             .collect(),
     )
-}
-
-fn joined<T: Clone + Send + Sync + 'static>(
-    task: tokio::task::JoinHandle<Answer<T>>,
-) -> Pending<T> {
-    async move {
-        task.await.unwrap_or_else(|e| {
-            Answer::Failed(Failure {
-                code: "dns-task".into(),
-                message: format!("a DNS lookup stopped: {e}"),
-            })
-        })
-    }
-    .boxed()
-    .shared()
 }
 
 /// `name` absolute and lower case: "example.com." (DNS compares names without case).

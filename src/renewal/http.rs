@@ -11,6 +11,7 @@ use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 
 use super::dns::{Answer, Dns, Failure};
+use crate::endpoints::is_private;
 
 /// What asking `RedirectFrom` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +25,8 @@ pub enum Redirect {
 }
 
 /// Ask `from` once and say whether it redirects to `to`.
-pub async fn check(dns: &Dns, from: &str, to: &str, timeout: Duration) -> Redirect {
+/// `private`: ask even at private, loopback or link-local addresses.
+pub async fn check(dns: &Dns, from: &str, to: &str, timeout: Duration, private: bool) -> Redirect {
     let uri: Uri = match from.parse() {
         Ok(uri) => uri,
         Err(e) => return Redirect::Missing(format!("is not a URL ({e})")),
@@ -40,23 +42,43 @@ pub async fn check(dns: &Dns, from: &str, to: &str, timeout: Duration) -> Redire
     let port = uri.port_u16().unwrap_or(80);
     let addresses = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
-        Err(_) => match dns.addresses(host).await {
+        Err(_) => match dns.addresses(host).get().await {
             Answer::Found(ips) => ips,
             Answer::NxDomain => return Redirect::Missing(format!("{host} does not exist")),
             Answer::NoData => return Redirect::Missing(format!("{host} has no address")),
             Answer::Failed(failure) => return Redirect::Unknown(failure),
         },
     };
-    // Never the metadata service or another link-local address: what answers there is this
-    // machine's, not the site's.
-    let Some(ip) = addresses.into_iter().find(|ip| !link_local(*ip)) else {
-        return Redirect::Missing(format!("{host} resolves only to link-local addresses"));
+    // ACM's CA asks from the Internet: a host that resolves only inside a network cannot be
+    // validated, and asking it from here would reach this machine's neighbours (or the
+    // metadata service) instead. Link-local is never asked, even with `private`.
+    let reachable = |ip: &IpAddr| !link_local(*ip) && (private || !is_private(*ip));
+    let Some(ip) = addresses.iter().copied().find(reachable) else {
+        let listed: Vec<String> = addresses.iter().map(|ip| ip.to_string()).collect();
+        return Redirect::Missing(format!(
+            "{host} resolves only to addresses ACM's CA cannot reach ({}): not asked",
+            listed.join(", ")
+        ));
     };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let asked = tokio::time::timeout(timeout, get(SocketAddr::new(ip, port), host, path)).await;
+    let unknown = |code: &str, why: String| {
+        Redirect::Unknown(Failure {
+            code: code.into(),
+            message: format!("HTTP validation request to {from} ({ip}): {why}"),
+        })
+    };
     match asked {
-        Err(_) => Redirect::Missing(format!("did not answer within {} s", timeout.as_secs_f64())),
-        Ok(Err(e)) => Redirect::Missing(format!("could not be asked: {e}")),
+        // No answer from here says nothing of what the CA will get: neither in place nor
+        // missing.
+        Err(_) => unknown(
+            "http-timeout",
+            format!(
+                "no answer within {} s (--dns-timeout)",
+                timeout.as_secs_f64()
+            ),
+        ),
+        Ok(Err(e)) => unknown("http-error", e.to_string()),
         Ok(Ok((status, location))) => {
             let redirect = matches!(status, 301 | 302 | 303 | 307 | 308);
             match location {

@@ -89,6 +89,11 @@ impl RenewalCheck {
         self.status == CheckStatus::AtRisk
     }
 
+    /// A lookup (or the HTTP request) failed and nothing that answered found a risk.
+    pub fn is_unknown(&self) -> bool {
+        self.status == CheckStatus::Unknown
+    }
+
     /// The day ACM starts trying to renew a certificate expiring at `not_after`.
     pub fn attempt_date(not_after: DateTime<Utc>) -> DateTime<Utc> {
         not_after - Duration::days(RENEWAL_WINDOW_DAYS)

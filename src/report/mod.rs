@@ -80,6 +80,9 @@ pub struct Summary {
     pub will_not_renew: usize,
     /// Certificates whose next renewal the renewal check found will fail.
     pub renewal_at_risk: usize,
+    /// Certificates whose renewal check could not be made (a lookup failed): neither fine nor
+    /// at risk.
+    pub renewal_unknown: usize,
     pub errors: usize,
     pub duration_ms: u64,
 }
@@ -215,8 +218,9 @@ pub struct Certificate {
     pub tags: Option<Tags>,
     /// Whether ACM's next renewal will succeed (SPEC §13); null when not checked (not issued
     /// by Amazon, not ISSUED, `--detail summary`, `--no-renewal-check`).
+    /// Boxed: most certificates have none, and 100,000 of them are kept at once.
     #[serde(default)]
-    pub renewal_check: Option<crate::renewal::RenewalCheck>,
+    pub renewal_check: Option<Box<crate::renewal::RenewalCheck>>,
     /// What DescribeCertificate says the renewal will validate, until the check has judged it.
     #[serde(skip)]
     pub validation: Option<Box<crate::renewal::Validation>>,
@@ -387,6 +391,10 @@ impl Report {
             renewal_at_risk: certs
                 .iter()
                 .filter(|c| c.renewal_check.as_ref().is_some_and(|r| r.at_risk()))
+                .count(),
+            renewal_unknown: certs
+                .iter()
+                .filter(|c| c.renewal_check.as_ref().is_some_and(|r| r.is_unknown()))
                 .count(),
             errors: self.errors.len(),
             duration_ms,

@@ -187,8 +187,21 @@ pub async fn run(
         // Most lookups were answered while the scan waited on AWS. Interrupted: the
         // certificates stay unchecked (null), as the scan's other unfinished work does.
         let judging = checker.judge_all(&mut report.certificates, generated_at);
-        if interrupt.or_stop(judging).await.is_some() {
-            report.errors.extend(checker.errors());
+        let judged = interrupt.or_stop(judging).await.is_some();
+        report.errors.extend(checker.errors());
+        let interrupted_before = report.errors.iter().any(|e| e.stage == Stage::Interrupted);
+        if !judged && !interrupted_before {
+            // The scan itself finished: say what the signal left unchecked, or the report
+            // would read as complete.
+            let unchecked = report
+                .certificates
+                .iter()
+                .filter(|c| Checker::applies(c) && c.renewal_check.is_none())
+                .count();
+            report.errors.push(ScanError::interrupted(format!(
+                "interrupted during the renewal check: {} not checked (renewal_check null)",
+                crate::report::counted(unchecked, "certificate")
+            )));
         }
     }
     for certificate in &mut report.certificates {
