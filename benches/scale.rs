@@ -30,6 +30,10 @@ const TARGET_RATIO: f64 = 1.10;
 const WIDE_TARGET_RATIO: f64 = 1.25;
 const WIDE_CPU_TARGET_US: f64 = 150.0;
 const RSS_TARGET_MB: f64 = 256.0;
+/// The renewal check keeps its answers and each checked certificate's validation records
+/// until the scan ends: a full scan with it may take this much more memory (and time) than
+/// the same scan without it (SPEC §13).
+const CHECK_OVERHEAD: f64 = 1.10;
 
 struct Scenario {
     name: &'static str,
@@ -409,7 +413,10 @@ fn main() {
         // Full detail twice: with the renewal check (the default) and without, to show what
         // the check costs (SPEC §13: within 10 %).
         let mut full_walls: (Option<f64>, Option<f64>) = (None, None);
-        for run_kind in ["full", "full-no-check", "summary"] {
+        // Without the check first: its peak is the with-check run's reference.
+        let mut unchecked_rss: Option<f64> = None;
+        let mut checked_rss: Option<f64> = None;
+        for run_kind in ["full-no-check", "full", "summary"] {
             let detail = run_kind.strip_suffix("-no-check").unwrap_or(run_kind);
             if !details.split(',').any(|d| d == detail) {
                 continue;
@@ -426,8 +433,14 @@ fn main() {
                     .as_array()
                     .is_some_and(|c| c.iter().any(|c| c["renewal_check"]["status"] == "ok"));
             match run_kind {
-                "full" => full_walls.0 = Some(run.wall.as_secs_f64()),
-                "full-no-check" => full_walls.1 = Some(run.wall.as_secs_f64()),
+                "full" => {
+                    full_walls.0 = Some(run.wall.as_secs_f64());
+                    checked_rss = Some(run.peak_rss_mb);
+                }
+                "full-no-check" => {
+                    full_walls.1 = Some(run.wall.as_secs_f64());
+                    unchecked_rss = Some(run.peak_rss_mb);
+                }
                 _ => {}
             }
             let summary = &run.report["summary"];
@@ -457,6 +470,12 @@ fn main() {
             // is no floor to reach, only round trips; it is held to the other targets.
             let target = scenario.target_ratio * floor + round_trips;
             let fast_enough = detail == "summary" || wall <= target;
+            // The scan without the check is held to the absolute target; with it, to within
+            // CHECK_OVERHEAD of the same scan without it (or the absolute target, if higher).
+            let rss_target = match (run_kind, unchecked_rss) {
+                ("full", Some(unchecked)) => RSS_TARGET_MB.max(unchecked * CHECK_OVERHEAD),
+                _ => RSS_TARGET_MB,
+            };
             let calls = fabric
                 .stats
                 .requests
@@ -471,7 +490,7 @@ fn main() {
                 && unrecovered == 0
                 && failures == 0
                 && found == fabric.certificates - hidden(&scenario)
-                && run.peak_rss_mb < RSS_TARGET_MB
+                && run.peak_rss_mb < rss_target
                 // The check ran where it should, and nowhere else.
                 && (run_kind == "full") == checked;
             all_met &= met;
@@ -535,11 +554,16 @@ fn main() {
         }
         if let (Some(with), Some(without)) = full_walls {
             let overhead = (with / without - 1.0) * 100.0;
-            let met = with <= without * 1.10;
+            let (rss_with, rss_without) =
+                (checked_rss.unwrap_or(0.0), unchecked_rss.unwrap_or(0.0));
+            let rss_overhead = (rss_with / rss_without - 1.0) * 100.0;
+            let met = with <= without * CHECK_OVERHEAD
+                && rss_with <= RSS_TARGET_MB.max(rss_without * CHECK_OVERHEAD);
             all_met &= met;
             println!(
                 "{:<14} renewal check: full scan {with:.2} s with it, {without:.2} s without: \
-                 {overhead:+.1} % (target <= +10 %) {}",
+                 {overhead:+.1} %; peak {rss_with:.1} MB with it, {rss_without:.1} MB without: \
+                 {rss_overhead:+.1} % (targets <= +10 %) {}",
                 "",
                 if met { "meets target" } else { "MISSES target" }
             );
