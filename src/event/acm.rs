@@ -88,14 +88,8 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
         Some(one) => {
             let mut certificate = one.certificate;
             let now = chrono::Utc::now();
-            // The renewal check of its one certificate, as a scan makes it (SPEC §13): a
-            // lookup that fails leaves the check unknown and the event not fully handled.
             if let Some(settings) = &plan.scan.renewal {
-                let checker = Checker::new(settings);
-                certificate.renewal_check = checker.judge(&certificate, now).await.map(Box::new);
-                for error in checker.errors() {
-                    step.result.fail(error);
-                }
+                check_renewal(settings, &mut certificate, now, &mut step.result).await;
             }
             certificate.validation = None;
             classify(&mut certificate, now, plan.scan.expiring_days);
@@ -127,6 +121,21 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
         }
     }
     step.result
+}
+
+/// The renewal check of an event's one certificate, as a scan makes it (SPEC §13): a lookup
+/// that fails leaves the check unknown and the event not fully handled.
+async fn check_renewal(
+    settings: &crate::renewal::Settings,
+    certificate: &mut Certificate,
+    now: DateTime<Utc>,
+    result: &mut EventResult,
+) {
+    let checker = Checker::new(settings);
+    certificate.renewal_check = checker.judge(certificate, now).await.map(Box::new);
+    for error in checker.errors() {
+        result.fail(error);
+    }
 }
 
 /// When the event happened, for judging `--notify-days`: ACM sends Approaching Expiration on

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use futures::future::{BoxFuture, FutureExt};
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
@@ -160,40 +161,17 @@ impl Dns {
 
     /// The addresses of `name` (A and AAAA).
     pub fn addresses(&self, name: &str) -> Arc<Slot<Vec<std::net::IpAddr>>> {
-        let name = absolute(name);
-        let (slot, new) = claim(&self.addresses, &self.keys, &name);
-        if !new {
-            return slot;
-        }
-        let resolver = self.resolver.clone();
-        let timeout = self.timeout;
-        let in_flight = self.in_flight.clone();
-        let health = self.health.clone();
-        let label = self.label.clone();
-        let filling = slot.clone();
-        tokio::spawn(async move {
-            let answer = async {
-                let resolver = resolver.map_err(Answer::Failed)?;
-                let _turn = in_flight.acquire_owned().await;
-                health.alive(&name, "A/AAAA", &label)?;
-                let lookup = Box::pin(resolver.lookup_ip(name.as_str()));
-                Ok(match tokio::time::timeout(timeout, lookup).await {
-                    Err(_) => Answer::Failed(timed_out(&name, "A/AAAA", &label, timeout)),
-                    Ok(Ok(found)) => {
-                        let ips: Vec<std::net::IpAddr> = found.iter().collect();
-                        match ips.is_empty() {
-                            true => Answer::NoData,
-                            false => Answer::Found(ips),
-                        }
-                    }
-                    Ok(Err(e)) => classify(&e, &name, "A/AAAA", &label),
+        self.ask(&self.addresses, name, "A/AAAA".into(), |resolver, name| {
+            async move {
+                let found = resolver.lookup_ip(name.as_str()).await?;
+                let ips: Vec<std::net::IpAddr> = found.iter().collect();
+                Ok(match ips.is_empty() {
+                    true => Answer::NoData,
+                    false => Answer::Found(ips),
                 })
-            };
-            let answer = answer.await.unwrap_or_else(|failed| failed);
-            health.record(&answer);
-            filling.fill(answer);
-        });
-        slot
+            }
+            .boxed()
+        })
     }
 
     fn memo<T: Clone + Send + Sync + 'static>(
@@ -202,6 +180,41 @@ impl Dns {
         name: &str,
         record_type: RecordType,
         read: fn(&[RData]) -> Answer<T>,
+    ) -> Arc<Slot<T>> {
+        self.ask(
+            memo,
+            name,
+            record_type.to_string(),
+            move |resolver, name| {
+                async move {
+                    let Ok(query) = Name::from_ascii(&name) else {
+                        return Ok(Answer::Failed(Failure {
+                            code: "bad-name".into(),
+                            message: format!("{name} is not a DNS name certaudit can ask for"),
+                        }));
+                    };
+                    let found = resolver.lookup(query, record_type).await?;
+                    let records: Vec<RData> =
+                        found.answers().iter().map(|r| r.data.clone()).collect();
+                    Ok(read(&records))
+                }
+                .boxed()
+            },
+        )
+    }
+
+    /// The slot for `name` in `memo`; when new, a task asks `lookup` for it, in its turn,
+    /// within the timeout, unless the resolver is taken for dead. Detached: the task ends (and
+    /// its memory goes) as soon as the answer is in the slot. The lookup's own future is boxed,
+    /// so a task waiting for its turn is small.
+    fn ask<T: Clone + Send + Sync + 'static>(
+        &self,
+        memo: &Memo<T>,
+        name: &str,
+        kind: String,
+        lookup: impl FnOnce(Arc<TokioResolver>, String) -> BoxFuture<'static, Result<Answer<T>, NetError>>
+            + Send
+            + 'static,
     ) -> Arc<Slot<T>> {
         let name = absolute(name);
         let (slot, new) = claim(memo, &self.keys, &name);
@@ -214,30 +227,18 @@ impl Dns {
         let health = self.health.clone();
         let label = self.label.clone();
         let filling = slot.clone();
-        // Detached: the task ends (and its memory goes) as soon as the answer is in the slot.
-        // The lookup's own future is boxed, so a task waiting for its turn is small.
         tokio::spawn(async move {
             let answer = async {
                 let resolver = resolver.map_err(Answer::Failed)?;
-                let query = Name::from_ascii(&name).map_err(|_| {
-                    Answer::Failed(Failure {
-                        code: "bad-name".into(),
-                        message: format!("{name} is not a DNS name certaudit can ask for"),
-                    })
-                })?;
                 let _turn = in_flight.acquire_owned().await;
-                let kind = record_type.to_string();
                 health.alive(&name, &kind, &label)?;
-                let lookup = Box::pin(resolver.lookup(query, record_type));
-                Ok(match tokio::time::timeout(timeout, lookup).await {
-                    Err(_) => Answer::Failed(timed_out(&name, &kind, &label, timeout)),
-                    Ok(Ok(found)) => {
-                        let records: Vec<RData> =
-                            found.answers().iter().map(|r| r.data.clone()).collect();
-                        read(&records)
-                    }
-                    Ok(Err(e)) => classify(&e, &name, &kind, &label),
-                })
+                Ok(
+                    match tokio::time::timeout(timeout, lookup(resolver, name.clone())).await {
+                        Err(_) => Answer::Failed(timed_out(&name, &kind, &label, timeout)),
+                        Ok(Ok(answer)) => answer,
+                        Ok(Err(e)) => classify(&e, &name, &kind, &label),
+                    },
+                )
             };
             let answer = answer.await.unwrap_or_else(|failed| failed);
             health.record(&answer);

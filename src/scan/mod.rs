@@ -184,25 +184,7 @@ pub async fn run(
     let header = Report::new(generated_at, plan.expiring_days, &caller.account_id);
     let mut report = engine.into_report(&received.borrow(), &caller.partition, header);
     if let Some(checker) = &checker {
-        // Most lookups were answered while the scan waited on AWS. Interrupted: the
-        // certificates stay unchecked (null), as the scan's other unfinished work does.
-        let judging = checker.judge_all(&mut report.certificates, generated_at);
-        let judged = interrupt.or_stop(judging).await.is_some();
-        report.errors.extend(checker.errors());
-        let interrupted_before = report.errors.iter().any(|e| e.stage == Stage::Interrupted);
-        if !judged && !interrupted_before {
-            // The scan itself finished: say what the signal left unchecked, or the report
-            // would read as complete.
-            let unchecked = report
-                .certificates
-                .iter()
-                .filter(|c| Checker::applies(c) && c.renewal_check.is_none())
-                .count();
-            report.errors.push(ScanError::interrupted(format!(
-                "interrupted during the renewal check: {} not checked (renewal_check null)",
-                crate::report::counted(unchecked, "certificate")
-            )));
-        }
+        check_renewals(checker, &mut report, generated_at, interrupt).await;
     }
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
@@ -210,6 +192,35 @@ pub async fn run(
     report.sort();
     report.tally(started.elapsed().as_millis() as u64);
     report
+}
+
+/// Judge every described certificate's renewal (SPEC §13) and add the lookups' errors. Most
+/// lookups were answered while the scan waited on AWS. Interrupted: the certificates not yet
+/// judged stay unchecked (null), and an `interrupted` error says how many, as the scan's other
+/// unfinished work does.
+async fn check_renewals(
+    checker: &Checker,
+    report: &mut Report,
+    generated_at: DateTime<Utc>,
+    interrupt: &Interrupt,
+) {
+    let judging = checker.judge_all(&mut report.certificates, generated_at);
+    let judged = interrupt.or_stop(judging).await.is_some();
+    report.errors.extend(checker.errors());
+    let interrupted_before = report.errors.iter().any(|e| e.stage == Stage::Interrupted);
+    if !judged && !interrupted_before {
+        // The scan itself finished: say what the signal left unchecked, or the report would
+        // read as complete.
+        let unchecked = report
+            .certificates
+            .iter()
+            .filter(|c| Checker::applies(c) && c.renewal_check.is_none())
+            .count();
+        report.errors.push(ScanError::interrupted(format!(
+            "interrupted during the renewal check: {} not checked (renewal_check null)",
+            crate::report::counted(unchecked, "certificate")
+        )));
+    }
 }
 
 /// Reports show times in whole seconds: jq's `fromdateiso8601` rejects fractions.

@@ -52,26 +52,15 @@ impl DnsServer {
 
     /// A server that answers every query SERVFAIL.
     pub fn servfail() -> DnsServer {
-        spawn(|udp, _tcp| async move {
-            let mut buf = vec![0u8; 4096];
-            loop {
-                let Ok((n, from)) = udp.recv_from(&mut buf).await else {
-                    return;
-                };
-                let Ok(query) = Message::from_vec(&buf[..n]) else {
-                    continue;
-                };
-                let mut answer = Message::error_msg(
-                    query.metadata.id,
-                    query.metadata.op_code,
-                    ResponseCode::ServFail,
-                );
-                answer.metadata.message_type = MessageType::Response;
-                answer.queries = query.queries.clone();
-                if let Ok(bytes) = answer.to_vec() {
-                    let _ = udp.send_to(&bytes, from).await;
-                }
-            }
+        answer_each(|query| {
+            let mut answer = Message::error_msg(
+                query.metadata.id,
+                query.metadata.op_code,
+                ResponseCode::ServFail,
+            );
+            answer.metadata.message_type = MessageType::Response;
+            answer.queries = query.queries.clone();
+            answer
         })
     }
 
@@ -84,6 +73,21 @@ impl DnsServer {
             while udp.recv_from(&mut buf).await.is_ok() {}
         })
     }
+}
+
+/// A UDP server answering each query it can parse with `respond`'s message.
+fn answer_each(respond: impl Fn(&Message) -> Message + Send + 'static) -> DnsServer {
+    spawn(move |udp, _tcp| async move {
+        let mut buf = vec![0u8; 4096];
+        while let Ok((n, from)) = udp.recv_from(&mut buf).await {
+            let Ok(query) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            if let Ok(bytes) = respond(&query).to_vec() {
+                let _ = udp.send_to(&bytes, from).await;
+            }
+        }
+    })
 }
 
 /// Run `serve` on a runtime of its own, with a UDP socket and a TCP listener on the same
@@ -189,47 +193,35 @@ impl DnsServer {
         use hickory_server::proto::rr::{RData, Record, RecordType};
         let asked: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
         let record = asked.clone();
-        let mut server = spawn(|udp, _tcp| async move {
-            let mut buf = vec![0u8; 4096];
-            loop {
-                let Ok((n, from)) = udp.recv_from(&mut buf).await else {
-                    return;
-                };
-                let Ok(query) = Message::from_vec(&buf[..n]) else {
-                    continue;
-                };
-                if let Some(q) = query.queries.first() {
-                    record.lock().unwrap().push((
-                        q.name().to_ascii().to_ascii_lowercase(),
-                        q.query_type().to_string(),
-                    ));
-                }
-                let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
-                answer.metadata.authoritative = true;
-                answer.metadata.recursion_desired = query.metadata.recursion_desired;
-                answer.queries = query.queries.clone();
-                if let Some(q) = query.queries.first() {
-                    let first = q
-                        .name()
-                        .iter()
-                        .next()
-                        .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase());
-                    let label = first.as_deref().and_then(|l| l.strip_prefix('_'));
-                    let validation =
-                        label.filter(|l| l.len() == 32 && l.bytes().all(|b| b.is_ascii_hexdigit()));
-                    if let (RecordType::CNAME, Some(label)) = (q.query_type(), validation) {
-                        let target = Name::from_ascii(validation_value(label)).unwrap();
-                        answer.add_answer(Record::from_rdata(
-                            q.name().clone(),
-                            300,
-                            RData::CNAME(CNAME(target)),
-                        ));
-                    }
-                }
-                if let Ok(bytes) = answer.to_vec() {
-                    let _ = udp.send_to(&bytes, from).await;
-                }
+        let mut server = answer_each(move |query| {
+            let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
+            answer.metadata.authoritative = true;
+            answer.metadata.recursion_desired = query.metadata.recursion_desired;
+            answer.queries = query.queries.clone();
+            let Some(q) = query.queries.first() else {
+                return answer;
+            };
+            record.lock().unwrap().push((
+                q.name().to_ascii().to_ascii_lowercase(),
+                q.query_type().to_string(),
+            ));
+            let first = q
+                .name()
+                .iter()
+                .next()
+                .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase());
+            let label = first.as_deref().and_then(|l| l.strip_prefix('_'));
+            let validation =
+                label.filter(|l| l.len() == 32 && l.bytes().all(|b| b.is_ascii_hexdigit()));
+            if let (RecordType::CNAME, Some(label)) = (q.query_type(), validation) {
+                let target = Name::from_ascii(validation_value(label)).unwrap();
+                answer.add_answer(Record::from_rdata(
+                    q.name().clone(),
+                    300,
+                    RData::CNAME(CNAME(target)),
+                ));
             }
+            answer
         });
         server.asked = asked;
         server
