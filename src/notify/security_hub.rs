@@ -535,6 +535,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_renewal_at_risk_is_at_least_high_once_acm_tries_and_medium_two_weeks_before() {
+        use crate::renewal::{CheckStatus, RenewalCheck};
+        let at_risk = |days: i64, attempt: i64| {
+            let mut c = cert(days);
+            c.will_not_renew = true;
+            c.renewal_check = Some(Box::new(RenewalCheck {
+                status: CheckStatus::AtRisk,
+                risks: vec![],
+                attempt_in_days: Some(attempt),
+            }));
+            severity(&c)
+        };
+        use SeverityLabel::*;
+        assert_eq!(at_risk(100, 40), Low);
+        assert_eq!(at_risk(70, 10), Medium);
+        assert_eq!(at_risk(55, -5), High);
+        // Never lower than the days left say.
+        assert_eq!(at_risk(5, -55), Critical);
+    }
+
     /// A report that covered cert(…)'s account-region completely and found nothing there.
     fn covering_report(generated_at: &str) -> Report {
         let at = chrono::DateTime::parse_from_rfc3339(generated_at).unwrap();

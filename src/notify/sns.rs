@@ -442,6 +442,44 @@ mod tests {
         report
     }
 
+    fn at_risk(days: i64) -> Certificate {
+        use crate::renewal::{CheckStatus, RenewalCheck, Risk, RiskKind};
+        let mut c = cert(days);
+        c.expiring = false;
+        c.will_not_renew = true;
+        c.renewal_check = Some(Box::new(RenewalCheck {
+            status: CheckStatus::AtRisk,
+            risks: vec![Risk {
+                kind: RiskKind::ValidationRecordMissing,
+                name: "_x.www.example.com.".into(),
+                detail: "NXDOMAIN".into(),
+            }],
+            attempt_in_days: Some(days - 60),
+        }));
+        c
+    }
+
+    #[test]
+    fn the_summary_counts_renewals_at_risk_and_says_why() {
+        let messages = compose(&report(vec![at_risk(120)]), false);
+        assert_eq!(messages.len(), 1);
+        assert!(
+            messages[0].subject.contains("(1 renewal at risk)"),
+            "{}",
+            messages[0].subject
+        );
+        assert!(messages[0]
+            .body
+            .contains("1 certificate(s) will not renew because ACM's next renewal will fail"));
+        assert!(
+            messages[0]
+                .body
+                .contains("validation CNAME _x.www.example.com. is missing (NXDOMAIN)"),
+            "{}",
+            messages[0].body
+        );
+    }
+
     #[test]
     fn endpoints_serving_a_problem_are_reported_even_when_no_certificate_needs_attention() {
         use crate::report::endpoint::{EndpointFinding, EndpointStatus};
