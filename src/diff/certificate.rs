@@ -94,33 +94,7 @@ pub fn changes(o: &Certificate, n: &Certificate, expiring_days: i64) -> Vec<Foun
     // scan and a full one it would turn true for a renewal that failed long ago. Two scans that
     // read the same fields (both full, or both summary) compare it.
     let same_reading = o.in_use_by.is_some() == n.in_use_by.is_some();
-    // The renewal check (SPEC §13), when both scans made it: a risk found, or one gone (an
-    // unknown check resolves nothing).
-    let mut risk_found = false;
-    if let (Some(before), Some(after)) = (&o.renewal_check, &n.renewal_check) {
-        let risks = |r: &crate::renewal::RenewalCheck| {
-            r.risks
-                .iter()
-                .map(|r| format!("{} {}", r.kind.as_str(), r.name))
-                .collect::<Vec<_>>()
-        };
-        if after.at_risk() && !before.at_risk() {
-            risk_found = true;
-            out.push(found(
-                ChangeKind::RenewalAtRisk,
-                "renewal_check",
-                risks(before),
-                risks(after),
-            ));
-        } else if before.at_risk() && after.status == crate::renewal::CheckStatus::Ok {
-            out.push(found(
-                ChangeKind::RenewalRiskResolved,
-                "renewal_check",
-                risks(before),
-                risks(after),
-            ));
-        }
-    }
+    let risk_found = renewal_check(o, n, &mut out);
     if same_reading && n.will_not_renew && !o.will_not_renew && !risk_found {
         out.push(found(
             ChangeKind::WillNotRenew,
@@ -150,6 +124,38 @@ pub fn changes(o: &Certificate, n: &Certificate, expiring_days: i64) -> Vec<Foun
     };
     other_fields(o, n, explained, &mut out);
     out
+}
+
+/// The renewal check (SPEC §13), when both scans made it: a risk found, or one gone (an
+/// unknown check resolves nothing). True when a risk was found.
+fn renewal_check(o: &Certificate, n: &Certificate, out: &mut Vec<Found>) -> bool {
+    let (Some(before), Some(after)) = (&o.renewal_check, &n.renewal_check) else {
+        return false;
+    };
+    let risks = |r: &crate::renewal::RenewalCheck| {
+        r.risks
+            .iter()
+            .map(|r| format!("{} {}", r.kind.as_str(), r.name))
+            .collect::<Vec<_>>()
+    };
+    if after.at_risk() && !before.at_risk() {
+        out.push(found(
+            ChangeKind::RenewalAtRisk,
+            "renewal_check",
+            risks(before),
+            risks(after),
+        ));
+        return true;
+    }
+    if before.at_risk() && after.status == crate::renewal::CheckStatus::Ok {
+        out.push(found(
+            ChangeKind::RenewalRiskResolved,
+            "renewal_check",
+            risks(before),
+            risks(after),
+        ));
+    }
+    false
 }
 
 /// Fields a named kind already reports, so `changed` does not say them twice; and whether
