@@ -15,7 +15,7 @@ use crate::interrupt::Interrupt;
 use crate::notify;
 use crate::outcome::{self, Stopped};
 use crate::output::{self, Rendering};
-use crate::plan::{AccountSource, NotifyOn, OutputFormat, ScanPlan, Targets};
+use crate::plan::{AccountSource, NotifyOn, OutputFormat, ScanPlan, Sources, Targets};
 use crate::progress::Progress;
 use crate::report::{Report, ScanError, ScanScope, Stage};
 use crate::scan;
@@ -154,7 +154,7 @@ fn changes_since_stored(history: &History, report: &Report, expiring_days: i64) 
 }
 
 /// What the scan set out to cover, as the diff's scope rule and the history's pairing read it.
-fn scope_of(target: &Targets) -> ScanScope {
+fn scope_of(target: &Targets, sources: Sources) -> ScanScope {
     let (accounts, ous) = match &target.accounts {
         AccountSource::Explicit(named) => (
             Some(named.iter().map(|a| a.id.clone()).collect()),
@@ -167,6 +167,7 @@ fn scope_of(target: &Targets) -> ScanScope {
         ous,
         exclude: target.exclude.clone(),
         regions: target.regions.as_ref().map(|r| r.iter().cloned().collect()),
+        sources: Some(sources.names()),
     }
 }
 
@@ -263,7 +264,7 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
         }
         _ => {}
     }
-    report.scope = Some(scope_of(&plan.target));
+    report.scope = Some(scope_of(&plan.target, plan.sources));
     if let (Some(prober), None) = (prober, interrupt.signal()) {
         let probed = prober.probe(&report, interrupt).await;
         report.add_errors(probed.interrupted_error().map(ScanError::interrupted));

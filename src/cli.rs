@@ -15,8 +15,9 @@ use crate::endpoints::target::parse_resolve;
 use crate::history::{Selector, MAX_KEEP_DAYS};
 pub use crate::plan::{check_external_id, parse_account_id, parse_ou_id, parse_region};
 use crate::plan::{
-    dedup, iam_chars, read_accounts_file, AccountSource, CsvCells, EventPlan, NamedAccount, Notify,
-    NotifyDays, ProbeSettings, S3Location, ScanPlan, Targets, DEFAULT_MAX_ACCOUNTS, DEFAULT_RATE,
+    dedup, iam_chars, read_accounts_file, AccountSource, CertificateSource, CsvCells, EventPlan,
+    NamedAccount, Notify, NotifyDays, ProbeSettings, S3Location, ScanPlan, Sources, Targets,
+    DEFAULT_MAX_ACCOUNTS, DEFAULT_RATE,
 };
 pub use crate::plan::{DataFormat, Detail, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
 use crate::report::endpoint::EndpointFinding;
@@ -369,6 +370,12 @@ pub struct ScanArgs {
 /// variable, which is how the Lambda function is configured).
 #[derive(Debug, Args)]
 pub struct ScanTuning {
+    /// Where to look for certificates: ACM, IAM server certificates (per account), ACM
+    /// Private CAs (per account-region). Comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [CertificateSource::Acm, CertificateSource::Iam, CertificateSource::Pca],
+          value_name = "SOURCE,...", hide_env_values = true, env = "CERTAUDIT_SOURCES", help_heading = "Scan")]
+    pub sources: Vec<CertificateSource>,
+
     /// `full` describes every certificate (issuer, serial, in-use-by, renewal status, tags);
     /// `summary` uses the list call alone: far fewer calls, those fields are null.
     #[arg(long, value_enum, default_value_t = Detail::Full, hide_env_values = true, env = "CERTAUDIT_DETAIL",
@@ -763,6 +770,7 @@ impl ScanTuning {
     fn plan(&self, target: Targets, notify: &NotifyArgs, on: NotifyOn) -> ScanPlan {
         ScanPlan {
             target,
+            sources: Sources::of(&self.sources),
             detail: self.detail,
             tags: !self.no_tags && self.detail == Detail::Full,
             rate: self.rate,

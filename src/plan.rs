@@ -30,6 +30,48 @@ pub enum RateScope {
     Account,
 }
 
+/// Where AWS keeps certificates (`--sources`): ACM, IAM server certificates, ACM Private CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
+pub enum CertificateSource {
+    Acm,
+    Iam,
+    Pca,
+}
+
+/// The sources a scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sources {
+    pub acm: bool,
+    pub iam: bool,
+    pub pca: bool,
+}
+
+impl Sources {
+    /// Every source: the default.
+    pub const ALL: Sources = Sources {
+        acm: true,
+        iam: true,
+        pca: true,
+    };
+
+    /// `acm`, `iam`, `pca`: the ones read, as a report's scope records them.
+    pub fn names(self) -> BTreeSet<String> {
+        [("acm", self.acm), ("iam", self.iam), ("pca", self.pca)]
+            .into_iter()
+            .filter(|(_, read)| *read)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    pub fn of(chosen: &[CertificateSource]) -> Sources {
+        Sources {
+            acm: chosen.contains(&CertificateSource::Acm),
+            iam: chosen.contains(&CertificateSource::Iam),
+            pca: chosen.contains(&CertificateSource::Pca),
+        }
+    }
+}
+
 /// The format of a scan's stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -192,6 +234,8 @@ impl CsvCells {
 #[derive(Debug, Clone)]
 pub struct ScanPlan {
     pub target: Targets,
+    /// ACM, IAM server certificates, Private CAs (`--sources`).
+    pub sources: Sources,
     pub detail: Detail,
     pub tags: bool,
     pub rate: NonZeroU32,
@@ -371,6 +415,12 @@ impl ScanPlan {
     pub fn inventory(target: Targets, expiring_days: i64) -> ScanPlan {
         ScanPlan {
             target,
+            // Endpoints compare serials, which IAM's listing does not give; CAs serve nothing.
+            sources: Sources {
+                acm: true,
+                iam: false,
+                pca: false,
+            },
             detail: Detail::Full,
             tags: false,
             rate: NonZeroU32::new(DEFAULT_RATE).expect("a positive default"),

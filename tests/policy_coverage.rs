@@ -129,7 +129,11 @@ fn member_role_permissions_are_exactly_the_calls_made_in_member_accounts() {
     let in_template: BTreeSet<String> = template
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- "))
-        .filter(|a| a.starts_with("acm:") || a.starts_with("ec2:"))
+        .filter(|a| {
+            ["acm:", "acm-pca:", "ec2:", "iam:"]
+                .iter()
+                .any(|p| a.starts_with(p))
+        })
         .map(str::to_string)
         .collect();
     assert_eq!(

@@ -15,7 +15,8 @@ use certaudit::report::endpoint::{
     AcmCertificate, AcmMatch, Endpoint, EndpointError, EndpointFinding, EndpointStatus, Served,
 };
 use certaudit::report::{
-    AccountOutcome, AccountState, Certificate, Report, ScanError, Stage, Summary, Tags, Tool,
+    AccountOutcome, AccountState, Certificate, CertificateAuthority, Report, ScanError,
+    ServerCertificate, Source, Stage, Summary, Tags, Tool, IAM_SERVER,
 };
 
 fn generated_at() -> DateTime<Utc> {
@@ -47,6 +48,25 @@ fn certificate(n: u32, account: (&str, &str), region: &str, kind: &str, days: i6
     c.in_use_by = Some(Vec::new());
     c.tags = Some(Tags::default());
     c
+}
+
+/// A Private CA expiring while a certificate depends on it.
+fn authority() -> CertificateAuthority {
+    let mut ca = CertificateAuthority::new(
+        "arn:aws:acm-pca:us-east-1:222222222222:certificate-authority/11111111-2222-3333-4444-555555555555",
+        "222222222222",
+        Some("dev"),
+        "us-east-1",
+    );
+    ca.ca_type = Some("SUBORDINATE".into());
+    ca.status = Some("ACTIVE".into());
+    ca.usage_mode = Some("GENERAL_PURPOSE".into());
+    ca.subject = Some("CN=Example Issuing CA, O=Example".into());
+    ca.not_before = Some(generated_at() - Duration::days(700));
+    ca.not_after = Some(generated_at() + Duration::days(25) + Duration::hours(2));
+    ca.issued_certificates = 1;
+    ca.classify(generated_at(), 45);
+    ca
 }
 
 fn report() -> Report {
@@ -95,7 +115,23 @@ fn report() -> Report {
         risks: vec![],
         attempt_in_days: None,
     }));
-    let mut certificates = vec![www, legacy, old, unused, failed];
+    // An IAM server certificate (SPEC §14): global, never renews.
+    let mut server = Certificate::new(
+        "arn:aws:iam::111111111111:server-certificate/cloudfront/lb-2026",
+        prod.0,
+        Some(prod.1),
+        "",
+    );
+    server.source = Source::Iam;
+    server.cert_type = Some(IAM_SERVER.into());
+    server.not_after = Some(generated_at() + Duration::days(12) + Duration::hours(3));
+    server.server_certificate = Some(Box::new(ServerCertificate {
+        name: "lb-2026".into(),
+        path: "/cloudfront/".into(),
+        id: "ASCACKCEVSQ6C2EXAMPLE".into(),
+        upload_date: Some(generated_at() - Duration::days(353)),
+    }));
+    let mut certificates = vec![www, legacy, old, unused, failed, server];
     for c in &mut certificates {
         classify(c, generated_at(), 45);
     }
@@ -143,6 +179,7 @@ fn report() -> Report {
             ),
         ],
         certificates,
+        certificate_authorities: vec![authority()],
         errors: vec![ScanError {
             account_id: Some("444444444444".into()),
             region: None,

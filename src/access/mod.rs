@@ -303,6 +303,23 @@ impl AccountAccess {
         aws_sdk_ec2::Client::new(&self.config)
     }
 
+    /// An IAM client: IAM is global, one endpoint per partition.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let config = aws_sdk_iam::config::Builder::from(&self.config)
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
+    }
+
+    /// An ACM Private CA client for one region.
+    pub fn acm_pca(&self, region: &str) -> aws_sdk_acmpca::Client {
+        let config = aws_sdk_acmpca::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .build();
+        aws_sdk_acmpca::Client::from_conf(config)
+    }
+
     /// An ACM client for one region, with adaptive retry in its own retry partition.
     pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {
         let config = aws_sdk_acm::config::Builder::from(&self.config)

@@ -8,6 +8,9 @@ use serde::Serialize;
 
 use crate::report::{AccountOutcome, AccountState, Report, ScanError, ScanScope, Stage};
 
+/// The "region" of an account's IAM server certificates, which are global: their `region`.
+const IAM: &str = "";
+
 /// An account-region whose certificates were not compared, and why. `region` is null when
 /// the account had no region read in the earlier scan (it failed there).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -97,9 +100,16 @@ impl<'a> Gaps<'a> {
                     | Stage::ReportS3
                     | Stage::Probe
                     | Stage::Dns
+                    // CAs are no certificates: their listing leaves the inventory whole.
+                    | Stage::ListCertificateAuthorities
             );
+            // IAM's listing failing leaves the account's IAM "region" unread, not its ACM ones.
+            let region = match e.stage {
+                Stage::ListServerCertificates => Some(IAM),
+                _ => e.region.as_deref(),
+            };
             if let (true, Some(account)) = (reads, e.account_id.as_deref()) {
-                errors.entry((account, e.region.as_deref())).or_insert(e);
+                errors.entry((account, region)).or_insert(e);
             }
         }
         let accounts = report
@@ -114,10 +124,25 @@ impl<'a> Gaps<'a> {
         }
     }
 
-    /// Why this scan did not read the account-region completely; None when it did.
+    /// Why this scan did not read the account-region completely; None when it did. `IAM`
+    /// stands for the account's IAM server certificates.
     fn gap(&self, account: &AccountOutcome, region: &str) -> Option<String> {
         if account.state != AccountState::Scanned {
             return Some(account_gap(account));
+        }
+        let id = account.account_id.as_str();
+        if region == IAM {
+            if !self.scope.is_some_and(ScanScope::reads_iam) {
+                return Some("IAM server certificates not read (--sources)".into());
+            }
+            let error = self
+                .errors
+                .get(&(id, None))
+                .or_else(|| self.errors.get(&(id, Some(IAM))))?;
+            return Some(format!("{} {}", error.stage.as_str(), error.code));
+        }
+        if !self.scope.is_none_or(ScanScope::reads_acm) {
+            return Some("ACM not read (--sources)".into());
         }
         if !account.regions.iter().any(|r| r == region) {
             return Some(if region_targeted(self.scope, region) {
@@ -126,12 +151,15 @@ impl<'a> Gaps<'a> {
                 "region outside its scope (--regions)".into()
             });
         }
-        let id = account.account_id.as_str();
         let error = self
             .errors
             .get(&(id, None))
             .or_else(|| self.errors.get(&(id, Some(region))))?;
         Some(format!("{} {}", error.stage.as_str(), error.code))
+    }
+
+    fn reads_iam(&self) -> bool {
+        self.scope.is_some_and(ScanScope::reads_iam)
     }
 
     fn account(&self, id: &str) -> Option<&'a AccountOutcome> {
@@ -182,7 +210,7 @@ pub fn compare(old: &Report, new: &Report) -> Coverage {
             (None, Some(n)) => {
                 // New to the organization: what the later scan read completely is new to the
                 // audit; what it could not read, its own errors already say.
-                for region in &n.regions {
+                for region in n.regions.iter().map(String::as_str).chain([IAM]) {
                     if after.gap(n, region).is_none() {
                         coverage.compare(id, region);
                     }
@@ -234,6 +262,16 @@ fn both(
             ),
         }),
     });
+    // The account's IAM server certificates: compared when both scans read them, in full.
+    if o.state == AccountState::Scanned && n.state == AccountState::Scanned {
+        match reasons(IAM) {
+            None => coverage.compare(&n.account_id, IAM),
+            // Neither scan read IAM (--sources, or both from before it was read): nothing to
+            // say about certificates neither has.
+            Some(_) if !before.reads_iam() && !after.reads_iam() => {}
+            Some(reason) => coverage.skip(n, Some("global (IAM)"), reason),
+        }
+    }
     for region in n.regions.iter().filter(|r| !o.regions.contains(r)) {
         if !region_targeted(before.scope, region) {
             let reason = "earlier scan: region outside its scope (--regions)".to_string();

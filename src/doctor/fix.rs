@@ -92,6 +92,17 @@ pub fn likely_fix(check: CheckKind, code: &str, message: &str, context: &Refusal
         (CheckKind::ListCertificates, FailureKind::AccessDenied) => {
             format!("the role may not call acm:ListCertificates: {UPDATE_PERMISSIONS}")
         }
+        // A role deployed before certaudit read IAM and Private CA: the rest still scans.
+        (CheckKind::ListServerCertificates, FailureKind::AccessDenied) => format!(
+            "the role may not call iam:ListServerCertificates (a role deployed before certaudit \
+             read IAM server certificates): {UPDATE_PERMISSIONS}; until then, scan with \
+             --sources acm,pca"
+        ),
+        (CheckKind::ListCertificateAuthorities, FailureKind::AccessDenied) => format!(
+            "the role may not call acm-pca:ListCertificateAuthorities (a role deployed before \
+             certaudit read Private CAs): {UPDATE_PERMISSIONS}; until then, scan with \
+             --sources acm,iam"
+        ),
         (_, FailureKind::Throttled) => {
             "throttled past every retry: something else is using this account's quota; try \
              again later"

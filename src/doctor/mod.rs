@@ -1,6 +1,7 @@
 //! `certaudit doctor`: before an audit misses an account, check that every targeted account
 //! can be entered and read. Per account: AssumeRole (the caller's own credentials for its own
-//! account), DescribeRegions, then one ListCertificates with MaxItems=1 per enabled region.
+//! account), DescribeRegions, one ListServerCertificates (IAM), then one ListCertificates and
+//! one ListCertificateAuthorities with a page of one per enabled region.
 //! Every failure carries the AWS error and the likely fix.
 //!
 //! The runner lives here; the model in `model.rs`, the fixes' words in `fix.rs`, the table and
@@ -170,18 +171,55 @@ async fn check_account(targets: &Targets, caller: &Caller, target: &AccountTarge
         let failure = AwsFailure::new(UNKNOWN_REGION, unknown.message(&caller.partition));
         account.fail(CheckKind::Region, Some(&unknown.name), failure);
     }
-    let reads = choice.scan.iter().map(|region| list_one(&access, region));
-    for (region, result) in choice
-        .scan
-        .iter()
-        .zip(futures::future::join_all(reads).await)
-    {
+    let access = &access;
+    let reads = choice.scan.iter().map(|region| async move {
+        let (acm, pca) = futures::join!(list_one(access, region), list_one_ca(access, region));
+        (region, acm, pca)
+    });
+    let (iam, reads) = futures::join!(
+        list_one_server_certificate(access),
+        futures::future::join_all(reads)
+    );
+    for (kind, region, result) in reads.into_iter().flat_map(|(region, acm, pca)| {
+        [
+            (CheckKind::ListCertificates, region, acm),
+            (CheckKind::ListCertificateAuthorities, region, pca),
+        ]
+    }) {
         match result {
-            Ok(()) => account.push(CheckKind::ListCertificates, Some(region), Verdict::Ok, None),
-            Err(failure) => account.fail(CheckKind::ListCertificates, Some(region), failure),
+            Ok(()) => account.push(kind, Some(region), Verdict::Ok, None),
+            Err(failure) => account.fail(kind, Some(region), failure),
         }
     }
+    match iam {
+        Ok(()) => account.push(CheckKind::ListServerCertificates, None, Verdict::Ok, None),
+        Err(failure) => account.fail(CheckKind::ListServerCertificates, None, failure),
+    }
     account.checks
+}
+
+/// One IAM server certificate, at most: whether the role may list them.
+async fn list_one_server_certificate(access: &AccountAccess) -> Result<(), AwsFailure> {
+    access
+        .iam()
+        .list_server_certificates()
+        .max_items(1)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsFailure::from_sdk(&e))
+}
+
+/// One Private CA of the region, at most: whether the role may list them.
+async fn list_one_ca(access: &AccountAccess, region: &str) -> Result<(), AwsFailure> {
+    access
+        .acm_pca(region)
+        .list_certificate_authorities()
+        .max_results(1)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsFailure::from_sdk(&e))
 }
 
 /// The cheapest ACM read there is: one certificate of the default listing.

@@ -20,6 +20,10 @@ pub enum CheckKind {
     /// A region asked for with `--regions` that the account has not enabled.
     Region,
     ListCertificates,
+    /// IAM server certificates: once per account (IAM is global).
+    ListServerCertificates,
+    /// ACM Private CAs, per region.
+    ListCertificateAuthorities,
 }
 
 impl CheckKind {
@@ -31,6 +35,8 @@ impl CheckKind {
             CheckKind::DescribeRegions => "describe_regions",
             CheckKind::Region => "region",
             CheckKind::ListCertificates => "list_certificates",
+            CheckKind::ListServerCertificates => "list_server_certificates",
+            CheckKind::ListCertificateAuthorities => "list_certificate_authorities",
         }
     }
 }

@@ -22,7 +22,7 @@ fn headline(c: &Certificate) -> String {
 }
 
 fn domain(c: &Certificate) -> &str {
-    c.domain_name.as_deref().unwrap_or("(no domain)")
+    c.label()
 }
 
 /// The fewest characters of the domain a subject keeps before the account's name gives way.

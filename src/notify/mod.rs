@@ -3,6 +3,7 @@
 //! the report (exit 3), never a lost report.
 
 pub mod access_finding;
+pub mod authority_finding;
 pub mod certificate;
 pub mod finding;
 pub mod security_hub;

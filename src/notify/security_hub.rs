@@ -16,18 +16,23 @@ use aws_sdk_securityhub::types::{
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::access_finding;
+use super::authority_finding;
 use super::finding::{clip, envelope};
 pub use super::finding::{ImportScope, GENERATOR_ID};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
 use crate::report::{
-    printable, AccountState, Certificate, CompactString, FailureKind, Report, ScanError, Stage,
+    printable, AccountState, Certificate, CompactString, FailureKind, Report, ScanError, ScanScope,
+    Stage,
 };
 
 /// BatchImportFindings takes at most 100 findings per call.
 const BATCH: usize = 100;
 const ACCOUNT_FIELD: &str = "certaudit/AccountId";
+const REGION_FIELD: &str = "certaudit/Region";
+/// `acm`, `iam` or `pca`; absent in findings from before certaudit read IAM and Private CA.
+const SOURCE_FIELD: &str = "certaudit/Source";
 const TITLE_MAX: usize = 256;
 const DESCRIPTION_MAX: usize = 1024;
 
@@ -89,11 +94,14 @@ struct FindingWords {
 
 impl FindingWords {
     fn of(c: &Certificate) -> Self {
-        let domain = c.domain_name.as_deref().unwrap_or("(no domain)");
+        let what = match c.is_iam() {
+            true => format!("IAM server certificate {}", c.label()),
+            false => format!("ACM certificate for {}", c.label()),
+        };
         let title = match c.days_to_expiry {
-            Some(d) if c.expired || d < 0 => format!("ACM certificate for {domain} has expired"),
-            Some(d) if c.expiring => format!("ACM certificate for {domain} expires in {d} days"),
-            _ => format!("ACM certificate for {domain} will not renew"),
+            Some(d) if c.expired || d < 0 => format!("{what} has expired"),
+            Some(d) if c.expiring => format!("{what} expires in {d} days"),
+            _ => format!("{what} will not renew"),
         };
         let why = match why(c) {
             w if w.is_empty() => String::new(),
@@ -103,7 +111,7 @@ impl FindingWords {
             "{days}.{why} Account {account}, region {region}, type {kind}, not after {not_after}.",
             days = days_left(c),
             account = c.account_label(),
-            region = c.region,
+            region = c.region_label(),
             kind = c.cert_type.as_deref().unwrap_or("unknown"),
             not_after = c
                 .not_after
@@ -111,10 +119,14 @@ impl FindingWords {
                 .unwrap_or_else(|| "unknown".into()),
         );
         let at_risk = c.renewal_check.as_ref().is_some_and(|r| r.at_risk());
-        let recommendation = if at_risk {
+        let recommendation = if c.is_iam() {
+            "Upload a renewed certificate to IAM and move its users (CloudFront, load balancers) \
+             to it, or move them to an ACM certificate, which renews by itself"
+        } else if at_risk {
             "Restore what the description names (the validation CNAME, a CAA record allowing \
-             amazon.com, the HTTP redirect, an approver for the validation e-mail) before ACM's \
-             renewal attempt, 60 days before expiry"
+             amazon.com, the HTTP redirect, an approver for the validation e-mail, an ACTIVE \
+             issuing CA that outlives the renewal) before ACM's renewal attempt, 60 days before \
+             expiry"
         } else if c.imported {
             "Obtain a renewed certificate from its issuer and re-import it into ACM (same ARN)"
         } else if c.in_use == Some(false) {
@@ -133,6 +145,9 @@ impl FindingWords {
 /// The finding's resource: the certificate itself, with its account in the details (the
 /// finding's own AwsAccountId must be the caller's).
 fn certificate_resource(c: &Certificate) -> Resource {
+    if c.is_iam() {
+        return server_certificate_resource(c);
+    }
     let mut details = AwsCertificateManagerCertificateDetails::builder()
         .set_domain_name(c.domain_name.clone())
         .set_subject_alternative_names(Some(c.subject_alternative_names.clone()))
@@ -164,6 +179,32 @@ fn certificate_resource(c: &Certificate) -> Resource {
         .build()
 }
 
+/// An IAM server certificate: ASFF has no type of its own for one, so `Other`, with what IAM
+/// says of it in the details; no region (IAM is global).
+fn server_certificate_resource(c: &Certificate) -> Resource {
+    let mut details = ResourceDetails::builder()
+        .other("AccountId", c.account_id.to_string())
+        .other("Source", "iam");
+    if let Some(name) = &c.account_name {
+        details = details.other("AccountName", name.to_string());
+    }
+    if let Some(server) = &c.server_certificate {
+        details = details
+            .other("ServerCertificateName", server.name.clone())
+            .other("Path", server.path.clone())
+            .other("ServerCertificateId", server.id.clone());
+    }
+    if let Some(t) = c.not_after {
+        details = details.other("NotAfter", t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    }
+    Resource::builder()
+        .r#type("Other")
+        .id(c.arn.clone())
+        .partition(partition_of(&c.arn))
+        .details(details.build())
+        .build()
+}
+
 /// The ASFF finding for one certificate that needs attention.
 pub fn finding(
     c: &Certificate,
@@ -187,39 +228,67 @@ pub fn finding(
         .source_url(console_url(c))
         .resources(certificate_resource(c))
         .product_fields(ACCOUNT_FIELD, c.account_id.to_string())
-        .product_fields("certaudit/Region", c.region.to_string());
+        .product_fields(REGION_FIELD, c.region_label().to_string())
+        .product_fields(SOURCE_FIELD, c.source.as_str());
     if let Some(d) = c.days_to_expiry {
         builder = builder.product_fields("certaudit/DaysToExpiry", d.to_string());
     }
     builder.build()
 }
 
-/// Where a certificate lives, as far as archiving is concerned.
+/// Where a finding's resource lives, as far as archiving is concerned: (account, place), the
+/// place an ACM region, `iam` for an account's IAM server certificates, `pca:REGION` for its
+/// Private CAs.
 fn place_of(f: &AwsSecurityFinding) -> Option<(String, String)> {
-    let account = f.product_fields()?.get(ACCOUNT_FIELD)?.clone();
-    let region = f.resources().first()?.region()?.to_string();
-    Some((account, region))
+    let fields = f.product_fields()?;
+    let account = fields.get(ACCOUNT_FIELD)?.clone();
+    let region = || f.resources().first()?.region().map(str::to_string);
+    let place = match fields.get(SOURCE_FIELD).map(String::as_str) {
+        Some("iam") => "iam".to_string(),
+        Some("pca") => format!("pca:{}", region()?),
+        _ => region()?,
+    };
+    Some((account, place))
 }
 
-/// Account-regions the scan covered completely: a certificate missing from these is gone.
+/// The places (`place_of`) the scan read completely: a resource missing from these is gone.
 fn covered(report: &Report) -> BTreeSet<(String, String)> {
-    let failed: BTreeSet<(Option<&str>, Option<&str>)> = report
-        .errors
-        .iter()
-        .map(|e| (e.account_id.as_deref(), e.region.as_deref()))
-        .collect();
-    report
+    // Which stage failed where: a source's failure leaves the others' places whole.
+    let failed = |stages: &dyn Fn(Stage) -> bool, account: &str, region: Option<&str>| {
+        report.errors.iter().any(|e| {
+            stages(e.stage)
+                && e.account_id.as_deref() == Some(account)
+                && e.region.as_deref() == region
+        })
+    };
+    let acm = |s: Stage| !s.is_other_source();
+    let iam = |s: Stage| s != Stage::ListCertificateAuthorities;
+    let pca = |s: Stage| s != Stage::ListServerCertificates;
+    let scope = report.scope.as_ref();
+    let reads = |source: &str| {
+        scope.is_some_and(|s| s.sources.as_ref().is_some_and(|set| set.contains(source)))
+    };
+    let reads_acm = scope.is_none_or(ScanScope::reads_acm);
+    let mut places = BTreeSet::new();
+    for a in report
         .accounts
         .iter()
         .filter(|a| a.state == AccountState::Scanned)
-        .filter(|a| !failed.contains(&(Some(a.account_id.as_str()), None)))
-        .flat_map(|a| {
-            a.regions
-                .iter()
-                .map(move |r| (a.account_id.clone(), r.clone()))
-        })
-        .filter(|(a, r)| !failed.contains(&(Some(a.as_str()), Some(r.as_str()))))
-        .collect()
+    {
+        let id = a.account_id.as_str();
+        if reads("iam") && !failed(&iam, id, None) {
+            places.insert((id.to_string(), "iam".to_string()));
+        }
+        for r in &a.regions {
+            if reads_acm && !failed(&acm, id, None) && !failed(&acm, id, Some(r)) {
+                places.insert((id.to_string(), r.clone()));
+            }
+            if reads("pca") && !failed(&pca, id, None) && !failed(&pca, id, Some(r)) {
+                places.insert((id.to_string(), format!("pca:{r}")));
+            }
+        }
+    }
+    places
 }
 
 /// The findings to import: one ACTIVE per certificate that needs attention (keeping the
@@ -247,6 +316,15 @@ pub fn plan(
             finding(c, scope, created)
         })
         .collect();
+    for ca in report
+        .certificate_authorities
+        .iter()
+        .filter(|a| a.needs_attention)
+    {
+        let id = authority_finding::finding_id(&ca.arn);
+        let created = existing.get(id.as_str()).and_then(|f| f.created_at());
+        findings.push(authority_finding::finding(ca, scope, created));
+    }
     for account in access_finding::unreachable(report) {
         let id = access_finding::finding_id(&account.account_id);
         let created = existing.get(id.as_str()).and_then(|f| f.created_at());

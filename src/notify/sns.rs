@@ -12,7 +12,7 @@ use crate::diff::Diff;
 use crate::plan::{Notify, NotifyOn};
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
 use crate::report::endpoint::{Endpoint, EndpointStatus};
-use crate::report::{is_control_character, printable, Certificate, Report};
+use crate::report::{is_control_character, printable, Certificate, CertificateAuthority, Report};
 
 /// SNS's largest message, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -54,7 +54,8 @@ pub fn compose(report: &Report, always: bool) -> Vec<Message> {
 fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<Message> {
     let certificates = attention(report);
     let endpoints = endpoint_problems(report);
-    let quiet = certificates.is_empty() && endpoints.is_empty();
+    let authorities = authorities_needing_attention(report);
+    let quiet = certificates.is_empty() && endpoints.is_empty() && authorities == 0;
     if quiet && !report.is_incomplete() && !always {
         return Vec::new();
     }
@@ -89,7 +90,7 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
     }
     parts.push(current);
     let total = parts.len();
-    let mut base = subject(report, &certificates, endpoints.len());
+    let mut base = subject(report, &certificates, endpoints.len(), authorities);
     if let Some(diff) = changes {
         let changed = crate::report::counted(diff.changes.len(), "change");
         base = clip_subject(&base.replacen("certaudit: ", &format!("certaudit: {changed}; "), 1));
@@ -121,7 +122,20 @@ fn count(certificates: &[&Certificate], keep: impl Fn(&Certificate) -> bool) -> 
     certificates.iter().filter(|c| keep(c)).count()
 }
 
-fn subject(report: &Report, certificates: &[&Certificate], endpoints: usize) -> String {
+fn authorities_needing_attention(report: &Report) -> usize {
+    report
+        .certificate_authorities
+        .iter()
+        .filter(|a| a.needs_attention)
+        .count()
+}
+
+fn subject(
+    report: &Report,
+    certificates: &[&Certificate],
+    endpoints: usize,
+    authorities: usize,
+) -> String {
     let expired = count(certificates, |c| c.expired);
     let expiring = count(certificates, |c| c.expiring && !c.expired);
     let will_not_renew = count(certificates, |c| c.will_not_renew);
@@ -135,6 +149,14 @@ fn subject(report: &Report, certificates: &[&Certificate], endpoints: usize) -> 
     };
     if at_risk > 0 {
         subject.push_str(&format!(" ({at_risk} renewal at risk)"));
+    }
+    if authorities > 0 {
+        let cas = crate::report::counted(authorities, "private CA");
+        subject = if certificates.is_empty() {
+            format!("certaudit: {cas} need attention")
+        } else {
+            format!("{subject}, {cas}")
+        };
     }
     if endpoints > 0 {
         let serving = crate::report::counted(endpoints, "endpoint");
@@ -279,6 +301,15 @@ fn entries(
             (group_title(urgency, report), counts[&urgency], entry(c))
         })
         .collect();
+    let authorities: Vec<_> = report
+        .certificate_authorities
+        .iter()
+        .filter(|a| a.needs_attention)
+        .collect();
+    all.extend(authorities.iter().map(|a| {
+        let title = "PRIVATE CAS THAT CERTIFICATES DEPEND ON".to_string();
+        (title, authorities.len(), authority_entry(a))
+    }));
     all.extend(endpoints.iter().map(|e| {
         let title = "ENDPOINTS SERVING A PROBLEM".to_string();
         (title, endpoints.len(), endpoint_entry(e))
@@ -301,6 +332,27 @@ fn endpoint_problems(report: &Report) -> Vec<&Endpoint> {
         .collect();
     problems.sort_by_key(|e| e.status);
     problems
+}
+
+/// One private CA's lines: what it is, why it needs attention, where it is.
+fn authority_entry(a: &CertificateAuthority) -> String {
+    let mut text = String::from("\n");
+    let name = a.subject.as_deref().unwrap_or("(no subject)");
+    push_line(&mut text, &format!("* {name} - {}", a.why()));
+    let place = format!(
+        "  {} {} - {} CA, {}",
+        a.account_label(),
+        a.region,
+        a.ca_type.as_deref().unwrap_or("unknown type"),
+        a.not_after.map_or("no expiry".into(), |t| format!(
+            "expires {}",
+            t.format("%Y-%m-%d")
+        ))
+    );
+    push_line(&mut text, &place);
+    push_line(&mut text, &format!("  {}", a.arn));
+    push_line(&mut text, &format!("  {}", a.console_url()));
+    text
 }
 
 fn endpoint_entry(e: &Endpoint) -> String {
@@ -345,7 +397,7 @@ pub fn entry(c: &Certificate) -> String {
     let mut text = String::from("\n");
     let headline = format!(
         "* {domain} - {days} - {kind}",
-        domain = c.domain_name.as_deref().unwrap_or("(no domain)"),
+        domain = c.label(),
         days = days_left(c),
         kind = c.cert_type.as_deref().unwrap_or("unknown type"),
     );

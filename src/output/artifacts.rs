@@ -99,6 +99,10 @@ pub fn write_artifacts(report: &Report, dir: &Path, csv_cells: CsvCells) -> Resu
             csv::write_certificates(selected(report, list), csv_cells, out)
         }));
     }
+    // Always written, as the certificate lists are: a CI job archives what it expects.
+    keep(write_file(dir, "certificate_authorities.csv", |out| {
+        csv::write_authorities(report.certificate_authorities.iter(), csv_cells, out)
+    }));
     keep(write_file(dir, "errors.csv", |out| {
         csv::write_errors(report.errors.iter(), csv_cells, out)
     }));

@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::plan::CsvCells;
-use crate::report::{Certificate, ScanError};
+use crate::report::{Certificate, CertificateAuthority, ScanError};
 
 impl CsvCells {
     pub(super) fn cell(self, text: String) -> String {
@@ -22,7 +22,7 @@ impl CsvCells {
     }
 }
 
-pub const CERTIFICATE_HEADER: [&str; 30] = [
+pub const CERTIFICATE_HEADER: [&str; 36] = [
     "arn",
     "account_id",
     "account_name",
@@ -53,6 +53,31 @@ pub const CERTIFICATE_HEADER: [&str; 30] = [
     "tags",
     "renewal_check",
     "renewal_risks",
+    "source",
+    "certificate_authority_arn",
+    "server_certificate_name",
+    "server_certificate_path",
+    "server_certificate_id",
+    "upload_date",
+];
+
+pub const AUTHORITY_HEADER: [&str; 16] = [
+    "arn",
+    "account_id",
+    "account_name",
+    "region",
+    "type",
+    "status",
+    "usage_mode",
+    "subject",
+    "not_before",
+    "not_after",
+    "days_to_expiry",
+    "expiring",
+    "expired",
+    "issued_certificates",
+    "needs_attention",
+    "why",
 ];
 
 pub const ERROR_HEADER: [&str; 5] = ["account_id", "region", "stage", "code", "message"];
@@ -61,11 +86,13 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
+fn time(t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
 fn row(c: &Certificate) -> Vec<String> {
-    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default()
-    };
+    let server = c.server_certificate.as_deref();
     let tags = c
         .tags
         .as_ref()
@@ -112,7 +139,49 @@ fn row(c: &Certificate) -> Vec<String> {
             .map(|r| format!("{} {}", r.kind.as_str(), r.name))
             .collect::<Vec<_>>()
             .join(";"),
+        c.source.as_str().to_string(),
+        opt(&c.certificate_authority_arn),
+        server.map(|s| s.name.clone()).unwrap_or_default(),
+        server.map(|s| s.path.clone()).unwrap_or_default(),
+        server.map(|s| s.id.clone()).unwrap_or_default(),
+        time(&server.and_then(|s| s.upload_date)),
     ]
+}
+
+fn authority_row(a: &CertificateAuthority) -> Vec<String> {
+    vec![
+        a.arn.clone(),
+        a.account_id.to_string(),
+        opt(&a.account_name),
+        a.region.to_string(),
+        opt(&a.ca_type),
+        opt(&a.status),
+        opt(&a.usage_mode),
+        opt(&a.subject),
+        time(&a.not_before),
+        time(&a.not_after),
+        opt(&a.days_to_expiry),
+        a.expiring.to_string(),
+        a.expired.to_string(),
+        a.issued_certificates.to_string(),
+        a.needs_attention.to_string(),
+        a.why(),
+    ]
+}
+
+/// `certificate_authorities.csv`: every Private CA read, findings first.
+pub fn write_authorities<'a>(
+    authorities: impl Iterator<Item = &'a CertificateAuthority>,
+    cells: CsvCells,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(AUTHORITY_HEADER)?;
+    for a in authorities {
+        writer.write_record(authority_row(a).into_iter().map(|c| cells.cell(c)))?;
+    }
+    writer.flush()?;
+    Ok(())
 }
 
 pub fn write_certificates<'a>(

@@ -39,6 +39,9 @@ struct Page<'a> {
     errors: Vec<ErrorRow>,
     /// What `scan --probe` found; None when the scan did not probe.
     endpoints: Option<EndpointList>,
+    /// Private CAs that certificates depend on and that need attention (SPEC §14); None when
+    /// the scan read no CA.
+    authorities: Option<Vec<AuthorityRow>>,
     inventory: String,
 }
 
@@ -64,6 +67,45 @@ struct EndpointRow {
     acm: String,
     issuer: String,
     findings: String,
+}
+
+struct AuthorityRow {
+    days: String,
+    tone: &'static str,
+    subject: String,
+    account: String,
+    region: String,
+    status: String,
+    why: String,
+    console: String,
+    arn: String,
+}
+
+fn authority_rows(report: &Report) -> Option<Vec<AuthorityRow>> {
+    if report.certificate_authorities.is_empty() {
+        return None;
+    }
+    let rows = report
+        .certificate_authorities
+        .iter()
+        .filter(|a| a.needs_attention)
+        .map(|a| AuthorityRow {
+            days: a.days_to_expiry.map_or("-".into(), |d| d.to_string()),
+            tone: match a.days_to_expiry {
+                _ if a.expired => "critical",
+                Some(d) if d <= 7 => "critical",
+                _ => "warning",
+            },
+            subject: a.subject.clone().unwrap_or_else(|| "(no subject)".into()),
+            account: a.account_label(),
+            region: a.region.to_string(),
+            status: a.status.as_deref().unwrap_or("-").to_string(),
+            why: a.why(),
+            console: a.console_url(),
+            arn: a.arn.clone(),
+        })
+        .collect();
+    Some(rows)
 }
 
 struct Card {
@@ -164,12 +206,9 @@ fn row(c: &Certificate) -> Row {
     Row {
         days: days_left(c),
         tone: tone(c),
-        domain: c
-            .domain_name
-            .clone()
-            .unwrap_or_else(|| "(no domain)".into()),
+        domain: c.label().to_string(),
         account: c.account_label(),
-        region: c.region.to_string(),
+        region: c.region_label().to_string(),
         why: why(c),
         console: console_url(c),
         arn: c.arn.clone(),
@@ -217,6 +256,18 @@ fn cards(report: &Report) -> Vec<Card> {
             "Renewal at risk",
             s.renewal_at_risk,
             flag(s.renewal_at_risk, "warning"),
+        ),
+        card(
+            "iam_server_certificates",
+            "IAM server certificates",
+            s.iam_server_certificates,
+            "",
+        ),
+        card(
+            "certificate_authorities_attention",
+            "Private CAs needing attention",
+            s.certificate_authorities_attention,
+            flag(s.certificate_authorities_attention, "warning"),
         ),
         card(
             "accounts_scanned",
@@ -343,9 +394,9 @@ fn inventory_json(report: &Report) -> Result<String> {
                 .unwrap_or_default();
             InventoryRow(
                 c.days_to_expiry,
-                c.domain_name.as_deref().unwrap_or("(no domain)"),
+                c.label(),
                 c.account_label(),
-                &c.region,
+                c.region_label(),
                 c.cert_type.as_deref().unwrap_or("-"),
                 c.status.as_deref().unwrap_or("-"),
                 c.renewal_status
@@ -456,6 +507,7 @@ fn page(report: &Report) -> Result<Page<'_>> {
             })
             .collect(),
         endpoints: report.endpoints.as_deref().map(endpoint_list),
+        authorities: authority_rows(report),
         inventory: inventory_json(report)?,
     })
 }

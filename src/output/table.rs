@@ -15,8 +15,8 @@ use crate::plan::ListChoice;
 use crate::report::attention::{renewal_problem, Urgency};
 use crate::report::endpoint::Endpoint;
 use crate::report::{
-    account_label, counted, printable, AccountState, Certificate, ErrorGroup, FailureKind, Report,
-    ScanError, Stage,
+    account_label, counted, printable, AccountState, Certificate, CertificateAuthority, ErrorGroup,
+    FailureKind, Report, ScanError, Stage,
 };
 
 /// The table: fitted to the terminal's width unless `--wide`, and every sentence (summary,
@@ -49,6 +49,9 @@ pub fn write(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Resu
             write_certificates(out, &rows, choice, color, fit)?;
         }
     }
+    if list.is_none() && !report.certificate_authorities.is_empty() {
+        write_authorities(report, fit, out, &prose)?;
+    }
     if let Some(endpoints) = &report.endpoints {
         writeln!(out)?;
         prose(out, &endpoints_heading(endpoints))?;
@@ -57,6 +60,44 @@ pub fn write(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Resu
         }
     }
     write_accounts_and_errors(report, width, fit, out)
+}
+
+/// "Private CAs needing attention": expiring, expired or not ACTIVE while certificates depend
+/// on them (SPEC §14).
+fn write_authorities(
+    report: &Report,
+    fit: Option<usize>,
+    out: &mut dyn Write,
+    prose: &dyn Fn(&mut dyn Write, &str) -> std::io::Result<()>,
+) -> Result<()> {
+    let found: Vec<&CertificateAuthority> = report
+        .certificate_authorities
+        .iter()
+        .filter(|a| a.needs_attention)
+        .collect();
+    writeln!(out)?;
+    prose(
+        out,
+        &format!("Private CAs needing attention ({})", found.len()),
+    )?;
+    if found.is_empty() {
+        writeln!(out, "  none")?;
+        return Ok(());
+    }
+    let mut table = new_table(&["Days", "CA", "Account", "Region", "Status", "Why", "ARN"]);
+    for a in found {
+        table.add_row(vec![
+            a.days_to_expiry.map_or("-".into(), |d| d.to_string()),
+            printable(&or_dash(&a.subject)).into_owned(),
+            printable(&a.account_label()).into_owned(),
+            a.region.to_string(),
+            or_dash(&a.status),
+            a.why(),
+            printable(&a.arn).into_owned(),
+        ]);
+    }
+    writeln!(out, "{}", fitted(table, fit))?;
+    Ok(())
 }
 
 /// The heading of what `--probe` found: how many endpoints ended in each status.
@@ -100,6 +141,19 @@ fn summary_line(report: &Report) -> String {
         line.push_str(&format!(
             " ({} at risk of a failed renewal)",
             s.renewal_at_risk
+        ));
+    }
+    if s.iam_server_certificates > 0 {
+        line.push_str(&format!(
+            ", {} IAM server certificates among them",
+            s.iam_server_certificates
+        ));
+    }
+    if s.certificate_authorities_attention > 0 {
+        line.push_str(&format!(
+            ", {} of {} needing attention",
+            s.certificate_authorities_attention,
+            counted(s.certificate_authorities, "private CA")
         ));
     }
     if s.renewal_unknown > 0 {
@@ -169,9 +223,9 @@ fn list_columns(list: ListChoice) -> (Vec<Column<'static>>, Columns) {
             vec![column("Why", Shrink), column("ARN", Drop(0))],
             |c, account| {
                 vec![
-                    or_dash(&c.domain_name),
+                    c.label().to_string(),
                     account,
-                    c.region.to_string(),
+                    c.region_label().to_string(),
                     renewal_problem(c),
                     c.arn.clone(),
                 ]
@@ -190,9 +244,9 @@ fn list_columns(list: ListChoice) -> (Vec<Column<'static>>, Columns) {
                     .map(|u| if u { "yes" } else { "no" })
                     .unwrap_or("-");
                 vec![
-                    or_dash(&c.domain_name),
+                    c.label().to_string(),
                     account,
-                    c.region.to_string(),
+                    c.region_label().to_string(),
                     or_dash(&c.key_algorithm),
                     in_use.into(),
                     or_dash(&c.issuer),
@@ -209,9 +263,9 @@ fn list_columns(list: ListChoice) -> (Vec<Column<'static>>, Columns) {
             ],
             |c, account| {
                 vec![
-                    or_dash(&c.domain_name),
+                    c.label().to_string(),
                     account,
-                    c.region.to_string(),
+                    c.region_label().to_string(),
                     or_dash(&c.cert_type),
                     or_dash(&c.status),
                     or_dash(&c.key_algorithm),

@@ -12,6 +12,7 @@ mod checker;
 pub mod dns;
 pub mod facts;
 mod http;
+pub mod issuing_ca;
 
 pub use checker::{Checker, Settings};
 pub use facts::{Method, Validation, ValidationOption};
@@ -70,6 +71,10 @@ pub enum RiskKind {
     CaaForbidsAmazon,
     NeedsApproval,
     ValidationRedirectMissing,
+    /// A PRIVATE certificate's CA expires before the renewed certificate would (SPEC §14).
+    IssuingCaExpiresFirst,
+    /// A PRIVATE certificate's CA is not ACTIVE, or no longer exists.
+    IssuingCaNotActive,
 }
 
 impl RiskKind {
@@ -80,6 +85,8 @@ impl RiskKind {
             RiskKind::CaaForbidsAmazon => "caa-forbids-amazon",
             RiskKind::NeedsApproval => "needs-approval",
             RiskKind::ValidationRedirectMissing => "validation-redirect-missing",
+            RiskKind::IssuingCaExpiresFirst => "issuing-ca-expires-first",
+            RiskKind::IssuingCaNotActive => "issuing-ca-not-active",
         }
     }
 }
@@ -122,6 +129,9 @@ impl Risk {
             ),
             RiskKind::ValidationRedirectMissing => {
                 format!("HTTP validation redirect {} {}", self.name, self.detail)
+            }
+            RiskKind::IssuingCaExpiresFirst | RiskKind::IssuingCaNotActive => {
+                format!("issuing CA {} {}", self.name, self.detail)
             }
         }
     }

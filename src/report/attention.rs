@@ -65,10 +65,20 @@ pub fn days_left(c: &Certificate) -> String {
     }
 }
 
+/// Why an IAM server certificate is listed with the imported ones.
+pub const IAM_NEVER_RENEWS: &str =
+    "IAM server certificate: never renews; upload a new one and move its users, or move to ACM";
+
+/// How to manage IAM server certificates: the IAM console has no page for them.
+const IAM_SERVER_CERTIFICATES_GUIDE: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_server-certs.html";
+
 /// Why it will not fix itself, in a few words; empty for an ACM certificate that is expiring
 /// but will renew.
 pub fn why(c: &Certificate) -> String {
-    if c.imported {
+    if c.is_iam() {
+        IAM_NEVER_RENEWS.into()
+    } else if c.imported {
         "imported: ACM never renews it, re-import a renewed certificate".into()
     } else if c.will_not_renew || renewal_failed(c) {
         renewal_problem(c)
@@ -99,8 +109,12 @@ pub fn renewal_problem(c: &Certificate) -> String {
     }
 }
 
-/// The ACM console page of a certificate, in its partition's console.
+/// The ACM console page of a certificate, in its partition's console; for an IAM server
+/// certificate, which no console page shows, IAM's guide to managing them.
 pub fn console_url(c: &Certificate) -> String {
+    if c.is_iam() {
+        return IAM_SERVER_CERTIFICATES_GUIDE.into();
+    }
     let partition = c.arn.split(':').nth(1).unwrap_or("aws");
     let host = match partition {
         "aws-cn" => "console.amazonaws.cn".to_string(),

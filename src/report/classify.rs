@@ -25,7 +25,8 @@ pub fn classify(cert: &mut Certificate, generated_at: DateTime<Utc>, expiring_da
     let is = |field: &Option<CompactString>, value: &str| field.as_deref() == Some(value);
     cert.expired = cert.days_to_expiry.is_some_and(|d| d < 0) || is(&cert.status, "EXPIRED");
     cert.expiring = cert.expired || cert.days_to_expiry.is_some_and(|d| d <= expiring_days);
-    cert.imported = is(&cert.cert_type, "IMPORTED");
+    // IAM server certificates were uploaded, as imported ones are, and nothing renews them.
+    cert.imported = is(&cert.cert_type, "IMPORTED") || is(&cert.cert_type, super::IAM_SERVER);
     cert.auto_renews = !cert.imported && is(&cert.renewal_eligibility, "ELIGIBLE");
     let renewal_stuck = cert
         .renewal_status

@@ -3,12 +3,14 @@
 //! Output formats are renderings of this.
 
 pub mod attention;
+pub mod authority;
 pub mod classify;
 mod control;
 pub mod endpoint;
 mod failure;
 mod scope;
 
+pub use authority::CertificateAuthority;
 pub use control::{is_control_character, printable};
 pub use failure::FailureKind;
 pub use scope::ScanScope;
@@ -39,6 +41,10 @@ pub struct Report {
     pub summary: Summary,
     pub accounts: Vec<AccountOutcome>,
     pub certificates: Vec<Certificate>,
+    /// AWS Private CAs of the scanned account-regions (SPEC §14), sorted by days_to_expiry;
+    /// empty when the `pca` source was not read.
+    #[serde(default)]
+    pub certificate_authorities: Vec<CertificateAuthority>,
     pub errors: Vec<ScanError>,
     /// What TLS handshakes found at the in-use certificates' names (`scan --probe`); absent
     /// when not probed.
@@ -83,6 +89,12 @@ pub struct Summary {
     /// Certificates whose renewal check could not be made (a lookup failed): neither fine nor
     /// at risk.
     pub renewal_unknown: usize,
+    /// IAM server certificates among `certificates` (SPEC §14).
+    pub iam_server_certificates: usize,
+    /// AWS Private CAs read.
+    pub certificate_authorities: usize,
+    /// Private CAs expiring, expired or not ACTIVE while certificates depend on them.
+    pub certificate_authorities_attention: usize,
     pub errors: usize,
     pub duration_ms: u64,
 }
@@ -131,9 +143,22 @@ pub enum Stage {
     Probe,
     /// The renewal check's DNS lookups (SPEC §13).
     Dns,
+    /// IAM ListServerCertificates (SPEC §14).
+    ListServerCertificates,
+    /// ACM Private CA ListCertificateAuthorities, and a CA the scan could not read.
+    ListCertificateAuthorities,
 }
 
 impl Stage {
+    /// A stage of the sources besides ACM (IAM server certificates, Private CAs): its failure
+    /// leaves the account's ACM inventory whole.
+    pub fn is_other_source(self) -> bool {
+        matches!(
+            self,
+            Stage::ListServerCertificates | Stage::ListCertificateAuthorities
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Organizations => "organizations",
@@ -148,6 +173,8 @@ impl Stage {
             Stage::ReportS3 => "report_s3",
             Stage::Probe => "probe",
             Stage::Dns => "dns",
+            Stage::ListServerCertificates => "list_server_certificates",
+            Stage::ListCertificateAuthorities => "list_certificate_authorities",
         }
     }
 }
@@ -186,8 +213,13 @@ pub fn account_label(account_id: &str, account_name: Option<&str>) -> String {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Certificate {
     pub arn: String,
+    /// Where AWS keeps it: ACM, or IAM (server certificates, SPEC §14).
+    #[serde(default)]
+    pub source: Source,
     pub account_id: CompactString,
     pub account_name: Option<CompactString>,
+    /// Empty for IAM server certificates, which are global: null in JSON.
+    #[serde(with = "global_region")]
     pub region: CompactString,
     pub domain_name: Option<String>,
     pub subject_alternative_names: Vec<String>,
@@ -224,6 +256,60 @@ pub struct Certificate {
     /// What DescribeCertificate says the renewal will validate, until the check has judged it.
     #[serde(skip)]
     pub validation: Option<Box<crate::renewal::Validation>>,
+    /// The Private CA that issued a PRIVATE certificate (DescribeCertificate); null otherwise
+    /// or when not read.
+    #[serde(default)]
+    pub certificate_authority_arn: Option<String>,
+    /// An IAM server certificate's own fields; null for ACM certificates.
+    #[serde(default)]
+    pub server_certificate: Option<Box<ServerCertificate>>,
+}
+
+/// Where a certificate is kept.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    #[default]
+    Acm,
+    Iam,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Acm => "acm",
+            Source::Iam => "iam",
+        }
+    }
+}
+
+/// The `type` of an IAM server certificate.
+pub const IAM_SERVER: &str = "IAM_SERVER";
+
+/// What IAM's ListServerCertificates says of a server certificate besides its ARN and expiry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServerCertificate {
+    pub name: String,
+    pub path: String,
+    pub id: String,
+    pub upload_date: Option<DateTime<Utc>>,
+}
+
+/// A global certificate (IAM's) has no region: "" inside, null in JSON, and null read back as "".
+mod global_region {
+    use super::CompactString;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(region: &CompactString, s: S) -> Result<S::Ok, S::Error> {
+        match region.is_empty() {
+            true => s.serialize_none(),
+            false => s.serialize_str(region),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CompactString, D::Error> {
+        Ok(Option::<CompactString>::deserialize(d)?.unwrap_or_default())
+    }
 }
 
 /// A certificate's tags, as a JSON object sorted by key. A sorted vector rather than a
@@ -269,6 +355,7 @@ impl Certificate {
     pub fn new(arn: &str, account_id: &str, account_name: Option<&str>, region: &str) -> Self {
         Certificate {
             arn: arn.to_string(),
+            source: Source::Acm,
             account_id: account_id.into(),
             account_name: account_name.map(CompactString::from),
             region: region.into(),
@@ -298,7 +385,30 @@ impl Certificate {
             tags: None,
             renewal_check: None,
             validation: None,
+            certificate_authority_arn: None,
+            server_certificate: None,
         }
+    }
+
+    /// What people call it: its domain, or an IAM server certificate's name.
+    pub fn label(&self) -> &str {
+        match (&self.domain_name, &self.server_certificate) {
+            (Some(domain), _) => domain,
+            (None, Some(server)) => &server.name,
+            (None, None) => "(no domain)",
+        }
+    }
+
+    /// Its region, or "global" for an IAM server certificate.
+    pub fn region_label(&self) -> &str {
+        match self.region.is_empty() {
+            true => "global",
+            false => &self.region,
+        }
+    }
+
+    pub fn is_iam(&self) -> bool {
+        self.source == Source::Iam
     }
 }
 
@@ -318,6 +428,7 @@ impl Report {
             summary: Summary::default(),
             accounts: Vec::new(),
             certificates: Vec::new(),
+            certificate_authorities: Vec::new(),
             errors: Vec::new(),
             endpoints: None,
             scope: None,
@@ -351,6 +462,10 @@ impl Report {
         });
         self.accounts
             .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        self.certificate_authorities.sort_by(|a, b| {
+            let key = |a: &CertificateAuthority| (a.days_to_expiry.is_none(), a.days_to_expiry);
+            key(a).cmp(&key(b)).then_with(|| a.arn.cmp(&b.arn))
+        });
         self.sort_errors();
     }
 
@@ -395,6 +510,13 @@ impl Report {
             renewal_unknown: certs
                 .iter()
                 .filter(|c| c.renewal_check.as_ref().is_some_and(|r| r.is_unknown()))
+                .count(),
+            iam_server_certificates: certs.iter().filter(|c| c.is_iam()).count(),
+            certificate_authorities: self.certificate_authorities.len(),
+            certificate_authorities_attention: self
+                .certificate_authorities
+                .iter()
+                .filter(|a| a.needs_attention)
                 .count(),
             errors: self.errors.len(),
             duration_ms,

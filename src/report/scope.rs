@@ -20,6 +20,10 @@ pub struct ScanScope {
     pub exclude: BTreeSet<String>,
     /// Only these regions (`--regions`); null: every region each account has enabled.
     pub regions: Option<BTreeSet<String>>,
+    /// The sources read (`--sources`: `acm`, `iam`, `pca`). Absent in a report from before
+    /// certaudit read IAM and Private CA, which read ACM alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<BTreeSet<String>>,
 }
 
 impl ScanScope {
@@ -39,6 +43,16 @@ impl ScanScope {
             return accounts.contains(account_id);
         }
         self.ous.is_empty() || other.is_some_and(|o| o.accounts.is_none() && o.ous == self.ous)
+    }
+
+    /// Whether a scan of this scope read IAM server certificates.
+    pub fn reads_iam(&self) -> bool {
+        self.sources.as_ref().is_some_and(|s| s.contains("iam"))
+    }
+
+    /// Whether a scan of this scope read ACM.
+    pub fn reads_acm(&self) -> bool {
+        self.sources.as_ref().is_none_or(|s| s.contains("acm"))
     }
 
     /// Whether a scan of this scope set out to read this region.

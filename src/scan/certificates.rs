@@ -362,6 +362,7 @@ fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
         .map(|v| compact(v.as_str()))
         .or(c.managed_by.take());
     c.failure_reason = d.failure_reason().map(|v| compact(v.as_str()));
+    c.certificate_authority_arn = owned(d.certificate_authority_arn());
 }
 
 /// One certificate, as an ACM event's handler reads it: DescribeCertificate and (when `tags`)

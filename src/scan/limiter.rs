@@ -13,12 +13,19 @@ use crate::plan::RateScope;
 
 /// ACM's ListCertificates quota is 8/s per account-region.
 const LIST_CERTIFICATES_PER_SECOND: u32 = 8;
+/// IAM's and ACM Private CA's list calls: a few per account (or account-region) each scan,
+/// paced well under their quotas (IAM's are account-wide and shared with every other tool).
+const OTHER_LISTS_PER_SECOND: u32 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     ListCertificates,
     DescribeCertificate,
     ListTags,
+    /// IAM ListServerCertificates, keyed by account alone (IAM is global).
+    ListServerCertificates,
+    /// ACM Private CA ListCertificateAuthorities.
+    ListCertificateAuthorities,
 }
 
 /// (account, region), the region absent when one budget covers the account.
@@ -43,6 +50,7 @@ pub struct CallLimiter {
     list: Budget,
     describe: Budget,
     tags: Budget,
+    other_lists: Budget,
 }
 
 impl CallLimiter {
@@ -55,6 +63,7 @@ impl CallLimiter {
             list: budget(list_rate),
             describe: budget(rate),
             tags: budget(rate),
+            other_lists: budget(NonZeroU32::new(OTHER_LISTS_PER_SECOND).expect("positive")),
         }
     }
 
@@ -74,6 +83,9 @@ impl CallLimiter {
             Operation::ListCertificates => &self.list,
             Operation::DescribeCertificate => &self.describe,
             Operation::ListTags => &self.tags,
+            Operation::ListServerCertificates | Operation::ListCertificateAuthorities => {
+                &self.other_lists
+            }
         };
         while let Err(not_until) = limiter.check_key(key) {
             tokio::time::sleep(not_until.wait_time_from(MonotonicClock.now())).await;

@@ -5,6 +5,7 @@
 
 mod certificates;
 mod limiter;
+mod sources;
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
@@ -21,11 +22,13 @@ use crate::interrupt::{Interrupt, Signal};
 use crate::plan::ScanPlan;
 use crate::progress::Progress;
 use crate::regions::{self, UnknownRegion};
+use crate::renewal::issuing_ca::{self, ReadCas};
 use crate::renewal::Checker;
 use crate::report::classify::classify;
 use crate::report::UNFINISHED;
 use crate::report::{
-    account_label, counted, AccountOutcome, AccountState, Certificate, Report, ScanError, Stage,
+    account_label, counted, AccountOutcome, AccountState, Certificate, CertificateAuthority,
+    Report, ScanError, Stage,
 };
 use certificates::{
     describe_region, list_region, AccountRegion, CallBudget, RegionJob, RegionScan,
@@ -53,6 +56,10 @@ struct AccountScan {
     errors: Vec<ScanError>,
     /// `--regions` names that are no region at all (the same in every account).
     unknown_regions: Vec<UnknownRegion>,
+    /// Private CAs of the account's regions.
+    authorities: Vec<CertificateAuthority>,
+    /// Regions whose Private CAs were listed completely.
+    authorities_read: Vec<String>,
 }
 
 impl AccountScan {
@@ -69,6 +76,8 @@ impl AccountScan {
             certificates: Vec::new(),
             errors: Vec::new(),
             unknown_regions: Vec::new(),
+            authorities: Vec::new(),
+            authorities_read: Vec::new(),
         }
     }
 
@@ -182,10 +191,19 @@ pub async fn run(
     }
     progress.finish();
     let header = Report::new(generated_at, plan.expiring_days, &caller.account_id);
-    let mut report = engine.into_report(&received.borrow(), &caller.partition, header);
+    let (mut report, read) = engine.into_report(&received.borrow(), &caller.partition, header);
     if let Some(checker) = &checker {
         check_renewals(checker, &mut report, generated_at, interrupt).await;
     }
+    // Without the `pca` source no CA was read: the check is not made (null), rather than
+    // unknown for every PRIVATE certificate of a scan that chose not to look.
+    issuing_ca::judge(
+        &mut report,
+        &read,
+        plan.renewal.is_some() && plan.sources.pca,
+        generated_at,
+        plan.expiring_days,
+    );
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
     }
@@ -325,6 +343,12 @@ impl<'p> Engine<'p> {
         );
         self.progress
             .account_done(scan.certificates.len(), scan.errors.len());
+        for region in scan.authorities_read {
+            self.gathered
+                .authorities_read
+                .insert((scan.outcome.account_id.clone(), region));
+        }
+        self.gathered.authorities.extend(scan.authorities);
         self.accounts.push(scan.outcome);
         self.errors.extend(scan.errors);
         self.gathered.add(scan.certificates, scan.unknown_regions);
@@ -363,13 +387,14 @@ impl<'p> Engine<'p> {
         )));
     }
 
-    /// `report` (its header filled in) with everything the engine gathered.
+    /// `report` (its header filled in) with everything the engine gathered, and the
+    /// account-regions whose Private CAs were listed completely.
     fn into_report(
         mut self,
         received: &[AccountTarget],
         partition: &str,
         mut report: Report,
-    ) -> Report {
+    ) -> (Report, ReadCas) {
         if let Some(signal) = self.stopped() {
             self.end_interrupted(signal, received);
         }
@@ -384,9 +409,11 @@ impl<'p> Engine<'p> {
             ));
         }
         report.accounts = self.accounts;
+        report.certificate_authorities = std::mem::take(&mut self.gathered.authorities);
+        let read = std::mem::take(&mut self.gathered.authorities_read);
         report.certificates = self.gathered.into_certificates();
         report.errors = self.errors;
-        report
+        (report, read)
     }
 }
 
@@ -419,6 +446,8 @@ struct Gathered {
     certificates: Vec<Vec<Certificate>>,
     all: Option<Vec<Certificate>>,
     unknown_regions: BTreeSet<UnknownRegion>,
+    authorities: Vec<CertificateAuthority>,
+    authorities_read: ReadCas,
 }
 
 impl Gathered {
@@ -487,27 +516,61 @@ async fn discover(
             return ended(AccountScan::failed(target, Stage::DescribeRegions, failure))
         }
     };
-    let listings = choice.scan.iter().map(|region| {
-        let at = AccountRegion {
-            account_id: target.id.clone(),
-            account_name: target.name.clone(),
-            region: region.clone(),
-            budget_key: budget.limiter.key(&target.id, region),
-        };
-        list_region(&access, at, budget, plan.detail)
-    });
-    let listed = futures::future::join_all(listings).await;
+    let at = |region: &str| AccountRegion {
+        account_id: target.id.clone(),
+        account_name: target.name.clone(),
+        region: region.to_string(),
+        budget_key: budget.limiter.key(&target.id, region),
+    };
+    let chosen = plan.sources;
+    let access = &access;
+    let listings = choice
+        .scan
+        .iter()
+        .filter(|_| chosen.acm)
+        .map(|region| list_region(access, at(region), budget, plan.detail));
+    let authorities = choice
+        .scan
+        .iter()
+        .filter(|_| chosen.pca)
+        .map(|region| async move {
+            let at = at(region);
+            let (found, error) = sources::list_certificate_authorities(access, &at, budget).await;
+            (at.region, found, error)
+        });
+    let server_certificates = async {
+        match chosen.iam {
+            true => Some(sources::list_server_certificates(access, &at(""), budget).await),
+            false => None,
+        }
+    };
+    let (listed, authorities, server_certificates) = futures::join!(
+        futures::future::join_all(listings),
+        futures::future::join_all(authorities),
+        server_certificates
+    );
     let mut scan = AccountScan::ended(target, AccountState::Scanned, None);
     scan.outcome.regions = choice.scan.clone();
     scan.outcome.regions_not_enabled = choice.not_enabled;
     scan.unknown_regions = choice.unknown;
+    let (iam, iam_error) = server_certificates.unwrap_or_default();
     // The account's vector will hold exactly its certificates: no doubling slack while
     // hundreds of accounts wait for their describes.
     let listed_here: usize = listed
         .iter()
         .map(|(region, job)| region.certificates.len() + job.as_ref().map_or(0, RegionJob::len))
         .sum();
-    scan.certificates.reserve_exact(listed_here);
+    scan.certificates.reserve_exact(listed_here + iam.len());
+    scan.certificates.extend(iam);
+    scan.errors.extend(iam_error);
+    for (region, found, error) in authorities {
+        match error {
+            Some(error) => scan.errors.push(error),
+            None if budget.interrupt.signal().is_none() => scan.authorities_read.push(region),
+            None => {}
+        }
+        scan.authorities.extend(found);
+    }
     let mut jobs = Vec::new();
     for (region, job) in listed {
         scan.absorb(region);
@@ -608,7 +671,7 @@ mod tests {
         assert_eq!(engine.accounts.len(), 1);
         assert_eq!(engine.accounts[0].state, AccountState::Scanned);
         assert_eq!(engine.in_flight_certificates, 0);
-        let report = engine.into_report(&[target("1")], "aws", header());
+        let (report, _) = engine.into_report(&[target("1")], "aws", header());
         assert_eq!(report.certificates.len(), 5);
         assert!(report.errors.is_empty());
     }
@@ -624,7 +687,7 @@ mod tests {
             "nothing starts after a signal"
         );
         // Account 2 was received but never listed; account 1's jobs never started.
-        let report = engine.into_report(&[target("1"), target("2")], "aws", header());
+        let (report, _) = engine.into_report(&[target("1"), target("2")], "aws", header());
         assert_eq!(
             report.certificates.len(),
             6,

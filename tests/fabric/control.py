@@ -35,7 +35,8 @@ def apply(change, state, layer, extras):
         return None
     if op == "import":
         account = state["accounts"][change["account"]]
-        return seed_certificate(account, change["spec"], extras, now)
+        authorities = state.get("certificate_authorities", {})
+        return seed_certificate(account, change["spec"], extras, now, authorities)
     if op == "import_pem":
         # A certificate made by the test (rcgen), imported as ImportCertificate would.
         account = state["accounts"][change["account"]]

@@ -7,7 +7,19 @@ What it adds, each switched by the scenario:
   with a server-side page cap; summaries carry the fields AWS returns, nothing more.
 - ACM DescribeCertificate with the renewal state moto cannot produce: RenewalEligibility as
   AWS computes it, RenewalSummary, CertificateKeyPairOrigin, ManagedBy; and the serial as ACM
-  writes it (colon-separated hex bytes; moto writes a decimal integer).
+  writes it (colon-separated hex bytes; moto writes a decimal integer); for a PRIVATE
+  certificate, the CertificateAuthorityArn of the private CA that issued it (`issuing_ca` /
+  `issuing_ca_arn`; summaries do not carry it, as in AWS).
+- IAM ListServerCertificates as AWS answers it: each certificate's own ServerCertificateId
+  (ASCA + 17 uppercase letters and digits), its upload date and its real expiry (moto answers
+  one hard-coded ID, 2010 and 2012 for all), PathPrefix, MaxItems (1..1000) and Marker paging
+  with a server-side page cap (`iam_page_size`); GetServerCertificate / UploadServerCertificate
+  with the same metadata, and a name already taken refused (EntityAlreadyExists).
+- ACM Private CA ListCertificateAuthorities as AWS answers it: MaxResults validated (1..1000),
+  NextToken paging with a server-side page cap (`pca_page_size`), no NotBefore / NotAfter for a
+  CA without a certificate (PENDING_CERTIFICATE, CREATING, FAILED), RestorableUntil for a
+  deleted one; DescribeCertificateAuthority the same. (Handlers are found by signing name with
+  `-` as `_`: on_acm_pca_….)
 - Organizations ListAccounts / ListAccountsForParent without the retired `Status`, at most
   20 per page, and an empty page while more remain; a listing that breaks part-way
   (`org_fail_after`: accounts served before AccessDeniedException).
@@ -15,8 +27,10 @@ What it adds, each switched by the scenario:
   AccessDenied (moto lets anyone assume anything).
 - EC2 DescribeRegions per account: opt-in regions only where the account opted in, and only
   the caller's partition (moto returns every partition's regions).
-- A role whose permissions lack some calls (`denied`): AccessDeniedException /
-  UnauthorizedOperation with the message AWS writes.
+- A role whose permissions lack some calls (`denied`): the refusal each protocol writes --
+  AccessDeniedException (HTTP 400) from JSON services (ACM, Organizations, acm-pca...),
+  AccessDenied (HTTP 403) from IAM and STS, UnauthorizedOperation (HTTP 403) from EC2 -- with
+  the message AWS writes (caller's assumed-role session, action, resource where IAM names one).
 - SNS Publish as AWS validates it: the 256 KiB limit in bytes (moto counts characters), and
   a Subject that must be ASCII, without line breaks, under 100 characters.
 - Security Hub as AWS behaves: an account without Security Hub enabled is refused;
@@ -40,7 +54,9 @@ import io
 import json
 import random
 import re
+import secrets
 import socket
+import string
 import struct
 import threading
 import time
@@ -48,11 +64,14 @@ import urllib.parse
 import uuid
 import xml.sax.saxutils
 
+from cryptography import x509
 from moto.acm.models import acm_backends
+from moto.acmpca.models import acmpca_backends
 from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
-from moto.iam.models import get_account_id_from
+from moto.iam.models import get_account_id_from, iam_backends
 from moto.organizations.models import organizations_backends
 from moto.securityhub.models import securityhub_backends
+from moto.sts.models import sts_backends
 
 DEFAULT_KEY_TYPES = ["RSA_1024", "RSA_2048"]
 DEFAULT_ORIGINS = ["AWS_MANAGED", "CUSTOMER_PROVIDED"]
@@ -103,6 +122,19 @@ ASFF_REQUIRED = [
     "Resources",
 ]
 SNS_MAX_BYTES = 256 * 1024
+# Query-protocol services that refuse with AccessDenied (EC2 says UnauthorizedOperation), with
+# the XML namespace of their error bodies.
+ACCESS_DENIED_NAMESPACES = {
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+}
+IAM_NAMESPACE = ACCESS_DENIED_NAMESPACES["iam"]
+SERVER_CERTIFICATE_ID_CHARS = string.ascii_uppercase + string.digits
+_stamp_lock = threading.Lock()
+# Private CA states without a CA certificate (AWS answers no NotBefore / NotAfter).
+CA_WITHOUT_CERTIFICATE = {"CREATING", "PENDING_CERTIFICATE", "FAILED"}
+# How long a deleted private CA stays restorable (PermanentDeletionTimeInDays' default).
+CA_RESTORABLE_DAYS = 30
 
 
 def validation_record(account_id, domain):
@@ -145,6 +177,72 @@ def validation_options(account_id, options, extra):
                 ),
             }
         out.append(option)
+    return out
+
+
+def server_certificate_id():
+    """An IAM server certificate ID as IAM writes them: `ASCA` and 17 uppercase letters and
+    digits (moto answers the same `ASCACKCEVSQ6C2EXAMPLE` for every certificate)."""
+    return "ASCA" + "".join(secrets.choice(SERVER_CERTIFICATE_ID_CHARS) for _ in range(17))
+
+
+def stamp_server_certificate(cert, uploaded=None):
+    """Give a moto IAM server certificate what IAM keeps and moto does not: a distinct ID and
+    the time it was uploaded (moto answers 2010 for every certificate). Once per certificate."""
+    with _stamp_lock:
+        if not hasattr(cert, "server_certificate_id"):
+            cert.server_certificate_id = server_certificate_id()
+            cert.upload_date = uploaded or datetime.datetime.now(datetime.timezone.utc)
+    return cert
+
+
+def iam_timestamp(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def server_certificate_expiration(cert):
+    """The certificate's real NotAfter (moto answers 2012 for every certificate), or None when
+    the body is no certificate (moto accepts anything; IAM would have refused the upload)."""
+    try:
+        return x509.load_pem_x509_certificate(cert.cert_body.encode()).not_valid_after_utc
+    except (ValueError, AttributeError):
+        return None
+
+
+def server_certificate_metadata(cert):
+    """A ServerCertificateMetadata's members as IAM writes them, in the shape's order."""
+    stamp_server_certificate(cert)
+    esc = xml.sax.saxutils.escape
+    expiration = server_certificate_expiration(cert)
+    return (
+        f"<Path>{esc(cert.path)}</Path>"
+        f"<ServerCertificateName>{esc(cert.cert_name)}</ServerCertificateName>"
+        f"<ServerCertificateId>{cert.server_certificate_id}</ServerCertificateId>"
+        f"<Arn>{esc(cert.arn)}</Arn>"
+        f"<UploadDate>{iam_timestamp(cert.upload_date)}</UploadDate>"
+        + (f"<Expiration>{iam_timestamp(expiration)}</Expiration>" if expiration else "")
+    )
+
+
+def find_server_certificate(backend, name):
+    for cert in list(backend.certificates.values()):
+        if cert.cert_name == name:
+            return cert
+    return None
+
+
+def certificate_authority_view(ca):
+    """A moto private CA as ListCertificateAuthorities / DescribeCertificateAuthority describe
+    it in AWS: no validity without a CA certificate, RestorableUntil once deleted."""
+    out = ca.to_json()
+    if ca.status in CA_WITHOUT_CERTIFICATE:
+        out.pop("NotBefore", None)
+        out.pop("NotAfter", None)
+    if ca.status == "FAILED":
+        out["FailureReason"] = getattr(ca, "failure_reason", "OTHER")
+    if ca.status == "DELETED":
+        deleted = ca.updated_at or ca.created_at
+        out["RestorableUntil"] = deleted + CA_RESTORABLE_DAYS * 86400
     return out
 
 
@@ -201,6 +299,11 @@ class Request:
         elif target:
             self.operation = target.split(".")[-1]
             self.json = json.loads(body or b"{}")
+        elif environ.get("CONTENT_TYPE", "").startswith("application/cbor"):
+            # Smithy RPC v2 CBOR (boto3's first choice for acm-pca; the Rust SDK speaks JSON):
+            # the operation is the path's last segment, the body is not form data. moto does
+            # not speak it, so such calls are only logged and passed on.
+            self.operation = environ.get("PATH_INFO", "").rstrip("/").rsplit("/", 1)[-1]
         else:
             self.form = dict(urllib.parse.parse_qsl(body.decode()))
             query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
@@ -245,14 +348,23 @@ def xml_response(status, text):
     return status, [("Content-Type", "text/xml")], text.encode()
 
 
-def query_error(code, message, status="403 Forbidden"):
+def query_error(code, message, status="403 Forbidden", namespace=None):
     esc = xml.sax.saxutils.escape
+    opening = f'<ErrorResponse xmlns="{namespace}">' if namespace else "<ErrorResponse>"
     return xml_response(
         status,
-        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"{opening}<Error><Type>Sender</Type>"
         f"<Code>{esc(code)}</Code><Message>{esc(message)}</Message></Error>"
         f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>",
     )
+
+
+def iam_validation_error(message):
+    return query_error("ValidationError", message, "400 Bad Request", IAM_NAMESPACE)
+
+
+def pca_error(code, message):
+    return json_response("400 Bad Request", {"__type": code, "message": message}, code)
 
 
 def rest_json(status, payload):
@@ -456,17 +568,57 @@ class FidelityLayer:
         if request.operation in self.denied.get(request.account, ()):
             response = self.deny(request)
         else:
-            handler = getattr(self, f"on_{request.service}_{request.operation}", None)
+            # Handlers are named by the signing name, `-` as `_`: on_acm_pca_… for acm-pca.
+            service = (request.service or "").replace("-", "_")
+            handler = getattr(self, f"on_{service}_{request.operation}", None)
             response = handler(request) if handler else self.forward(request)
         outcome = "ok" if response[0].startswith("2") else f"http-{response[0][:3]}"
         self.record(request, outcome)
         return response
 
+    def caller_arn(self, request):
+        """The caller as AWS names it in a refusal: the assumed-role session its access key
+        belongs to (moto keeps those in the STS backend of the role's account), else a session
+        of the audit role."""
+        try:
+            sts = sts_backends[request.account][request.partition]
+            role = sts.get_assumed_role_from_access_key(request.access_key)
+        except Exception:
+            role = None
+        if role is not None:
+            return role.arn
+        role_name = self.scenario.get("role_name", "CertAuditReadOnly")
+        return f"arn:{request.partition}:sts::{request.account}:assumed-role/{role_name}/certaudit"
+
+    def denied_resource(self, request):
+        """The resource AWS names in a refusal of a Query-protocol call, or None (a JSON
+        service's list call names none)."""
+        account, partition = request.account, request.partition
+        if request.service == "iam":
+            if request.operation == "ListServerCertificates":
+                prefix = request.form.get("PathPrefix") or "/"
+                return f"arn:{partition}:iam::{account}:server-certificate{prefix}"
+            name = request.form.get("ServerCertificateName")
+            if name:
+                cert = find_server_certificate(iam_backends[account][partition], name)
+                if cert:
+                    return cert.arn
+                return f"arn:{partition}:iam::{account}:server-certificate/{name}"
+            return f"arn:{partition}:iam::{account}:*"
+        if request.service == "sts" and request.form.get("RoleArn"):
+            return request.form["RoleArn"]
+        return None
+
     def deny(self, request):
+        """The answer of a role whose policy lacks the call: AccessDeniedException from a JSON
+        service (HTTP 400), AccessDenied from IAM and STS (HTTP 403), UnauthorizedOperation
+        from EC2 (HTTP 403), with the message AWS writes."""
+        action = f"{request.service}:{request.operation}"
+        resource = self.denied_resource(request)
         message = (
-            f"User: arn:aws:sts::{request.account}:assumed-role/certaudit is not authorized to "
-            f"perform: {request.service}:{request.operation} because no identity-based policy "
-            "allows the action"
+            f"User: {self.caller_arn(request)} is not authorized to perform: {action}"
+            + (f" on resource: {resource}" if resource else "")
+            + f" because no identity-based policy allows the {action} action"
         )
         if request.json is not None:
             return json_response(
@@ -474,6 +626,9 @@ class FidelityLayer:
                 {"__type": "AccessDeniedException", "message": message},
                 "AccessDeniedException",
             )
+        namespace = ACCESS_DENIED_NAMESPACES.get(request.service)
+        if namespace:
+            return query_error("AccessDenied", message, namespace=namespace)
         return query_error("UnauthorizedOperation", message)
 
     # -- SNS ------------------------------------------------------------------------------
@@ -745,6 +900,9 @@ class FidelityLayer:
             cert["ManagedBy"] = extra["managed_by"]
         if extra.get("status"):
             cert["Status"] = extra["status"]
+        if extra.get("issuing_ca_arn"):
+            # The private CA that issued it (DescribeCertificate only: not in summaries).
+            cert["CertificateAuthorityArn"] = extra["issuing_ca_arn"]
         in_use = bool(cert.get("InUseBy"))
         exported = bool(extra.get("exported"))
         eligible = cert["Type"] != "IMPORTED" and (in_use or exported)
@@ -832,3 +990,147 @@ class FidelityLayer:
         if offset + page < len(matched):
             body["NextToken"] = encode_token(offset + page)
         return json_response("200 OK", body)
+
+    # -- IAM ------------------------------------------------------------------------------
+
+    def on_iam_ListServerCertificates(self, request):
+        """As IAM answers it: each certificate's own ID, upload date and real expiry (moto
+        answers one hard-coded ID, 2010 and 2012 for all), PathPrefix, and MaxItems / Marker
+        paging with a server-side page cap (`iam_page_size`, 100 by default)."""
+        form = request.form
+        raw = form.get("MaxItems", "100")
+        try:
+            max_items = int(raw)
+        except ValueError:
+            return iam_validation_error(f"Invalid value '{raw}' for MaxItems")
+        if not 1 <= max_items <= 1000:
+            bound = (
+                "greater than or equal to 1" if max_items < 1 else "less than or equal to 1000"
+            )
+            return iam_validation_error(
+                f"1 validation error detected: Value '{max_items}' at 'maxItems' failed to "
+                f"satisfy constraint: Member must have value {bound}"
+            )
+        prefix = form.get("PathPrefix", "/")
+        if not re.fullmatch(r"/[\x21-\x7f]*", prefix):
+            return iam_validation_error(
+                f"1 validation error detected: Value '{prefix}' at 'pathPrefix' failed to "
+                "satisfy constraint: Member must satisfy regular expression pattern: "
+                "\\u002F[\\u0021-\\u007F]*"
+            )
+        marker = form.get("Marker")
+        offset = (decode_token(marker) or {}).get("o") if marker else 0
+        if not isinstance(offset, int) or offset < 0:
+            return iam_validation_error("Invalid Marker.")
+        backend = iam_backends[request.account][request.partition]
+        certs = [c for c in list(backend.certificates.values()) if c.path.startswith(prefix)]
+        page = min(max_items, self.scenario.get("iam_page_size", 100))
+        chunk = certs[offset : offset + page]
+        truncated = offset + page < len(certs)
+        members = "".join(f"<member>{server_certificate_metadata(c)}</member>" for c in chunk)
+        marker_xml = f"<Marker>{encode_token(offset + page)}</Marker>" if truncated else ""
+        return xml_response(
+            "200 OK",
+            f'<ListServerCertificatesResponse xmlns="{IAM_NAMESPACE}">'
+            "<ListServerCertificatesResult>"
+            f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>{marker_xml}"
+            f"<ServerCertificateMetadataList>{members}</ServerCertificateMetadataList>"
+            "</ListServerCertificatesResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            "</ListServerCertificatesResponse>",
+        )
+
+    def on_iam_GetServerCertificate(self, request):
+        """moto's answer with the certificate's own ID, upload date and expiry."""
+        return self.server_certificate_answer(request, self.forward(request))
+
+    def on_iam_UploadServerCertificate(self, request):
+        """moto's answer with a fresh ID, the upload time and the expiry; a name already taken
+        is refused (moto keeps both)."""
+        name = request.form.get("ServerCertificateName", "")
+        backend = iam_backends[request.account][request.partition]
+        if find_server_certificate(backend, name):
+            return query_error(
+                "EntityAlreadyExists",
+                f"The Server Certificate with name {name} already exists.",
+                "409 Conflict",
+                IAM_NAMESPACE,
+            )
+        return self.server_certificate_answer(request, self.forward(request))
+
+    def server_certificate_answer(self, request, response):
+        status, headers, payload = response
+        if not status.startswith("2"):
+            return response
+        backend = iam_backends[request.account][request.partition]
+        cert = find_server_certificate(backend, request.form.get("ServerCertificateName", ""))
+        if cert is None:
+            return response
+        text = re.sub(
+            r"<ServerCertificateMetadata>.*?</ServerCertificateMetadata>",
+            lambda _: f"<ServerCertificateMetadata>{server_certificate_metadata(cert)}"
+            "</ServerCertificateMetadata>",
+            payload.decode(),
+            count=1,
+            flags=re.S,
+        )
+        return status, headers, text.encode()
+
+    # -- ACM Private CA (signing name acm-pca) ---------------------------------------------
+
+    def on_acm_pca_ListCertificateAuthorities(self, request):
+        """As AWS answers it: MaxResults validated (1..1000), NextToken paging with a
+        server-side page cap (`pca_page_size`, 20 by default), no `"NextToken": null` on the
+        last page, and each CA as certificate_authority_view() describes it."""
+        if request.json is None:
+            return self.forward(request)
+        params = request.json
+        max_results = params.get("MaxResults")
+        if max_results is not None and (
+            not isinstance(max_results, int)
+            or isinstance(max_results, bool)
+            or not 1 <= max_results <= 1000
+        ):
+            return pca_error(
+                "ValidationException",
+                f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to "
+                "satisfy constraint: Member must have value between 1 and 1000",
+            )
+        owner = params.get("ResourceOwner", "SELF")
+        if owner not in ("SELF", "OTHER_ACCOUNTS"):
+            return pca_error(
+                "ValidationException",
+                f"1 validation error detected: Value '{owner}' at 'resourceOwner' failed to "
+                "satisfy constraint: Member must satisfy enum value set: [SELF, OTHER_ACCOUNTS]",
+            )
+        token = params.get("NextToken")
+        offset = (decode_token(token) or {}).get("o") if token else 0
+        if not isinstance(offset, int) or offset < 0:
+            return pca_error("InvalidNextTokenException", "The token specified is invalid.")
+        backend = acmpca_backends[request.account][request.region]
+        own = owner == "SELF"
+        cas = [
+            ca
+            for ca in list(backend.certificate_authorities.values())
+            if (ca.account_id == request.account) == own
+        ]
+        cap = self.scenario.get("pca_page_size", 20)
+        page = min(max_results or cap, cap)
+        body = {
+            "CertificateAuthorities": [
+                certificate_authority_view(ca) for ca in cas[offset : offset + page]
+            ]
+        }
+        if offset + page < len(cas):
+            body["NextToken"] = encode_token(offset + page)
+        return json_response("200 OK", body)
+
+    def on_acm_pca_DescribeCertificateAuthority(self, request):
+        response = self.forward(request)
+        if request.json is None or not response[0].startswith("2"):
+            return response
+        backend = acmpca_backends[request.account][request.region]
+        ca = backend.certificate_authorities.get(request.json.get("CertificateAuthorityArn"))
+        if ca is None:
+            return response
+        return json_response("200 OK", {"CertificateAuthority": certificate_authority_view(ca)})

@@ -1,13 +1,34 @@
 """Turns a scenario (JSON) into moto state: an organization with OUs and accounts, audit-role
-trust per account, opt-in regions, and ACM certificates of every type, key algorithm and age.
+trust per account, opt-in regions, ACM certificates of every type, key algorithm and age, IAM
+server certificates, and AWS Private CAs.
+
+Per account (and `management`):
+- `certificates`: ACM certificates; a PRIVATE one may name its CA, `issuing_ca` (a CA label
+  of the scenario) or `issuing_ca_arn` (any CA ARN, e.g. shared from outside the organization):
+  DescribeCertificate then carries CertificateAuthorityArn, and the CA's name is its issuer.
+- `server_certificates`: IAM server certificates, [{"label", "name", "path" ("/"), "domain",
+  "days_left", "valid_days", "count", "key", "issuer", "uploaded_days_ago"}]; `label` defaults
+  to the name; `count: N` numbers names, domains and labels (`name-0000`, `n0000.domain`).
+- `certificate_authorities`: private CAs, [{"label", "region" (us-east-1), "type" (ROOT |
+  SUBORDINATE), "status" (ACTIVE | DISABLED | EXPIRED | PENDING_CERTIFICATE | DELETED | FAILED
+  | CREATING), "common_name", "days_left", "valid_days", "usage_mode" (GENERAL_PURPOSE |
+  SHORT_LIVED_CERTIFICATE), "organization", "tags"}]; `label` defaults to the common name.
+  Seeded before the certificates, so any certificate can name any CA.
+State written back: `accounts`, `certificates`, `server_certificates` and
+`certificate_authorities` (label -> ARN), and the rest below.
 
 Certificates are real X.509 certificates made here with `cryptography`. Imported ones go
 through moto's own ImportCertificate (so its validation applies); state AWS reaches only with
 time (an expired certificate, an ACM-issued certificate with a chosen expiry) is placed in
-moto's store directly, as the fidelity layer's job is to produce what moto cannot.
+moto's store directly, as the fidelity layer's job is to produce what moto cannot. Server
+certificates go through moto's IAM backend (it checks nothing, so expired ones too) and are
+stamped with the ID and upload date IAM would keep; a private CA gets a real self-signed CA
+certificate (signed with the key moto made for it) through ImportCertificateAuthorityCertificate,
+then its status (a CA that has no certificate yet gets none).
 """
 
 import datetime
+import re
 import threading
 
 from cryptography import x509
@@ -15,9 +36,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from moto.acm.models import acm_backends
+from moto.acmpca.models import acmpca_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
 from moto.organizations.models import organizations_backends
 from moto.sns.models import sns_backends
+
+from fidelity import CA_WITHOUT_CERTIFICATE, find_server_certificate, stamp_server_certificate
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
 CURVES = {
@@ -30,6 +55,13 @@ ISSUERS = {
     "PRIVATE": "certaudit demo private CA",
     "IMPORTED": "certaudit demo external CA",
 }
+
+CA_TYPES = {"ROOT", "SUBORDINATE"}
+CA_STATUSES = {
+    "CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DELETED", "DISABLED", "EXPIRED", "FAILED"
+}
+CA_USAGE_MODES = {"GENERAL_PURPOSE", "SHORT_LIVED_CERTIFICATE"}
+IAM_PATH_RE = re.compile(r"/|/[\x21-\x7e]+/")
 
 _keys = {}
 _keys_lock = threading.Lock()
@@ -82,9 +114,39 @@ def make_certificate(spec, now):
     return cert, cert_pem, key, key_pem
 
 
-def seed_certificate(account_id, spec, extras, now):
+def issuing_ca_arn(spec, authorities):
+    """The private CA a PRIVATE certificate names: `issuing_ca` (a CA label of the scenario)
+    or `issuing_ca_arn` (any CA, e.g. one in an account outside the organization, shared
+    through RAM)."""
+    if "issuing_ca" in spec:
+        label = spec["issuing_ca"]
+        if label not in (authorities or {}):
+            raise ValueError(f"issuing_ca {label!r}: no certificate authority has that label")
+        arn = authorities[label]
+    else:
+        arn = spec.get("issuing_ca_arn")
+    if arn and spec.get("type", "IMPORTED") != "PRIVATE":
+        raise ValueError(f"{spec.get('domain')}: only a PRIVATE certificate has an issuing CA")
+    return arn
+
+
+def ca_common_name(arn):
+    """The subject CommonName of a CA seeded here, or None (a CA outside the scenario)."""
+    try:
+        _, _, _, region, account, _ = arn.split(":", 5)
+        ca = acmpca_backends[account][region].certificate_authorities.get(arn)
+    except Exception:
+        return None
+    return ca.subject.get("CommonName") if ca else None
+
+
+def seed_certificate(account_id, spec, extras, now, authorities=None):
     region = spec.get("region", "us-east-1")
     backend = acm_backends[account_id][region]
+    ca_arn = issuing_ca_arn(spec, authorities)
+    if ca_arn and "issuer" not in spec:
+        # Issued by that CA: its name is the certificate's issuer.
+        spec = {**spec, "issuer": ca_common_name(ca_arn) or ISSUERS["PRIVATE"]}
     cert, cert_pem, key, key_pem = make_certificate(spec, now)
     expired = spec.get("days_left", 200) < 0
     tags = [{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()]
@@ -118,8 +180,128 @@ def seed_certificate(account_id, spec, extras, now):
         )
         if k in spec
     }
+    if ca_arn:
+        extra["issuing_ca_arn"] = ca_arn
     extras.set(arn, extra)
     return arn
+
+
+def seed_certificate_authority(account_id, spec, now):
+    """A private CA in moto's acm-pca backend with a real self-signed CA certificate (basic
+    constraints CA) of the chosen validity, then the chosen status. moto makes the CA's key;
+    the certificate is signed with it, so what moto issues later chains to it."""
+    region = spec.get("region", "us-east-1")
+    kind = spec.get("type", "ROOT")
+    status = spec.get("status", "ACTIVE")
+    usage = spec.get("usage_mode", "GENERAL_PURPOSE")
+    for value, allowed, what in (
+        (kind, CA_TYPES, "type"),
+        (status, CA_STATUSES, "status"),
+        (usage, CA_USAGE_MODES, "usage_mode"),
+    ):
+        if value not in allowed:
+            raise ValueError(
+                f"certificate authority {what} {value!r}: not one of {sorted(allowed)}"
+            )
+    subject = {"CommonName": spec.get("common_name") or spec.get("label") or "certaudit test CA"}
+    if spec.get("organization"):
+        subject["Organization"] = spec["organization"]
+    backend = acmpca_backends[account_id][region]
+    arn = backend.create_certificate_authority(
+        certificate_authority_configuration={
+            "KeyAlgorithm": "RSA_2048",
+            "SigningAlgorithm": "SHA256WITHRSA",
+            "Subject": subject,
+        },
+        revocation_configuration=None,
+        certificate_authority_type=kind,
+        security_standard=None,
+        tags=[{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()],
+    )
+    ca = backend.certificate_authorities[arn]
+    ca.usage_mode = usage  # moto writes SHORT_LIVED_CERTIFICATE; AWS's default is GENERAL_PURPOSE
+    if status not in CA_WITHOUT_CERTIFICATE:
+        key = ca.key
+        not_after = now + datetime.timedelta(days=spec.get("days_left", 3000))
+        not_before = min(
+            now - datetime.timedelta(days=1),
+            not_after - datetime.timedelta(days=spec.get("valid_days", 3650)),
+        )
+        name = ca.issuer  # the subject above, as an X.509 name
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(
+                x509.BasicConstraints(ca=True, path_length=0 if kind == "SUBORDINATE" else None),
+                True,
+            )
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .sign(key, hashes.SHA256())
+        )
+        # moto takes expired CA certificates too; importing makes the CA ACTIVE.
+        ca.import_certificate_authority_certificate(
+            cert.public_bytes(serialization.Encoding.PEM), None
+        )
+    ca.status = status
+    if status == "FAILED":
+        ca.failure_reason = spec.get("failure_reason", "OTHER")
+    return arn
+
+
+def expand_server_certificates(specs):
+    """`count: N` repeats a server certificate spec N times: numbered names, domains and
+    labels (`name-0000`, `n0000.domain`)."""
+    for spec in specs:
+        count = spec.get("count", 1)
+        if count == 1:
+            yield spec
+            continue
+        for i in range(count):
+            yield {
+                **spec,
+                "name": f"{spec['name']}-{i:04d}",
+                "label": f"{spec.get('label', spec['name'])}-{i:04d}",
+                "domain": f"n{i:04d}.{spec['domain']}",
+                "count": 1,
+            }
+
+
+def seed_server_certificate(account_id, spec, now):
+    """An IAM server certificate with a real certificate, uploaded through moto's IAM backend
+    (moto checks nothing, so an expired one goes in the same way), stamped with its ID and
+    upload date (`uploaded_days_ago`, 0 by default) for the fidelity layer to answer."""
+    backend = iam_backends[account_id]["aws"]
+    name = spec["name"]
+    path = spec.get("path", "/")
+    if not IAM_PATH_RE.fullmatch(path):
+        raise ValueError(f"server certificate {name!r}: path {path!r} must begin and end with /")
+    if find_server_certificate(backend, name):
+        raise ValueError(f"server certificate {name!r} twice in account {account_id}")
+    _, cert_pem, _, key_pem = make_certificate(spec, now)
+    cert = backend.upload_server_certificate(
+        name, cert_pem.decode(), key_pem.decode(), cert_chain=None, path=path
+    )
+    stamp_server_certificate(cert, now - datetime.timedelta(days=spec.get("uploaded_days_ago", 0)))
+    return cert.arn
 
 
 def expand(certificates):
@@ -182,13 +364,27 @@ def seed(scenario, layer, extras):
         layer.denied[account_id] = set(spec.get("denied", []))
 
     layer.opt_in[MANAGEMENT_ACCOUNT] = set(management.get("opt_in_regions", []))
-    owners = [(MANAGEMENT_ACCOUNT, management.get("certificates", []))]
-    owners += [(state["accounts"][a["name"]], a.get("certificates", [])) for a in accounts]
-    for account_id, certificates in owners:
-        for spec in expand(certificates):
-            arn = seed_certificate(account_id, spec, extras, now)
-            state["certificates"][spec.get("label", arn)] = arn
+    everyone = [(MANAGEMENT_ACCOUNT, management)]
+    everyone += [(state["accounts"][a["name"]], a) for a in accounts]
+    # Private CAs first: a PRIVATE certificate names its CA by label (`issuing_ca`).
+    state["certificate_authorities"] = {}
+    for account_id, spec in everyone:
+        for ca_spec in spec.get("certificate_authorities", []):
+            arn = seed_certificate_authority(account_id, ca_spec, now)
+            label = ca_spec.get("label") or ca_spec.get("common_name") or arn
+            state["certificate_authorities"][label] = arn
+    for account_id, spec in everyone:
+        for cert_spec in expand(spec.get("certificates", [])):
+            arn = seed_certificate(
+                account_id, cert_spec, extras, now, state["certificate_authorities"]
+            )
+            state["certificates"][cert_spec.get("label", arn)] = arn
     state["certificate_count"] = sum(1 for _ in state["certificates"])
+    state["server_certificates"] = {}
+    for account_id, spec in everyone:
+        for cert_spec in expand_server_certificates(spec.get("server_certificates", [])):
+            arn = seed_server_certificate(account_id, cert_spec, now)
+            state["server_certificates"][cert_spec.get("label", cert_spec["name"])] = arn
     state["sns_topics"] = {
         name: sns_backends[MANAGEMENT_ACCOUNT]["us-east-1"].create_topic(name).arn
         for name in scenario.get("sns_topics", [])
