@@ -104,6 +104,7 @@ fn wide(accounts: usize, regions_used: usize, per_region: usize, busiest: usize)
 /// An organization with `counts[slot]` certificates in each account-region slot (account-major,
 /// 17 regions an account): 60 % imported, 10 % ECDSA, the rest ACM-issued and in use.
 fn organization(accounts: usize, counts: &[usize], dice: &mut Dice) -> Value {
+    let days = |d: &mut Dice| (d.next() * 420.0 - 15.0).floor() + 0.5;
     let mut per_account: Vec<Vec<Value>> = vec![Vec::new(); accounts + 1];
     for (slot, &count) in counts.iter().enumerate() {
         if count == 0 {
@@ -113,7 +114,6 @@ fn organization(accounts: usize, counts: &[usize], dice: &mut Dice) -> Value {
         let imported = count * 6 / 10;
         let ecdsa = count / 10;
         let issued = count - imported - ecdsa;
-        let days = |d: &mut Dice| (d.next() * 420.0 - 15.0).floor() + 0.5;
         for (n, extra) in [
             (imported, json!({"type": "IMPORTED"})),
             (
@@ -143,7 +143,22 @@ fn organization(accounts: usize, counts: &[usize], dice: &mut Dice) -> Value {
     let members: Vec<Value> = per_account
         .into_iter()
         .enumerate()
-        .map(|(i, certificates)| json!({"name": format!("member-{i:03}"), "certificates": certificates}))
+        .map(|(i, certificates)| {
+            // What ACM does not hold (SPEC §14): IAM server certificates in every account, and
+            // in every fifth a root and an issuing CA (one expiring soon).
+            let mut account = json!({
+                "name": format!("member-{i:03}"), "certificates": certificates,
+                "server_certificates": [{"name": "edge", "domain": format!("edge.a{i}.example.com"),
+                                         "days_left": days(dice), "count": 3}],
+            });
+            if i % 5 == 0 {
+                account["certificate_authorities"] = json!([
+                    {"type": "ROOT", "common_name": format!("a{i} root"), "days_left": 3000.5},
+                    {"type": "SUBORDINATE", "common_name": format!("a{i} issuing"), "days_left": 40.5},
+                ]);
+            }
+            account
+        })
         .collect();
     json!({
         "management": {"name": "management", "certificates": management},
@@ -366,7 +381,13 @@ fn agrees_with_moto(org: &Value, fast_report: &Value) -> String {
             m["certificates"].as_array().unwrap().len()
         )
     } else {
-        for part in ["summary", "accounts", "errors", "certificates"] {
+        for part in [
+            "summary",
+            "accounts",
+            "errors",
+            "certificates",
+            "certificate_authorities",
+        ] {
             if m[part] != f[part] {
                 eprintln!("moto {part}: {}\nfast {part}: {}", m[part], f[part]);
             }
@@ -489,7 +510,7 @@ fn main() {
                 && lean_enough
                 && unrecovered == 0
                 && failures == 0
-                && found == fabric.certificates - hidden(&scenario)
+                && found == fabric.certificates + fabric.server_certificates - hidden(&scenario)
                 && run.peak_rss_mb < rss_target
                 // The check ran where it should, and nowhere else.
                 && (run_kind == "full") == checked;

@@ -496,6 +496,7 @@ fn a_scheduled_event_scans_notifies_writes_the_report_to_s3_and_a_metric_line() 
 
     let written = objects(&fabric, "certaudit-reports", "org/");
     let names = [
+        "certificate_authorities.csv",
         "errors.csv",
         "expiring.csv",
         "imported.csv",

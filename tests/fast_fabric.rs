@@ -48,7 +48,19 @@ fn small_scenario_scans_the_same_on_the_fast_fabric_and_on_moto() {
             .any(|c| c["renewal_check"]["status"] == "ok"),
         "the renewal check ran on both"
     );
-    for part in ["summary", "accounts", "errors", "certificates"] {
+    assert!(
+        moto_report["summary"]["iam_server_certificates"].as_u64() >= Some(3)
+            && moto_report["summary"]["certificate_authorities_attention"].as_u64() >= Some(1),
+        "the scenario carries server certificates and a CA needing attention: {}",
+        moto_report["summary"]
+    );
+    for part in [
+        "summary",
+        "accounts",
+        "errors",
+        "certificates",
+        "certificate_authorities",
+    ] {
         assert_eq!(
             fast_view[part], moto_view[part],
             "{part} differ between the fast fabric (left) and moto (right)"

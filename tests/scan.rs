@@ -476,6 +476,7 @@ fn report_dir_always_gets_every_file() {
         "expiring.csv",
         "imported.csv",
         "will_not_renew.csv",
+        "certificate_authorities.csv",
         "errors.csv",
     ] {
         assert!(dir.join(name).exists(), "{name} missing");

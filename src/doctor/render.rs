@@ -57,6 +57,7 @@ fn write_raw_table(diagnosis: &Diagnosis, out: &mut dyn Write) -> Result<()> {
         "Access",
         "Regions",
         "ACM reads",
+        "IAM, PCA",
         "Result",
     ]);
     for checks in by_account(&diagnosis.checks) {
@@ -170,6 +171,28 @@ fn account_row(checks: &[Check]) -> Vec<String> {
         access,
         regions,
         acm,
+        other_sources(checks),
         result,
     ]
+}
+
+/// IAM's server certificates and the Private CAs: "ok, 17/17 ok", or what failed.
+fn other_sources(checks: &[Check]) -> String {
+    let iam = match checks
+        .iter()
+        .find(|c| c.check == CheckKind::ListServerCertificates)
+    {
+        Some(c) if c.result == Verdict::Ok => "ok".to_string(),
+        Some(c) => format!("FAILED {}", c.code.as_deref().unwrap_or("")),
+        None => return "-".into(),
+    };
+    let pca: Vec<&Check> = checks
+        .iter()
+        .filter(|c| c.check == CheckKind::ListCertificateAuthorities)
+        .collect();
+    let ok = pca.iter().filter(|c| c.result == Verdict::Ok).count();
+    match ok == pca.len() {
+        true => format!("{iam}, {ok}/{} ok", pca.len()),
+        false => format!("{iam}, {ok}/{} ok, FAILED", pca.len()),
+    }
 }

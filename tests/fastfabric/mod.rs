@@ -8,6 +8,10 @@
 //! - a fixed latency on every call;
 //! - AssumeRole trust (role name and ExternalId), ListAccounts ≤ 20 per page, ListCertificates
 //!   pages and key-type filters, the 17 regions AWS enables by default;
+//! - IAM ListServerCertificates (query/XML, `Marker` pages of `iam_page_size`) and ACM Private
+//!   CA ListCertificateAuthorities (JSON, `NextToken` pages of `pca_page_size`), from the
+//!   scenario's `server_certificates` and `certificate_authorities`; a PRIVATE certificate's
+//!   `issuing_ca` (a CA label) or `issuing_ca_arn` in its DescribeCertificate;
 //! - counters: calls per (account, region, operation) and throttled answers.
 //!
 //! `tests/fast_fabric.rs` proves that a small scenario scanned here and on moto gives the same
@@ -93,6 +97,31 @@ struct Cert {
     issuer: String,
     serial: String,
     tags: Vec<(String, String)>,
+    /// The Private CA that issued a PRIVATE certificate.
+    ca_arn: Option<String>,
+}
+
+/// An IAM server certificate.
+#[derive(Debug, Clone)]
+struct ServerCert {
+    name: String,
+    path: String,
+    id: String,
+    arn: String,
+    uploaded: f64,
+    expiration: f64,
+}
+
+/// An ACM Private CA.
+#[derive(Debug, Clone)]
+struct Ca {
+    arn: String,
+    kind: String,
+    status: String,
+    usage_mode: String,
+    common_name: String,
+    not_before: f64,
+    not_after: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +143,12 @@ pub struct Org {
     arns: HashMap<String, (String, String, usize)>,
     role_name: String,
     page_size: usize,
+    /// Account → its IAM server certificates.
+    server_certs: HashMap<String, Vec<ServerCert>>,
+    iam_page_size: usize,
+    /// (account, region) → its Private CAs.
+    cas: HashMap<(String, String), Vec<Ca>>,
+    pca_page_size: usize,
     management_name: String,
     management_opt_in: Vec<String>,
     /// Labels → ARNs, as the moto fabric's state reports them.
@@ -124,6 +159,11 @@ pub struct Org {
 impl Org {
     pub fn certificate_count(&self) -> usize {
         self.arns.len()
+    }
+
+    /// IAM server certificates, every account's.
+    pub fn server_certificate_count(&self) -> usize {
+        self.server_certs.values().map(Vec::len).sum()
     }
 
     pub fn account_count(&self) -> usize {
@@ -154,6 +194,10 @@ impl Org {
                 .unwrap_or(DEFAULT_ROLE)
                 .to_string(),
             page_size: scenario["acm_page_size"].as_u64().unwrap_or(1000) as usize,
+            server_certs: HashMap::new(),
+            iam_page_size: scenario["iam_page_size"].as_u64().unwrap_or(100) as usize,
+            cas: HashMap::new(),
+            pca_page_size: scenario["pca_page_size"].as_u64().unwrap_or(20) as usize,
             labels: HashMap::new(),
             accounts_by_name: HashMap::new(),
             management_name: scenario["management"]["name"]
@@ -167,6 +211,7 @@ impl Org {
             MANAGEMENT_ACCOUNT.to_string(),
             management["certificates"].clone(),
         )];
+        let mut others: Vec<(String, Value)> = vec![(MANAGEMENT_ACCOUNT.into(), management.clone())];
         let accounts = scenario["accounts"].as_array().cloned().unwrap_or_default();
         for (i, spec) in accounts.iter().enumerate() {
             let id = format!("{}", 200_000_000_000u64 + i as u64 * 7_919);
@@ -184,13 +229,38 @@ impl Org {
                     .to_string(),
                 opt_in: strings(&spec["opt_in_regions"]),
             });
-            owners.push((id, spec["certificates"].clone()));
+            owners.push((id.clone(), spec["certificates"].clone()));
+            others.push((id, spec.clone()));
         }
+        // CAs first: certificates name them by label.
+        let mut ca_labels: HashMap<String, String> = HashMap::new();
         let mut serial = 1u64;
+        for (account, spec) in &others {
+            for ca in spec["certificate_authorities"].as_array().into_iter().flatten() {
+                let made = make_ca(account, ca, now, serial);
+                serial += 1;
+                let label = ca["label"].as_str().unwrap_or(&made.common_name).to_string();
+                ca_labels.insert(label.clone(), made.arn.clone());
+                org.labels.insert(label, made.arn.clone());
+                let region = ca["region"].as_str().unwrap_or("us-east-1").to_string();
+                org.cas.entry((account.clone(), region)).or_default().push(made);
+            }
+            for server in expand_named(spec["server_certificates"].as_array().cloned().unwrap_or_default()) {
+                let made = make_server_cert(account, &server, now, serial);
+                serial += 1;
+                let label = server["label"].as_str().unwrap_or(&made.name).to_string();
+                org.labels.insert(label, made.arn.clone());
+                org.server_certs.entry(account.clone()).or_default().push(made);
+            }
+        }
         for (account, certificates) in owners {
             for spec in expand(certificates.as_array().cloned().unwrap_or_default()) {
-                let cert = make_cert(&account, &spec, now, serial);
+                let mut cert = make_cert(&account, &spec, now, serial);
                 serial += 1;
+                cert.ca_arn = spec["issuing_ca"]
+                    .as_str()
+                    .map(|label| ca_labels[label].clone())
+                    .or_else(|| spec["issuing_ca_arn"].as_str().map(str::to_string));
                 let region = spec["region"].as_str().unwrap_or("us-east-1").to_string();
                 if let Some(label) = spec["label"].as_str() {
                     org.labels.insert(label.to_string(), cert.arn.clone());
@@ -235,6 +305,65 @@ fn expand(specs: Vec<Value>) -> Vec<Value> {
         }
     }
     out
+}
+
+/// `count: N` repeats a server certificate N times with numbered names, labels and domains, as
+/// the moto fabric's seed does.
+fn expand_named(specs: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let count = spec["count"].as_u64().unwrap_or(1);
+        if count == 1 {
+            out.push(spec);
+            continue;
+        }
+        for i in 0..count {
+            let mut one = spec.clone();
+            for key in ["name", "label"] {
+                if let Some(v) = spec[key].as_str() {
+                    one[key] = json!(format!("{v}-{i:04}"));
+                }
+            }
+            one["count"] = json!(1);
+            out.push(one);
+        }
+    }
+    out
+}
+
+fn make_server_cert(account: &str, spec: &Value, now: f64, serial: u64) -> ServerCert {
+    let name = spec["name"].as_str().unwrap_or("server").to_string();
+    let path = spec["path"].as_str().unwrap_or("/").to_string();
+    let days_left = spec["days_left"].as_f64().unwrap_or(200.0);
+    ServerCert {
+        arn: format!("arn:aws:iam::{account}:server-certificate{path}{name}"),
+        id: format!("ASCA{serial:017X}"),
+        name,
+        path,
+        uploaded: (now - spec["uploaded_days_ago"].as_f64().unwrap_or(0.0) * DAY).floor(),
+        expiration: (now + days_left * DAY).floor(),
+    }
+}
+
+fn make_ca(account: &str, spec: &Value, now: f64, serial: u64) -> Ca {
+    let region = spec["region"].as_str().unwrap_or("us-east-1");
+    let not_after = (now + spec["days_left"].as_f64().unwrap_or(3000.0) * DAY).floor();
+    let valid_days = spec["valid_days"].as_f64().unwrap_or(3650.0);
+    Ca {
+        arn: format!(
+            "arn:aws:acm-pca:{region}:{account}:certificate-authority/{:08x}-0000-4000-8000-{serial:012x}",
+            serial as u32
+        ),
+        kind: spec["type"].as_str().unwrap_or("ROOT").to_string(),
+        status: spec["status"].as_str().unwrap_or("ACTIVE").to_string(),
+        usage_mode: spec["usage_mode"]
+            .as_str()
+            .unwrap_or("GENERAL_PURPOSE")
+            .to_string(),
+        common_name: spec["common_name"].as_str().unwrap_or("certaudit CA").to_string(),
+        not_before: (now - DAY).min(not_after - valid_days * DAY).floor(),
+        not_after,
+    }
 }
 
 fn make_cert(account: &str, spec: &Value, now: f64, serial: u64) -> Cert {
@@ -321,6 +450,7 @@ fn make_cert(account: &str, spec: &Value, now: f64, serial: u64) -> Cert {
             .join(":"),
         tags,
         kind,
+        ca_arn: None,
     }
 }
 
@@ -403,6 +533,8 @@ pub struct FastFabric {
     pub labels: HashMap<String, String>,
     pub accounts_by_name: HashMap<String, String>,
     pub certificates: usize,
+    /// IAM server certificates (reported among the certificates).
+    pub server_certificates: usize,
     pub accounts: usize,
     pub busiest_account_region: usize,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -414,6 +546,7 @@ impl FastFabric {
         let org = Org::from_scenario(scenario);
         let stats = Arc::new(Stats::default());
         let (labels, accounts_by_name) = (org.labels.clone(), org.accounts_by_name.clone());
+        let server_certificates = org.server_certificate_count();
         let (certificates, accounts, busiest) = (
             org.certificate_count(),
             org.account_count(),
@@ -442,6 +575,7 @@ impl FastFabric {
             labels,
             accounts_by_name,
             certificates,
+            server_certificates,
             accounts,
             busiest_account_region: busiest,
             shutdown: Some(stop_tx),
@@ -609,6 +743,7 @@ fn json_call(state: &State, account: &str, region: &str, operation: &str, p: &Va
     match operation {
         "ListAccounts" => list_accounts(org, account, p),
         "ListCertificates" => list_certificates(org, account, region, p),
+        "ListCertificateAuthorities" => list_certificate_authorities(org, account, region, p),
         "DescribeCertificate" | "ListTagsForCertificate" => {
             let arn = p["CertificateArn"].as_str().unwrap_or_default();
             let Some(cert) = org
@@ -715,6 +850,92 @@ fn list_certificates(org: &Org, account: &str, region: &str, p: &Value) -> Answe
     json_ok(body)
 }
 
+fn list_certificate_authorities(org: &Org, account: &str, region: &str, p: &Value) -> Answer {
+    let empty = Vec::new();
+    let cas = org
+        .cas
+        .get(&(account.to_string(), region.to_string()))
+        .unwrap_or(&empty);
+    let page = (p["MaxResults"].as_u64().unwrap_or(1000) as usize).min(org.pca_page_size);
+    let offset: usize = p["NextToken"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let list: Vec<Value> = cas
+        .iter()
+        .skip(offset)
+        .take(page)
+        .map(|ca| {
+            json!({
+                "Arn": ca.arn, "OwnerAccount": account, "CreatedAt": ca.not_before,
+                "Type": ca.kind, "Status": ca.status, "UsageMode": ca.usage_mode,
+                "NotBefore": ca.not_before, "NotAfter": ca.not_after,
+                "KeyStorageSecurityStandard": "FIPS_140_2_LEVEL_3_OR_HIGHER",
+                "CertificateAuthorityConfiguration": {
+                    "KeyAlgorithm": "RSA_2048", "SigningAlgorithm": "SHA256WITHRSA",
+                    "Subject": {"CommonName": ca.common_name},
+                },
+            })
+        })
+        .collect();
+    let mut body = json!({ "CertificateAuthorities": list });
+    if offset + page < cas.len() {
+        body["NextToken"] = json!((offset + page).to_string());
+    }
+    json_ok(body)
+}
+
+/// IAM's answer: XML, `Marker` pages.
+fn list_server_certificates(org: &Org, account: &str, form: &HashMap<String, String>) -> Answer {
+    let empty = Vec::new();
+    let all = org.server_certs.get(account).unwrap_or(&empty);
+    let max: usize = form
+        .get("MaxItems")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(100);
+    let page = max.min(org.iam_page_size);
+    let offset: usize = form
+        .get("Marker")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    let time = |t: f64| {
+        chrono::DateTime::<chrono::Utc>::from_timestamp(t as i64, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let members: String = all
+        .iter()
+        .skip(offset)
+        .take(page)
+        .map(|s| {
+            format!(
+                "<member><Path>{}</Path><ServerCertificateName>{}</ServerCertificateName>\
+                 <ServerCertificateId>{}</ServerCertificateId><Arn>{}</Arn>\
+                 <UploadDate>{}</UploadDate><Expiration>{}</Expiration></member>",
+                s.path,
+                s.name,
+                s.id,
+                s.arn,
+                time(s.uploaded),
+                time(s.expiration)
+            )
+        })
+        .collect();
+    let more = offset + page < all.len();
+    let marker = match more {
+        true => format!("<Marker>{}</Marker>", offset + page),
+        false => String::new(),
+    };
+    xml_ok(format!(
+        "<ListServerCertificatesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+         <ListServerCertificatesResult><IsTruncated>{more}</IsTruncated>{marker}\
+         <ServerCertificateMetadataList>{members}</ServerCertificateMetadataList>\
+         </ListServerCertificatesResult><ResponseMetadata><RequestId>0</RequestId>\
+         </ResponseMetadata></ListServerCertificatesResponse>"
+    ))
+}
+
 fn summary(c: &Cert) -> Value {
     let mut s = json!({
         "CertificateArn": c.arn, "DomainName": c.domain,
@@ -757,6 +978,9 @@ fn detail(c: &Cert) -> Value {
     }
     if let Some(m) = &c.managed_by {
         d["ManagedBy"] = json!(m);
+    }
+    if let Some(ca) = &c.ca_arn {
+        d["CertificateAuthorityArn"] = json!(ca);
     }
     // As large as AWS's: one validation option per name, with its CNAME (derived as the moto
     // fabric's are, so the fabric's healthy DNS server answers them).
@@ -866,6 +1090,7 @@ fn query_call(
                  <requestId>0</requestId><regionInfo>{items}</regionInfo></DescribeRegionsResponse>"
             ))
         }
+        "ListServerCertificates" => list_server_certificates(org, caller, form),
         other => query_error(400, "InvalidAction", other),
     }
 }
@@ -892,12 +1117,54 @@ pub fn comparable(report: &Value) -> Value {
         .map(|c| {
             let mut c = c.clone();
             let object = c.as_object_mut().unwrap();
-            for random in ["arn", "account_id", "serial", "not_before", "not_after"] {
+            for random in [
+                "arn",
+                "account_id",
+                "serial",
+                "not_before",
+                "not_after",
+                "certificate_authority_arn",
+            ] {
                 object.remove(random);
+            }
+            // A PRIVATE certificate's risk names its CA (ARNs are random per fabric) and the
+            // dates (seeded a moment apart).
+            for risk in object
+                .get_mut("renewal_check")
+                .and_then(|r| r.get_mut("risks"))
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if risk["kind"].as_str().is_some_and(|k| k.starts_with("issuing-ca")) {
+                    risk["name"] = json!("(CA)");
+                    risk["detail"] = json!("(dates)");
+                }
+            }
+            if let Some(server) = object
+                .get_mut("server_certificate")
+                .and_then(Value::as_object_mut)
+            {
+                server.remove("id");
+                server.remove("upload_date");
             }
             c
         })
         .collect();
+    let mut authorities: Vec<Value> = report["certificate_authorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            let object = a.as_object_mut().unwrap();
+            for random in ["arn", "account_id", "not_before", "not_after"] {
+                object.remove(random);
+            }
+            a
+        })
+        .collect();
+    authorities.sort_by_key(|a| a.to_string());
     certificates.sort_by_key(|c| c.to_string());
     let mut accounts: Vec<Value> = report["accounts"]
         .as_array()
@@ -918,5 +1185,6 @@ pub fn comparable(report: &Value) -> Value {
     errors.sort_by_key(|e| e.to_string());
     let mut summary = report["summary"].clone();
     summary.as_object_mut().unwrap().remove("duration_ms");
-    json!({"summary": summary, "accounts": accounts, "certificates": certificates, "errors": errors})
+    json!({"summary": summary, "accounts": accounts, "certificates": certificates,
+           "certificate_authorities": authorities, "errors": errors})
 }
