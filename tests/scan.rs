@@ -800,12 +800,13 @@ fn csv_neutralises_formulas_and_keeps_tags_unambiguous() {
             .unwrap();
         let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
         let header = reader.headers().unwrap().clone();
-        assert_eq!(header.len(), 30, "{header:?}");
+        assert_eq!(header.len(), 36, "{header:?}");
         assert_eq!(&header[26], "failure_reason");
         assert_eq!(
             (&header[28], &header[29]),
             ("renewal_check", "renewal_risks")
         );
+        assert_eq!((&header[30], &header[35]), ("source", "upload_date"));
         reader.records().map(Result::unwrap).collect()
     };
     let safe = rows(&[]);

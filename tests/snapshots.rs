@@ -291,7 +291,16 @@ fn summary_counts_agree_with_the_certificates() {
             s.imported,
             s.will_not_renew
         ),
-        (5, 4, 1, 2, 2)
+        // Six, one an IAM server certificate: expiring, and counted with the imported.
+        (6, 5, 1, 3, 2)
+    );
+    assert_eq!(
+        (
+            s.iam_server_certificates,
+            s.certificate_authorities,
+            s.certificate_authorities_attention
+        ),
+        (1, 1, 1)
     );
     assert_eq!(
         (

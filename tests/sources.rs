@@ -446,3 +446,48 @@ fn doctor_names_the_action_a_role_lacks() {
         "{pca}"
     );
 }
+
+#[test]
+fn security_hub_archives_ca_and_server_certificate_findings_only_where_the_source_was_read() {
+    let fabric = Fabric::start(organization());
+    let hub = [
+        "--security-hub-region",
+        "us-east-1",
+        "--regions",
+        "us-east-1",
+    ];
+    // Incomplete (3) whenever the denied sources are read; ACM alone is complete (0).
+    let scan = |extra: &[&str], expected: i32| {
+        let (code, report) = fabric.scan_json(&[&hub[..], extra].concat());
+        assert_eq!(code, expected, "{}", report["errors"]);
+        findings(&fabric)
+    };
+    let state = |found: &std::collections::BTreeMap<
+        String,
+        aws_sdk_securityhub::types::AwsSecurityFinding,
+    >,
+                 kind: &str,
+                 label: &str| {
+        let arn = fabric.state[kind][label].as_str().unwrap();
+        found[arn].record_state().unwrap().as_str().to_string()
+    };
+    let first = scan(&[], 3);
+    assert_eq!(state(&first, "certificate_authorities", "sub"), "ACTIVE");
+    assert_eq!(state(&first, "server_certificates", "lb"), "ACTIVE");
+
+    // Neither qualifies at 5 days, but this scan did not read IAM or the CAs: both stand.
+    let narrow = scan(&["--sources", "acm", "--expiring-days", "5"], 0);
+    assert_eq!(state(&narrow, "certificate_authorities", "sub"), "ACTIVE");
+    assert_eq!(state(&narrow, "server_certificates", "lb"), "ACTIVE");
+
+    // Read, and no longer qualifying: archived; the DISABLED CA still qualifies.
+    let full = scan(&["--expiring-days", "5"], 3);
+    assert_eq!(state(&full, "certificate_authorities", "sub"), "ARCHIVED");
+    assert_eq!(state(&full, "server_certificates", "lb"), "ARCHIVED");
+    assert_eq!(state(&full, "certificate_authorities", "off"), "ACTIVE");
+    assert_eq!(
+        state(&full, "server_certificates", "old-cdn"),
+        "ACTIVE",
+        "expired"
+    );
+}

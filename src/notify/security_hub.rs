@@ -21,6 +21,7 @@ use super::finding::{clip, envelope};
 pub use super::finding::{ImportScope, GENERATOR_ID};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
+use crate::renewal::issuing_ca::CA_NOT_READ;
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
 use crate::report::{
     printable, AccountState, Certificate, CompactString, FailureKind, Report, ScanError, ScanScope,
@@ -254,12 +255,17 @@ fn place_of(f: &AwsSecurityFinding) -> Option<(String, String)> {
 /// The places (`place_of`) the scan read completely: a resource missing from these is gone.
 fn covered(report: &Report) -> BTreeSet<(String, String)> {
     // Which stage failed where: a source's failure leaves the others' places whole.
+    // A `ca-not-read` error is about another account's CA, not a gap in this one's listing.
     let failed = |stages: &dyn Fn(Stage) -> bool, account: &str, region: Option<&str>| {
-        report.errors.iter().any(|e| {
-            stages(e.stage)
-                && e.account_id.as_deref() == Some(account)
-                && e.region.as_deref() == region
-        })
+        report
+            .errors
+            .iter()
+            .filter(|e| e.code != CA_NOT_READ)
+            .any(|e| {
+                stages(e.stage)
+                    && e.account_id.as_deref() == Some(account)
+                    && e.region.as_deref() == region
+            })
     };
     let acm = |s: Stage| !s.is_other_source();
     let iam = |s: Stage| s != Stage::ListCertificateAuthorities;

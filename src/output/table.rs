@@ -84,19 +84,38 @@ fn write_authorities(
         writeln!(out, "  none")?;
         return Ok(());
     }
-    let mut table = new_table(&["Days", "CA", "Account", "Region", "Status", "Why", "ARN"]);
-    for a in found {
-        table.add_row(vec![
-            a.days_to_expiry.map_or("-".into(), |d| d.to_string()),
-            printable(&or_dash(&a.subject)).into_owned(),
-            printable(&a.account_label()).into_owned(),
-            a.region.to_string(),
-            or_dash(&a.status),
-            a.why(),
-            printable(&a.arn).into_owned(),
-        ]);
-    }
-    writeln!(out, "{}", fitted(table, fit))?;
+    let column = |title, give| Column { title, give };
+    let columns = [
+        column("Days", Give::Keep),
+        column("CA", Give::Shrink),
+        column("Account", Give::Keep),
+        column("Region", Give::Keep),
+        column("Status", Give::Drop(1)),
+        column("Why", Give::Shrink),
+        column("ARN", Give::Drop(0)),
+    ];
+    // On a terminal the account is its name, as in the certificate lists.
+    let account = |a: &CertificateAuthority| match (fit, &a.account_name) {
+        (Some(_), Some(name)) => name.to_string(),
+        _ => a.account_label(),
+    };
+    rows::write_fitted(
+        out,
+        &columns,
+        &found,
+        |a| {
+            vec![
+                Cell::new(a.days_to_expiry.map_or("-".into(), |d| d.to_string())),
+                Cell::new(or_dash(&a.subject)),
+                Cell::new(account(a)),
+                Cell::new(a.region.to_string()),
+                Cell::new(or_dash(&a.status)),
+                Cell::new(a.why()),
+                Cell::new(a.arn.clone()),
+            ]
+        },
+        fit,
+    )?;
     Ok(())
 }
 
@@ -145,8 +164,8 @@ fn summary_line(report: &Report) -> String {
     }
     if s.iam_server_certificates > 0 {
         line.push_str(&format!(
-            ", {} IAM server certificates among them",
-            s.iam_server_certificates
+            ", {} among them",
+            counted(s.iam_server_certificates, "IAM server certificate")
         ));
     }
     if s.certificate_authorities_attention > 0 {

@@ -211,7 +211,8 @@ impl Org {
             MANAGEMENT_ACCOUNT.to_string(),
             management["certificates"].clone(),
         )];
-        let mut others: Vec<(String, Value)> = vec![(MANAGEMENT_ACCOUNT.into(), management.clone())];
+        let mut others: Vec<(String, Value)> =
+            vec![(MANAGEMENT_ACCOUNT.into(), management.clone())];
         let accounts = scenario["accounts"].as_array().cloned().unwrap_or_default();
         for (i, spec) in accounts.iter().enumerate() {
             let id = format!("{}", 200_000_000_000u64 + i as u64 * 7_919);
@@ -233,34 +234,59 @@ impl Org {
             others.push((id, spec.clone()));
         }
         // CAs first: certificates name them by label.
-        let mut ca_labels: HashMap<String, String> = HashMap::new();
+        // Label → (ARN, common name).
+        let mut ca_labels: HashMap<String, (String, String)> = HashMap::new();
         let mut serial = 1u64;
         for (account, spec) in &others {
-            for ca in spec["certificate_authorities"].as_array().into_iter().flatten() {
+            for ca in spec["certificate_authorities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let made = make_ca(account, ca, now, serial);
                 serial += 1;
-                let label = ca["label"].as_str().unwrap_or(&made.common_name).to_string();
-                ca_labels.insert(label.clone(), made.arn.clone());
+                let label = ca["label"]
+                    .as_str()
+                    .unwrap_or(&made.common_name)
+                    .to_string();
+                ca_labels.insert(label.clone(), (made.arn.clone(), made.common_name.clone()));
                 org.labels.insert(label, made.arn.clone());
                 let region = ca["region"].as_str().unwrap_or("us-east-1").to_string();
-                org.cas.entry((account.clone(), region)).or_default().push(made);
+                org.cas
+                    .entry((account.clone(), region))
+                    .or_default()
+                    .push(made);
             }
-            for server in expand_named(spec["server_certificates"].as_array().cloned().unwrap_or_default()) {
+            for server in expand_named(
+                spec["server_certificates"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            ) {
                 let made = make_server_cert(account, &server, now, serial);
                 serial += 1;
                 let label = server["label"].as_str().unwrap_or(&made.name).to_string();
                 org.labels.insert(label, made.arn.clone());
-                org.server_certs.entry(account.clone()).or_default().push(made);
+                org.server_certs
+                    .entry(account.clone())
+                    .or_default()
+                    .push(made);
             }
         }
         for (account, certificates) in owners {
             for spec in expand(certificates.as_array().cloned().unwrap_or_default()) {
                 let mut cert = make_cert(&account, &spec, now, serial);
                 serial += 1;
-                cert.ca_arn = spec["issuing_ca"]
-                    .as_str()
-                    .map(|label| ca_labels[label].clone())
-                    .or_else(|| spec["issuing_ca_arn"].as_str().map(str::to_string));
+                // As the moto fabric's seed: issued by the CA, named after it.
+                if let Some((arn, name)) = spec["issuing_ca"].as_str().map(|l| &ca_labels[l]) {
+                    cert.ca_arn = Some(arn.clone());
+                    if spec["issuer"].is_null() {
+                        cert.issuer = name.clone();
+                    }
+                }
+                if let Some(arn) = spec["issuing_ca_arn"].as_str() {
+                    cert.ca_arn = Some(arn.to_string());
+                }
                 let region = spec["region"].as_str().unwrap_or("us-east-1").to_string();
                 if let Some(label) = spec["label"].as_str() {
                     org.labels.insert(label.to_string(), cert.arn.clone());
@@ -894,10 +920,7 @@ fn list_server_certificates(org: &Org, account: &str, form: &HashMap<String, Str
         .and_then(|m| m.parse().ok())
         .unwrap_or(100);
     let page = max.min(org.iam_page_size);
-    let offset: usize = form
-        .get("Marker")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
+    let offset: usize = form.get("Marker").and_then(|m| m.parse().ok()).unwrap_or(0);
     let time = |t: f64| {
         chrono::DateTime::<chrono::Utc>::from_timestamp(t as i64, 0)
             .unwrap()
@@ -1136,7 +1159,10 @@ pub fn comparable(report: &Value) -> Value {
                 .into_iter()
                 .flatten()
             {
-                if risk["kind"].as_str().is_some_and(|k| k.starts_with("issuing-ca")) {
+                if risk["kind"]
+                    .as_str()
+                    .is_some_and(|k| k.starts_with("issuing-ca"))
+                {
                     risk["name"] = json!("(CA)");
                     risk["detail"] = json!("(dates)");
                 }
