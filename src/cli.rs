@@ -272,6 +272,11 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
+    /// The sources to check access to, as scan's --sources (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [CertificateSource::Acm, CertificateSource::Iam, CertificateSource::Pca],
+          value_name = "SOURCE,...", hide_env_values = true, env = "CERTAUDIT_SOURCES", help_heading = "Scan")]
+    pub sources: Vec<CertificateSource>,
+
     /// Output format on stdout.
     #[arg(short, long, value_enum, default_value_t = TableOrJson::Table, help_heading = "Report")]
     pub output: TableOrJson,

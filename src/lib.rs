@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod changes;
 pub mod cli;
+pub mod ct;
 pub mod diff;
 pub mod doctor;
 pub mod endpoints;

@@ -83,13 +83,20 @@ fn served(finding: Finding) -> Option<EndpointFinding> {
         | Finding::Expired
         | Finding::Imported
         | Finding::WillNotRenew
-        | Finding::RenewalAtRisk => return None,
+        | Finding::RenewalAtRisk
+        | Finding::CaNeedsAttention => return None,
     })
 }
 
 /// Whether the report matches one `--fail-on` kind: a certificate kind on the inventory, a
 /// served kind on the endpoints `scan --probe` judged.
 fn found(report: &Report, finding: Finding) -> bool {
+    if finding == Finding::CaNeedsAttention {
+        return report
+            .certificate_authorities
+            .iter()
+            .any(|a| a.needs_attention);
+    }
     match served(finding) {
         Some(kind) => report
             .endpoints

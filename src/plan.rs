@@ -110,6 +110,9 @@ pub enum Finding {
     Imported,
     WillNotRenew,
     RenewalAtRisk,
+    // A Private CA that certificates depend on is expiring, expired or not ACTIVE (SPEC §14).
+    // (A plain comment: a doc comment would turn the whole --help long.)
+    CaNeedsAttention,
     ServedExpired,
     ServedExpiring,
     ServedMismatch,
@@ -130,6 +133,7 @@ impl Finding {
                 | Finding::Imported
                 | Finding::WillNotRenew
                 | Finding::RenewalAtRisk
+                | Finding::CaNeedsAttention
         )
     }
 }

@@ -50,7 +50,7 @@ fn sns_summary_lists_what_needs_attention_grouped_by_urgency() {
     let web = fabric.account("web");
     assert!(body.contains(&format!("Account: web ({web})")), "{body}");
     assert!(
-        body.contains("gone.example.com - EXPIRED 3 days ago - IMPORTED"),
+        body.contains("gone.example.com - EXPIRED (-4 days) - IMPORTED"),
         "{body}"
     );
     let id = fabric.arn("soon").rsplit('/').next().unwrap().to_string();

@@ -64,7 +64,7 @@ fn authority() -> CertificateAuthority {
     ca.subject = Some("CN=Example Issuing CA, O=Example".into());
     ca.not_before = Some(generated_at() - Duration::days(700));
     ca.not_after = Some(generated_at() + Duration::days(25) + Duration::hours(2));
-    ca.issued_certificates = 1;
+    ca.issued_certificates = Some(1);
     ca.classify(generated_at(), 45);
     ca
 }
@@ -188,6 +188,7 @@ fn report() -> Report {
             message: "not authorized to perform: sts:AssumeRole".into(),
         }],
         endpoints: None,
+        ct: None,
         scope: None,
     };
     report.sort();

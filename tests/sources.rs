@@ -491,3 +491,219 @@ fn security_hub_archives_ca_and_server_certificate_findings_only_where_the_sourc
         "expired"
     );
 }
+
+/// A listing that never ends, or stops without saying where the rest is, or repeats itself:
+/// an error for that place (never a scan that hangs or quietly lists less), each CA once.
+#[test]
+fn broken_paging_is_an_error_not_a_loop_or_a_silent_truncation() {
+    let mut scenario = organization();
+    scenario["broken_paging"] = json!({"ListServerCertificates": "loop",
+                                       "ListCertificateAuthorities": "duplicate"});
+    let fabric = Fabric::start(scenario);
+    let started = std::time::Instant::now();
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert!(started.elapsed().as_secs() < 60, "the listing ended");
+    assert_eq!(code, 3, "{}", report["errors"]);
+    let web = fabric.account("web");
+    let repeated = support::error_where(&report, |e| {
+        e["account_id"] == web.as_str() && e["stage"] == "list_server_certificates"
+    });
+    assert_eq!(repeated["code"], "repeated-page-token", "{repeated}");
+    let iam: Vec<&str> = report["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["source"] == "iam" && c["account_id"] == web.as_str())
+        .map(|c| c["arn"].as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = iam.iter().copied().collect();
+    assert_eq!(
+        iam.len(),
+        unique.len(),
+        "each server certificate once: {iam:?}"
+    );
+    let cas: Vec<&str> = report["certificate_authorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["arn"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cas.len(),
+        4,
+        "each CA once, though the listing repeats: {cas:?}"
+    );
+    assert_eq!(report["summary"]["certificate_authorities"], 4);
+
+    let mut scenario = organization();
+    scenario["broken_paging"] = json!({"ListServerCertificates": "no_token"});
+    let fabric = Fabric::start(scenario);
+    let (code, report) = fabric.scan_json(&["--regions", "us-east-1"]);
+    assert_eq!(code, 3);
+    let web = fabric.account("web");
+    let cut = support::error_where(&report, |e| {
+        e["account_id"] == web.as_str() && e["stage"] == "list_server_certificates"
+    });
+    assert_eq!(cut["code"], "truncated-without-token", "{cut}");
+}
+
+/// Without described ACM certificates, what depends on a CA is unknown: null, and a troubled
+/// CA is flagged rather than cleared; its finding is never archived by such a scan.
+#[test]
+fn dependents_not_read_are_unknown_and_never_an_all_clear() {
+    let fabric = Fabric::start(organization());
+    let hub = [
+        "--regions",
+        "us-east-1",
+        "--security-hub-region",
+        "us-east-1",
+    ];
+    let (code, _) = fabric.scan_json(&hub);
+    assert_eq!(code, 3);
+    let sub = fabric.state["certificate_authorities"]["sub"]
+        .as_str()
+        .unwrap();
+    let outlives = fabric.arn("outlives");
+    for narrow in [&["--sources", "pca"][..], &["--detail", "summary"][..]] {
+        let (_, report) = fabric.scan_json(&[&hub[..], narrow].concat());
+        let ca = by_label(&fabric, &report, "certificate_authorities", "sub");
+        assert_eq!(ca["issued_certificates"], Value::Null, "{narrow:?}: {ca}");
+        assert_eq!(
+            ca["needs_attention"], true,
+            "{narrow:?}: expiring, dependents unknown"
+        );
+        let idle = by_label(&fabric, &report, "certificate_authorities", "idle");
+        assert_eq!(
+            idle["needs_attention"], true,
+            "{narrow:?}: not known to be unused"
+        );
+        let found = findings(&fabric);
+        assert_eq!(
+            found[sub].record_state().unwrap().as_str(),
+            "ACTIVE",
+            "{narrow:?}"
+        );
+        // The certificate at risk because of its CA: not checked by either scan, never
+        // archived by it.
+        assert_eq!(
+            found[&outlives].record_state().unwrap().as_str(),
+            "ACTIVE",
+            "{narrow:?}"
+        );
+    }
+    let (_, report) = fabric.scan_json(&[&hub[..], &["--sources", "acm"][..]].concat());
+    assert_eq!(
+        certificate(&report, &outlives)["renewal_check"],
+        Value::Null
+    );
+    let found = findings(&fabric);
+    assert_eq!(
+        found[&outlives].record_state().unwrap().as_str(),
+        "ACTIVE",
+        "at risk through its CA, and the CAs were not read: the finding stands"
+    );
+}
+
+/// A CA fixed while another certificate of its account-region depends on a CA no scan can
+/// read: the listing of its own account-region was whole, so its finding is archived.
+#[test]
+fn a_fixed_ca_is_archived_even_beside_a_certificate_whose_ca_is_not_read() {
+    let fabric = Fabric::start(json!({"management": {
+    "certificate_authorities": [
+        {"label": "off", "type": "SUBORDINATE", "status": "DISABLED", "common_name": "Retired CA", "days_left": 2000},
+    ],
+    "certificates": [
+        private("under-off", "off", 200.5, 395),
+        acm("shared", json!({"type": "PRIVATE", "issuing_ca_arn": SHARED_CA, "days_left": 150.5,
+                             "in_use_by": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/1"]})),
+    ]}}));
+    let args = [
+        "--regions",
+        "us-east-1",
+        "--security-hub-region",
+        "us-east-1",
+    ];
+    let (code, report) = fabric.scan_json(&args);
+    assert_eq!(code, 3, "the shared CA is not read: {}", report["errors"]);
+    let off = fabric.state["certificate_authorities"]["off"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        findings(&fabric)[&off].record_state().unwrap().as_str(),
+        "ACTIVE"
+    );
+
+    let client = aws_sdk_acmpca::Client::new(&fabric.sdk_config());
+    let arn = off.clone();
+    support::hub::block_on(async move {
+        client
+            .update_certificate_authority()
+            .certificate_authority_arn(arn)
+            .status(aws_sdk_acmpca::types::CertificateAuthorityStatus::Active)
+            .send()
+            .await
+            .unwrap()
+    });
+    let (code, report) = fabric.scan_json(&args);
+    assert_eq!(code, 3);
+    let ca = by_label(&fabric, &report, "certificate_authorities", "off");
+    assert_eq!(ca["needs_attention"], false, "{ca}");
+    assert_eq!(
+        findings(&fabric)[&off].record_state().unwrap().as_str(),
+        "ARCHIVED"
+    );
+}
+
+#[test]
+fn fail_on_ca_needs_attention_and_doctor_with_the_sources_a_team_scans() {
+    let fabric = Fabric::start(organization());
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--sources",
+        "acm,pca",
+        "--allow-partial",
+        "--fail-on",
+        "ca-needs-attention",
+    ]);
+    assert_eq!(code, 4, "{}", report["summary"]);
+    let (code, _) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--sources",
+        "acm,iam",
+        "--allow-partial",
+        "--fail-on",
+        "ca-needs-attention",
+    ]);
+    assert_eq!(code, 0, "no CA read, none flagged");
+
+    // A team that scans ACM alone gets a passing doctor from a role without the new actions.
+    let out = fabric
+        .certaudit()
+        .args([
+            "doctor",
+            "--regions",
+            "us-east-1",
+            "--sources",
+            "acm",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let diagnosis: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: BTreeSet<&str> = diagnosis["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(
+        !kinds.contains("list_server_certificates")
+            && !kinds.contains("list_certificate_authorities"),
+        "{kinds:?}"
+    );
+}

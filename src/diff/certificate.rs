@@ -54,10 +54,22 @@ fn stuck(c: &Certificate) -> bool {
 /// Every change from `o` to `n` (the same ARN), named kinds first.
 pub fn changes(o: &Certificate, n: &Certificate, expiring_days: i64) -> Vec<Found> {
     let mut out = Vec::new();
+    // An IAM server certificate uploaded again under its name gets a new ID (IAM lists no
+    // serial): re-imported by someone, as imported ones are; nothing renews it.
+    let server_id = |c: &Certificate| c.server_certificate.as_ref().map(|s| s.id.clone());
+    let reuploaded = n.is_iam() && server_id(o).is_some() && server_id(o) != server_id(n);
     let reimported = n.imported && o.serial.is_some() && n.serial.is_some() && o.serial != n.serial;
     let renewed = !reimported
+        && !n.is_iam()
         && matches!((o.not_after, n.not_after), (Some(before), Some(after)) if after > before);
-    if reimported {
+    if reuploaded {
+        out.push(found(
+            ChangeKind::Reimported,
+            "server_certificate.id",
+            server_id(o),
+            server_id(n),
+        ));
+    } else if reimported {
         out.push(found(
             ChangeKind::Reimported,
             "serial",

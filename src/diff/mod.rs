@@ -279,8 +279,12 @@ fn cert_change(c: &Certificate, found: certificate::Found) -> Change {
         arn: Some(c.arn.clone()),
         account_id: c.account_id.to_string(),
         account_name: c.account_name.as_ref().map(ToString::to_string),
-        region: Some(c.region.to_string()),
-        domain_name: c.domain_name.clone(),
+        // IAM server certificates are global (null), and go by their name.
+        region: (!c.region.is_empty()).then(|| c.region.to_string()),
+        domain_name: c
+            .domain_name
+            .clone()
+            .or_else(|| c.server_certificate.as_ref().map(|s| s.name.clone())),
         field: found.field.map(str::to_string),
         before: found.before,
         after: found.after,

@@ -597,3 +597,79 @@ fn a_renewal_risk_found_and_resolved_are_news_and_unknown_resolves_nothing() {
     let d = compare(with(0, None), with(1, Some(AtRisk)));
     assert_eq!(d.count(ChangeKind::RenewalAtRisk), 0, "{:?}", kinds(&d));
 }
+
+/// An IAM server certificate (SPEC §14), global, in `report`'s account.
+fn add_server(report: &mut Report, account: &str, name: &str, id: &str, expires: i64) {
+    let arn = format!("arn:aws:iam::{account}:server-certificate/{name}");
+    let mut c = Certificate::new(&arn, account, None, "");
+    c.source = crate::report::Source::Iam;
+    c.cert_type = Some(crate::report::IAM_SERVER.into());
+    c.not_after = Some(day(expires));
+    c.server_certificate = Some(Box::new(crate::report::ServerCertificate {
+        name: name.into(),
+        path: "/".into(),
+        id: id.into(),
+        upload_date: None,
+    }));
+    report.certificates.push(c);
+}
+
+fn with_sources(mut report: Report, sources: &[&str]) -> Report {
+    report.scope = Some(crate::report::ScanScope {
+        sources: Some(sources.iter().map(|s| s.to_string()).collect()),
+        ..crate::report::ScanScope::default()
+    });
+    report
+}
+
+#[test]
+fn iam_server_certificates_compare_only_when_both_scans_read_iam() {
+    let all = ["acm", "iam", "pca"];
+    let with = |n: i64, sources: &[&str], servers: &[(&str, &str, i64)]| {
+        let mut report = with_sources(scan(n, &[PROD]), sources);
+        for (name, id, expires) in servers {
+            add_server(&mut report, PROD, name, id, *expires);
+        }
+        report
+    };
+    // Added and gone, both read: real changes, global (null region), named.
+    let d = compare(
+        with(0, &all, &[("old", "ASCA1", 300)]),
+        with(1, &all, &[("new", "ASCA2", 300)]),
+    );
+    assert_eq!(d.count(ChangeKind::Added), 1, "{:?}", kinds(&d));
+    assert_eq!(d.count(ChangeKind::Removed), 1, "{:?}", kinds(&d));
+    let added = d
+        .changes
+        .iter()
+        .find(|c| c.kind == ChangeKind::Added)
+        .unwrap();
+    assert_eq!(added.region, None);
+    assert_eq!(added.domain_name.as_deref(), Some("new"));
+    // Uploaded again under its name: a new ID, re-imported by someone (never "renewed").
+    let d = compare(
+        with(0, &all, &[("cdn", "ASCA1", 10)]),
+        with(1, &all, &[("cdn", "ASCA9", 400)]),
+    );
+    assert_eq!(d.count(ChangeKind::Reimported), 1, "{:?}", kinds(&d));
+    assert_eq!(d.count(ChangeKind::Renewed), 0, "{:?}", kinds(&d));
+    // The later scan did not read IAM (--sources acm): nothing removed, said why.
+    let d = compare(
+        with(0, &all, &[("cdn", "ASCA1", 300)]),
+        with(1, &["acm"], &[]),
+    );
+    assert_eq!(d.count(ChangeKind::Removed), 0, "{:?}", kinds(&d));
+    assert!(
+        d.scope
+            .not_compared
+            .iter()
+            .any(|n| n.reason.contains("IAM")),
+        "{:?}",
+        d.scope.not_compared
+    );
+    // An earlier report from before IAM was read: the first scan adds nothing.
+    let mut old = scan(0, &[PROD]);
+    old.scope = None;
+    let d = compare(old, with(1, &all, &[("cdn", "ASCA1", 300)]));
+    assert_eq!(d.count(ChangeKind::Added), 0, "{:?}", kinds(&d));
+}

@@ -24,7 +24,7 @@ use crate::accounts::{self, AccountTarget};
 use crate::cli::{DoctorArgs, TableOrJson};
 use crate::outcome::{self, Stopped};
 use crate::output;
-use crate::plan::Targets;
+use crate::plan::{Sources, Targets};
 use crate::regions::{self, UNKNOWN_REGION};
 use crate::report::Tool;
 use model::summarize;
@@ -40,7 +40,8 @@ pub fn command(args: &DoctorArgs) -> Result<u8, Stopped> {
         .block_on(async {
             let caller = Caller::identify(&targets).await?;
             let accounts = accounts::resolve(&targets, &caller).await?;
-            anyhow::Ok(run(&targets, &caller, accounts).await)
+            let sources = Sources::of(&args.sources);
+            anyhow::Ok(run(&targets, sources, &caller, accounts).await)
         })
         .map_err(Stopped::fatal)?;
     output::write_stdout(|out| match args.output {
@@ -55,10 +56,15 @@ pub fn command(args: &DoctorArgs) -> Result<u8, Stopped> {
     })
 }
 
-pub async fn run(targets: &Targets, caller: &Caller, accounts: Vec<AccountTarget>) -> Diagnosis {
+pub async fn run(
+    targets: &Targets,
+    sources: Sources,
+    caller: &Caller,
+    accounts: Vec<AccountTarget>,
+) -> Diagnosis {
     let generated_at = Utc::now();
     let mut per_account: Vec<Vec<Check>> = stream::iter(accounts.iter())
-        .map(|account| check_account(targets, caller, account))
+        .map(|account| check_account(targets, sources, caller, account))
         .buffer_unordered(ACCOUNTS_IN_FLIGHT)
         .collect()
         .await;
@@ -115,7 +121,12 @@ impl AccountChecks<'_> {
     }
 }
 
-async fn check_account(targets: &Targets, caller: &Caller, target: &AccountTarget) -> Vec<Check> {
+async fn check_account(
+    targets: &Targets,
+    sources: Sources,
+    caller: &Caller,
+    target: &AccountTarget,
+) -> Vec<Check> {
     let mut account = AccountChecks {
         target,
         checks: Vec::new(),
@@ -172,28 +183,48 @@ async fn check_account(targets: &Targets, caller: &Caller, target: &AccountTarge
         account.fail(CheckKind::Region, Some(&unknown.name), failure);
     }
     let access = &access;
+    // Only the sources a scan with the same --sources would read.
     let reads = choice.scan.iter().map(|region| async move {
-        let (acm, pca) = futures::join!(list_one(access, region), list_one_ca(access, region));
+        // Not `then_some`: that would make the call whatever the flag says.
+        let acm = async {
+            match sources.acm {
+                true => Some(list_one(access, region).await),
+                false => None,
+            }
+        };
+        let pca = async {
+            match sources.pca {
+                true => Some(list_one_ca(access, region).await),
+                false => None,
+            }
+        };
+        let (acm, pca) = futures::join!(acm, pca);
         (region, acm, pca)
     });
-    let (iam, reads) = futures::join!(
-        list_one_server_certificate(access),
-        futures::future::join_all(reads)
-    );
-    for (kind, region, result) in reads.into_iter().flat_map(|(region, acm, pca)| {
-        [
-            (CheckKind::ListCertificates, region, acm),
-            (CheckKind::ListCertificateAuthorities, region, pca),
-        ]
-    }) {
-        match result {
-            Ok(()) => account.push(kind, Some(region), Verdict::Ok, None),
-            Err(failure) => account.fail(kind, Some(region), failure),
+    let iam = async {
+        match sources.iam {
+            true => Some(list_one_server_certificate(access).await),
+            false => None,
         }
-    }
-    match iam {
-        Ok(()) => account.push(CheckKind::ListServerCertificates, None, Verdict::Ok, None),
-        Err(failure) => account.fail(CheckKind::ListServerCertificates, None, failure),
+    };
+    let (iam, reads) = futures::join!(iam, futures::future::join_all(reads));
+    let region_checks = reads.into_iter().flat_map(|(region, acm, pca)| {
+        [
+            (CheckKind::ListCertificates, Some(region.as_str()), acm),
+            (
+                CheckKind::ListCertificateAuthorities,
+                Some(region.as_str()),
+                pca,
+            ),
+        ]
+    });
+    let iam_check = [(CheckKind::ListServerCertificates, None, iam)];
+    for (kind, region, result) in region_checks.chain(iam_check) {
+        match result {
+            Some(Ok(())) => account.push(kind, region, Verdict::Ok, None),
+            Some(Err(failure)) => account.fail(kind, region, failure),
+            None => {}
+        }
     }
     account.checks
 }

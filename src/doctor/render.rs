@@ -125,10 +125,18 @@ fn account_row(checks: &[Check]) -> Vec<String> {
         .collect();
     let regions = match find(CheckKind::DescribeRegions) {
         Some(c) if c.result == Verdict::Ok => {
+            // The regions read by either per-region check (`--sources` may leave out one).
             let scanned = checks
                 .iter()
-                .filter(|c| c.check == CheckKind::ListCertificates)
-                .count();
+                .filter(|c| {
+                    matches!(
+                        c.check,
+                        CheckKind::ListCertificates | CheckKind::ListCertificateAuthorities
+                    )
+                })
+                .filter_map(|c| c.region.as_deref())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
             if not_enabled.is_empty() {
                 format!("{scanned} enabled")
             } else {

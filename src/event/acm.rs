@@ -105,10 +105,7 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
                 && (certificate.cert_type.as_deref() == Some("PRIVATE")
                     || event.exported
                     || one.exportable);
-            let unjudged = certificate
-                .renewal_check
-                .as_ref()
-                .is_some_and(|r| r.is_unknown());
+            let unjudged = security_hub::unjudged(&certificate, existing.as_ref());
             if needs_attention(&certificate) {
                 step.attention(&certificate, existing).await;
             } else if unjudged {

@@ -13,7 +13,7 @@ use super::finding::{clip, envelope, ImportScope};
 use crate::report::{printable, CertificateAuthority};
 
 pub fn finding_id(ca_arn: &str) -> String {
-    format!("certaudit/{ca_arn}")
+    super::security_hub::finding_id(ca_arn)
 }
 
 /// As a certificate's, by the days left; a CA that is not ACTIVE is at least High: nothing
@@ -63,7 +63,11 @@ pub fn finding(
     let mut details = ResourceDetails::builder()
         .other("AccountId", ca.account_id.to_string())
         .other("Source", "pca")
-        .other("IssuedCertificates", ca.issued_certificates.to_string());
+        .other(
+            "IssuedCertificates",
+            ca.issued_certificates
+                .map_or("not read".into(), |n| n.to_string()),
+        );
     if let Some(name) = &ca.account_name {
         details = details.other("AccountName", name.to_string());
     }
@@ -72,7 +76,7 @@ pub fn finding(
     }
     let resource = Resource::builder()
         .r#type("Other")
-        .id(ca.arn.clone())
+        .id(super::security_hub::resource_id(&ca.arn))
         .region(ca.region.to_string())
         .details(details.build())
         .build();
@@ -115,7 +119,7 @@ mod tests {
         );
         ca.status = Some(status.into());
         ca.not_after = Some(now + Duration::days(days) + Duration::hours(1));
-        ca.issued_certificates = 1;
+        ca.issued_certificates = Some(1);
         ca.subject = Some("CN=Issuing\u{202E}CA\r\nFAKE".into());
         ca.classify(now, 45);
         ca

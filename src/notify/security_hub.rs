@@ -34,11 +34,40 @@ const ACCOUNT_FIELD: &str = "certaudit/AccountId";
 const REGION_FIELD: &str = "certaudit/Region";
 /// `acm`, `iam` or `pca`; absent in findings from before certaudit read IAM and Private CA.
 const SOURCE_FIELD: &str = "certaudit/Source";
+/// The certificate's renewal check when the finding was made: a later scan that did not check
+/// (`--no-renewal-check`, `--sources` without `pca`) cannot say the risk is gone.
+const RENEWAL_CHECK_FIELD: &str = "certaudit/RenewalCheck";
 const TITLE_MAX: usize = 256;
 const DESCRIPTION_MAX: usize = 1024;
 
+/// ASFF's longest `Id` (a finding's and a resource's).
+pub const MAX_ID: usize = 512;
+
+/// `certaudit/{arn}`; for an ARN too long for ASFF (an IAM server certificate's path may be
+/// 512 characters), `certaudit/sha256/{hex}` of it: still one Id per resource, every run.
 pub fn finding_id(certificate_arn: &str) -> String {
-    format!("certaudit/{certificate_arn}")
+    let id = format!("certaudit/{certificate_arn}");
+    match id.len() <= MAX_ID {
+        true => id,
+        false => format!("certaudit/sha256/{}", sha256_hex(certificate_arn)),
+    }
+}
+
+/// A resource's `Id`: its ARN, or when longer than ASFF allows, `sha256/{hex}` of it (the ARN
+/// stays in the details).
+pub fn resource_id(arn: &str) -> String {
+    match arn.len() <= MAX_ID {
+        true => arn.to_string(),
+        false => format!("sha256/{}", sha256_hex(arn)),
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// By the days left; for a certificate whose renewal will fail (SPEC §13), at least by the
@@ -198,9 +227,12 @@ fn server_certificate_resource(c: &Certificate) -> Resource {
     if let Some(t) = c.not_after {
         details = details.other("NotAfter", t.to_rfc3339_opts(SecondsFormat::Secs, true));
     }
+    if c.arn.len() > MAX_ID {
+        details = details.other("Arn", c.arn.clone());
+    }
     Resource::builder()
         .r#type("Other")
-        .id(c.arn.clone())
+        .id(resource_id(&c.arn))
         .partition(partition_of(&c.arn))
         .details(details.build())
         .build()
@@ -233,6 +265,9 @@ pub fn finding(
         .product_fields(SOURCE_FIELD, c.source.as_str());
     if let Some(d) = c.days_to_expiry {
         builder = builder.product_fields("certaudit/DaysToExpiry", d.to_string());
+    }
+    if let Some(check) = &c.renewal_check {
+        builder = builder.product_fields(RENEWAL_CHECK_FIELD, check.status.as_str());
     }
     builder.build()
 }
@@ -343,7 +378,7 @@ pub fn plan(
     let unjudged: BTreeSet<String> = report
         .certificates
         .iter()
-        .filter(|c| c.renewal_check.as_ref().is_some_and(|r| r.is_unknown()))
+        .filter(|c| unjudged(c, existing.get(finding_id(&c.arn).as_str()).copied()))
         .map(|c| finding_id(&c.arn))
         .collect();
     let covered = covered(report);
@@ -359,6 +394,20 @@ pub fn plan(
         }
     }
     findings
+}
+
+/// Whether whatever made the certificate's finding may still hold, unseen: its renewal check
+/// could not be made (unknown), or it was at risk when the finding was made and was not checked
+/// now (`--no-renewal-check`, `--sources` without `pca`, an event for a PRIVATE certificate) —
+/// nothing said the risk is gone. Such a finding stands; it is not archived.
+pub fn unjudged(c: &Certificate, existing: Option<&AwsSecurityFinding>) -> bool {
+    match &c.renewal_check {
+        Some(check) => check.is_unknown(),
+        None => existing
+            .and_then(|f| f.product_fields())
+            .and_then(|fields| fields.get(RENEWAL_CHECK_FIELD))
+            .is_some_and(|status| status == "at_risk"),
+    }
 }
 
 /// Whether the finding was updated after `instant`, the scan's start. An ACM event handled
@@ -604,6 +653,26 @@ mod tests {
             hub_region: "us-east-1",
             now: "2026-11-25T00:00:00.000Z".into(),
         }
+    }
+
+    #[test]
+    fn ids_stay_within_asff_limits_however_long_an_iam_path_is() {
+        let short = "arn:aws:iam::111111111111:server-certificate/cdn";
+        assert_eq!(finding_id(short), format!("certaudit/{short}"));
+        assert_eq!(resource_id(short), short);
+        let long = format!(
+            "arn:aws:iam::111111111111:server-certificate/{}/{}",
+            "p".repeat(510),
+            "n".repeat(128)
+        );
+        let id = finding_id(&long);
+        assert!(
+            id.len() <= MAX_ID && id.starts_with("certaudit/sha256/"),
+            "{id}"
+        );
+        assert_eq!(id, finding_id(&long), "deterministic: re-runs update");
+        assert_ne!(id, finding_id(&format!("{long}x")));
+        assert!(resource_id(&long).len() <= MAX_ID);
     }
 
     #[test]

@@ -344,10 +344,11 @@ fn authority_entry(a: &CertificateAuthority) -> String {
         a.account_label(),
         a.region,
         a.ca_type.as_deref().unwrap_or("unknown type"),
-        a.not_after.map_or("no expiry".into(), |t| format!(
-            "expires {}",
-            t.format("%Y-%m-%d")
-        ))
+        a.not_after
+            .map_or("no CA certificate yet".into(), |t| format!(
+                "expires {}",
+                t.format("%Y-%m-%d")
+            ))
     );
     push_line(&mut text, &place);
     push_line(&mut text, &format!("  {}", a.arn));
@@ -402,7 +403,11 @@ pub fn entry(c: &Certificate) -> String {
         kind = c.cert_type.as_deref().unwrap_or("unknown type"),
     );
     push_line(&mut text, &headline);
-    let place = format!("  Account: {}   Region: {}", c.account_label(), c.region);
+    let place = format!(
+        "  Account: {}   Region: {}",
+        c.account_label(),
+        c.region_label()
+    );
     push_line(&mut text, &place);
     let why = why(c);
     if !why.is_empty() {
@@ -630,8 +635,8 @@ mod tests {
         assert!(at("EXPIRED (1)") < at("EXPIRING WITHIN 7 DAYS (1)"));
         assert!(at("EXPIRING WITHIN 7 DAYS (1)") < at("EXPIRING WITHIN 30 DAYS (1)"));
         assert!(
-            body.contains("EXPIRED 1 day ago"),
-            "days_to_expiry -2: one whole day"
+            body.contains("EXPIRED (-2 days)"),
+            "days_to_expiry -2, as the report says it"
         );
     }
 

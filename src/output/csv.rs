@@ -163,7 +163,7 @@ fn authority_row(a: &CertificateAuthority) -> Vec<String> {
         opt(&a.days_to_expiry),
         a.expiring.to_string(),
         a.expired.to_string(),
-        a.issued_certificates.to_string(),
+        opt(&a.issued_certificates),
         a.needs_attention.to_string(),
         a.why(),
     ]

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::endpoints::{acm_match, detail, EndpointSummary};
 use crate::report::attention::{console_url, days_left, why, Urgency};
 use crate::report::endpoint::{Endpoint, EndpointStatus};
-use crate::report::{account_label, AccountState, Certificate, Report};
+use crate::report::{account_label, printable, AccountState, Certificate, Report};
 
 /// Rows each action list shows in the page; the rest are counted (the inventory and the CSV
 /// files have them all). A list of 100,000 rows would make the page too slow to open.
@@ -96,11 +96,12 @@ fn authority_rows(report: &Report) -> Option<Vec<AuthorityRow>> {
                 Some(d) if d <= 7 => "critical",
                 _ => "warning",
             },
-            subject: a.subject.clone().unwrap_or_else(|| "(no subject)".into()),
-            account: a.account_label(),
+            // Escaped by the template; bidi and control characters shown as the table does.
+            subject: printable(a.subject.as_deref().unwrap_or("(no subject)")).into_owned(),
+            account: printable(&a.account_label()).into_owned(),
             region: a.region.to_string(),
-            status: a.status.as_deref().unwrap_or("-").to_string(),
-            why: a.why(),
+            status: printable(a.status.as_deref().unwrap_or("-")).into_owned(),
+            why: printable(&a.why()).into_owned(),
             console: a.console_url(),
             arn: a.arn.clone(),
         })

@@ -12,6 +12,30 @@ use crate::report::{counted, Certificate, CertificateAuthority, Report, ScanErro
 
 /// The code of the error for a CA the scan did not read.
 pub const CA_NOT_READ: &str = "ca-not-read";
+/// The code of the error for an ACTIVE CA whose listing gave no NotAfter.
+pub const CA_EXPIRY_UNKNOWN: &str = "ca-expiry-unknown";
+
+/// What the scan read, for the judgement.
+#[derive(Debug, Clone, Copy)]
+pub struct Judging {
+    /// Judge PRIVATE certificates' renewals (the renewal check is on and CAs were listed).
+    pub check: bool,
+    /// Certificates were described, so each one's CA is known (`--detail full` with ACM):
+    /// else what depends on a CA is unknown (null), never zero.
+    pub dependents_known: bool,
+    pub generated_at: DateTime<Utc>,
+    pub expiring_days: i64,
+}
+
+/// A certificate's renewal against its CA.
+enum Verdict {
+    Ok,
+    Risk(Risk),
+    /// The CA was not read at all.
+    NotRead,
+    /// The CA was read but its expiry was not.
+    ExpiryUnknown,
+}
 
 /// The account-regions whose CAs were listed completely.
 pub type ReadCas = HashSet<(String, String)>;
@@ -19,13 +43,13 @@ pub type ReadCas = HashSet<(String, String)>;
 /// Count what each CA issued, classify the CAs, and, when `check`, judge every ISSUED
 /// PRIVATE certificate's renewal against its CA. Errors for CAs that could not be read are
 /// added to the report, one per CA.
-pub fn judge(
-    report: &mut Report,
-    read: &ReadCas,
-    check: bool,
-    generated_at: DateTime<Utc>,
-    expiring_days: i64,
-) {
+pub fn judge(report: &mut Report, read: &ReadCas, judging: Judging) {
+    let Judging {
+        check,
+        dependents_known,
+        generated_at,
+        expiring_days,
+    } = judging;
     let index: HashMap<&str, usize> = report
         .certificate_authorities
         .iter()
@@ -33,8 +57,8 @@ pub fn judge(
         .map(|(i, ca)| (ca.arn.as_str(), i))
         .collect();
     let mut issued = vec![0usize; report.certificate_authorities.len()];
-    // CA ARN → (account, region) of the certificates that needed it, and how many.
-    let mut not_read: BTreeMap<String, (String, String, usize)> = BTreeMap::new();
+    // (code, CA ARN) → (account, region) of the certificates that needed it, and how many.
+    let mut not_read: BTreeMap<(&str, String), (String, String, usize)> = BTreeMap::new();
     for c in report.certificates.iter_mut() {
         let Some(ca_arn) = c.certificate_authority_arn.as_deref() else {
             continue;
@@ -46,49 +70,51 @@ pub fn judge(
         if !check || !applies(c) {
             continue;
         }
-        let verdict = verdict(c, ca_arn, ca, read);
-        if verdict.is_none() {
-            let entry = not_read
-                .entry(ca_arn.to_string())
-                .or_insert_with(|| (c.account_id.to_string(), c.region.to_string(), 0));
-            entry.2 += 1;
-        }
-        let check = match verdict {
-            Some(Some(risk)) => RenewalCheck {
-                status: CheckStatus::AtRisk,
-                risks: vec![risk],
-                attempt_in_days: None,
-            },
-            Some(None) => RenewalCheck {
-                status: CheckStatus::Ok,
-                risks: Vec::new(),
-                attempt_in_days: None,
-            },
-            None => RenewalCheck {
-                status: CheckStatus::Unknown,
-                risks: Vec::new(),
-                attempt_in_days: None,
-            },
+        let (status, risks) = match verdict(c, ca_arn, ca, read) {
+            Verdict::Ok => (CheckStatus::Ok, Vec::new()),
+            Verdict::Risk(risk) => (CheckStatus::AtRisk, vec![risk]),
+            unknown => {
+                let code = match unknown {
+                    Verdict::ExpiryUnknown => CA_EXPIRY_UNKNOWN,
+                    _ => CA_NOT_READ,
+                };
+                let entry = not_read
+                    .entry((code, ca_arn.to_string()))
+                    .or_insert_with(|| (c.account_id.to_string(), c.region.to_string(), 0));
+                entry.2 += 1;
+                (CheckStatus::Unknown, Vec::new())
+            }
         };
-        c.renewal_check = Some(Box::new(check));
+        c.renewal_check = Some(Box::new(RenewalCheck {
+            status,
+            risks,
+            attempt_in_days: None,
+        }));
     }
     for (ca, count) in report.certificate_authorities.iter_mut().zip(issued) {
-        ca.issued_certificates = count;
+        ca.issued_certificates = dependents_known.then_some(count);
         ca.classify(generated_at, expiring_days);
     }
-    for (ca_arn, (account, region, count)) in not_read {
+    for ((code, ca_arn), (account, region, count)) in not_read {
+        let certificates = counted(count, "certificate");
+        let message = match code {
+            CA_EXPIRY_UNKNOWN => format!(
+                "{ca_arn} issued {certificates} here, but its listing gave no NotAfter: \
+                 whether it outlives their renewal is unknown"
+            ),
+            _ => format!(
+                "{ca_arn} issued {certificates} here, but this scan did not read that CA ({}): \
+                 their renewal check is unknown; scan the CA's account and region with the \
+                 `pca` source to judge it",
+                where_from(&ca_arn, read)
+            ),
+        };
         report.errors.push(ScanError::new(
             Stage::ListCertificateAuthorities,
             Some(&account),
             Some(&region),
-            CA_NOT_READ,
-            format!(
-                "{ca_arn} issued {} here, but this scan did not read that CA ({}): their \
-                 renewal check is unknown; scan the CA's account and region with the `pca` \
-                 source to judge it",
-                counted(count, "certificate"),
-                where_from(&ca_arn, read)
-            ),
+            code,
+            message,
         ));
     }
 }
@@ -98,19 +124,18 @@ fn applies(c: &Certificate) -> bool {
     c.cert_type.as_deref() == Some("PRIVATE") && c.status.as_deref() == Some("ISSUED")
 }
 
-/// `Some(risk or none)` when the CA was read; None when it was not (unknown).
 fn verdict(
     c: &Certificate,
     ca_arn: &str,
     ca: Option<&CertificateAuthority>,
     read: &ReadCas,
-) -> Option<Option<Risk>> {
+) -> Verdict {
     let risk = |kind, detail: String| {
-        Some(Some(Risk {
+        Verdict::Risk(Risk {
             kind,
             name: ca_arn.to_string(),
             detail,
-        }))
+        })
     };
     let Some(ca) = ca else {
         // Listed completely and not there: the CA is gone (deleted past its restore period).
@@ -119,16 +144,18 @@ fn verdict(
                 RiskKind::IssuingCaNotActive,
                 "no longer exists: its account and region list no such CA".into(),
             ),
-            false => None,
+            false => Verdict::NotRead,
         };
     };
     if !ca.is_active() {
         let status = ca.status.as_deref().unwrap_or("in an unknown status");
         return risk(RiskKind::IssuingCaNotActive, format!("is {status}"));
     }
-    let (Some(before), Some(after), Some(ca_after)) = (c.not_before, c.not_after, ca.not_after)
-    else {
-        return Some(None);
+    let Some(ca_after) = ca.not_after else {
+        return Verdict::ExpiryUnknown;
+    };
+    let (Some(before), Some(after)) = (c.not_before, c.not_after) else {
+        return Verdict::Ok;
     };
     // ACM renews with the certificate's current validity, from the renewal onwards; the
     // earliest that renewal ends is its NotAfter plus that validity.
@@ -143,7 +170,7 @@ fn verdict(
             ),
         );
     }
-    Some(None)
+    Verdict::Ok
 }
 
 /// The (account, region) a CA's ARN names: arn:partition:acm-pca:REGION:ACCOUNT:….
@@ -202,6 +229,15 @@ mod tests {
         r
     }
 
+    fn judging(check: bool) -> Judging {
+        Judging {
+            check,
+            dependents_known: true,
+            generated_at: now(),
+            expiring_days: 45,
+        }
+    }
+
     fn read() -> ReadCas {
         [("111111111111".to_string(), "us-east-1".to_string())].into()
     }
@@ -218,7 +254,7 @@ mod tests {
             vec![authority("ACTIVE", 300)],
             vec![private("c1", CA, 100, 365), private("c2", CA, 10, 30)],
         );
-        judge(&mut r, &read(), true, now(), 45);
+        judge(&mut r, &read(), judging(true));
         assert_eq!(
             status(&r, 0),
             (CheckStatus::AtRisk, vec![RiskKind::IssuingCaExpiresFirst])
@@ -228,7 +264,7 @@ mod tests {
             (CheckStatus::Ok, vec![]),
             "renewed until day 40"
         );
-        assert_eq!(r.certificate_authorities[0].issued_certificates, 2);
+        assert_eq!(r.certificate_authorities[0].issued_certificates, Some(2));
         assert!(
             !r.certificate_authorities[0].needs_attention,
             "300 days left, ACTIVE: the CA itself is no finding yet"
@@ -249,7 +285,7 @@ mod tests {
                 private("c4", gone, 100, 365),
             ],
         );
-        judge(&mut r, &read(), true, now(), 45);
+        judge(&mut r, &read(), judging(true));
         assert_eq!(
             status(&r, 0),
             (CheckStatus::AtRisk, vec![RiskKind::IssuingCaNotActive])
@@ -278,12 +314,35 @@ mod tests {
     }
 
     #[test]
+    fn an_active_ca_without_an_expiry_leaves_the_check_unknown() {
+        let mut ca = authority("ACTIVE", 300);
+        ca.not_after = None;
+        let mut r = report(vec![ca], vec![private("c1", CA, 100, 365)]);
+        judge(&mut r, &read(), judging(true));
+        assert_eq!(status(&r, 0), (CheckStatus::Unknown, vec![]));
+        assert_eq!(r.errors.len(), 1);
+        assert_eq!(r.errors[0].code, CA_EXPIRY_UNKNOWN);
+    }
+
+    #[test]
+    fn dependents_not_read_are_null_and_flag_a_troubled_ca() {
+        let mut r = report(vec![authority("DISABLED", 900)], vec![]);
+        let unread = Judging {
+            dependents_known: false,
+            ..judging(false)
+        };
+        judge(&mut r, &read(), unread);
+        assert_eq!(r.certificate_authorities[0].issued_certificates, None);
+        assert!(r.certificate_authorities[0].needs_attention);
+    }
+
+    #[test]
     fn without_the_check_only_the_cas_are_judged() {
         let mut r = report(
             vec![authority("ACTIVE", 10)],
             vec![private("c1", CA, 100, 365)],
         );
-        judge(&mut r, &read(), false, now(), 45);
+        judge(&mut r, &read(), judging(false));
         assert!(r.certificates[0].renewal_check.is_none());
         assert!(
             r.certificate_authorities[0].needs_attention,

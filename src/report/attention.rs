@@ -50,15 +50,14 @@ pub fn attention(report: &Report) -> Vec<&Certificate> {
     found
 }
 
-/// How long it has left, in words. `days_to_expiry` is floored, so -1 means it expired within
-/// the last day and -k that k-1 whole days have passed since.
+/// How long it has left, in words, with the report's own `days_to_expiry` (SPEC §7: a count
+/// shown to people is never rounded a second way, so -5 is "EXPIRED (-5 days)", not "expired 4
+/// days ago").
 pub fn days_left(c: &Certificate) -> String {
     match c.days_to_expiry {
-        Some(d) if c.expired || d < 0 => match -d.min(0) - 1 {
-            ..=0 => "EXPIRED within the last day".into(),
-            1 => "EXPIRED 1 day ago".into(),
-            ago => format!("EXPIRED {ago} days ago"),
-        },
+        Some(-1) => "EXPIRED (-1 day)".into(),
+        Some(d) if d < 0 => format!("EXPIRED ({d} days)"),
+        Some(d) if c.expired => format!("EXPIRED (status EXPIRED, {d} days left)"),
         Some(1) => "1 day left".into(),
         Some(d) => format!("{d} days left"),
         None => "expiry unknown".into(),

@@ -33,10 +33,12 @@ pub struct CertificateAuthority {
     pub days_to_expiry: Option<i64>,
     pub expiring: bool,
     pub expired: bool,
-    /// ACM certificates in the inventory that this CA issued (their `certificate_authority_arn`).
+    /// ACM certificates in the inventory that this CA issued (their `certificate_authority_arn`);
+    /// null when the scan did not read which (`--detail summary`, `--sources` without `acm`).
     #[serde(default)]
-    pub issued_certificates: usize,
-    /// Expiring, expired or not ACTIVE while `issued_certificates` > 0: someone must act.
+    pub issued_certificates: Option<usize>,
+    /// Expiring, expired or not ACTIVE while certificates depend on it, or may (not read):
+    /// someone must act.
     #[serde(default)]
     pub needs_attention: bool,
 }
@@ -57,7 +59,7 @@ impl CertificateAuthority {
             days_to_expiry: None,
             expiring: false,
             expired: false,
-            issued_certificates: 0,
+            issued_certificates: None,
             needs_attention: false,
         }
     }
@@ -76,8 +78,9 @@ impl CertificateAuthority {
         self.expired =
             self.days_to_expiry.is_some_and(|d| d < 0) || self.status.as_deref() == Some("EXPIRED");
         self.expiring = self.expired || self.days_to_expiry.is_some_and(|d| d <= expiring_days);
-        self.needs_attention =
-            self.issued_certificates > 0 && (self.expiring || self.expired || !self.is_active());
+        let troubled = self.expiring || self.expired || !self.is_active();
+        // Not knowing what depends on it is no all-clear.
+        self.needs_attention = troubled && self.issued_certificates.is_none_or(|n| n > 0);
     }
 
     /// Why it needs attention, in a few words: "DISABLED while 2 certificates depend on it".
@@ -100,11 +103,18 @@ impl CertificateAuthority {
                 None => "expiry unknown".to_string(),
             }
         };
-        let depend = match self.issued_certificates {
-            1 => "1 certificate depends on it".to_string(),
-            n => format!("{n} certificates depend on it"),
-        };
-        format!("{state} while {depend}: ACM cannot issue or renew under it")
+        match self.issued_certificates {
+            Some(1) => format!(
+                "{state} while 1 certificate depends on it: ACM cannot issue or renew under it"
+            ),
+            Some(n) => format!(
+                "{state} while {n} certificates depend on it: ACM cannot issue or renew under it"
+            ),
+            None => format!(
+                "{state}; which certificates depend on it was not read (--detail summary, or \
+                 --sources without acm): ACM cannot issue or renew under it"
+            ),
+        }
     }
 
     /// The CA's page in the ACM Private CA console, in its partition's console.
@@ -140,7 +150,7 @@ mod tests {
         );
         ca.status = Some(status.into());
         ca.not_after = Some(now() + Duration::days(days) + Duration::hours(1));
-        ca.issued_certificates = issued;
+        ca.issued_certificates = Some(issued);
         ca.classify(now(), 45);
         ca
     }
@@ -171,5 +181,18 @@ mod tests {
             .starts_with("DISABLED while 1 certificate depends on it"));
         assert!(ca("ACTIVE", -1, 1).why().starts_with("expired while"));
         assert_eq!(ca("ACTIVE", 400, 1).why(), "");
+    }
+
+    #[test]
+    fn dependents_not_read_are_no_all_clear() {
+        let mut unknown = ca("DISABLED", 400, 0);
+        unknown.issued_certificates = None;
+        unknown.classify(now(), 45);
+        assert!(unknown.needs_attention, "it may be what breaks them");
+        assert!(unknown.why().contains("was not read"), "{}", unknown.why());
+        let mut fine = ca("ACTIVE", 400, 0);
+        fine.issued_certificates = None;
+        fine.classify(now(), 45);
+        assert!(!fine.needs_attention);
     }
 }

@@ -6,6 +6,7 @@ pub mod attention;
 pub mod authority;
 pub mod classify;
 mod control;
+pub mod ct;
 pub mod endpoint;
 mod failure;
 mod scope;
@@ -50,6 +51,10 @@ pub struct Report {
     /// when not probed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Vec<endpoint::Endpoint>>,
+    /// What Certificate Transparency shows for the organization's names (`scan --ct`, SPEC
+    /// §12); absent when not asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ct: Option<ct::CtSection>,
     /// The accounts and regions the scan set out to cover; absent in a report from before
     /// certaudit recorded it (then the scan is taken as the whole organization's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +100,10 @@ pub struct Summary {
     pub certificate_authorities: usize,
     /// Private CAs expiring, expired or not ACTIVE while certificates depend on them.
     pub certificate_authorities_attention: usize,
+    /// Certificates Certificate Transparency shows for the organization's names and no
+    /// inventory holds (`--ct`; kind `shadow`), and how many of them are expiring.
+    pub shadow: usize,
+    pub shadow_expiring: usize,
     pub errors: usize,
     pub duration_ms: u64,
 }
@@ -147,6 +156,8 @@ pub enum Stage {
     ListServerCertificates,
     /// ACM Private CA ListCertificateAuthorities, and a CA the scan could not read.
     ListCertificateAuthorities,
+    /// Certificate Transparency searches (SPEC §12).
+    Ct,
 }
 
 impl Stage {
@@ -175,6 +186,7 @@ impl Stage {
             Stage::Dns => "dns",
             Stage::ListServerCertificates => "list_server_certificates",
             Stage::ListCertificateAuthorities => "list_certificate_authorities",
+            Stage::Ct => "ct",
         }
     }
 }
@@ -431,6 +443,7 @@ impl Report {
             certificate_authorities: Vec::new(),
             errors: Vec::new(),
             endpoints: None,
+            ct: None,
             scope: None,
         }
     }
@@ -518,6 +531,8 @@ impl Report {
                 .iter()
                 .filter(|a| a.needs_attention)
                 .count(),
+            shadow: self.ct.as_ref().map_or(0, |ct| ct.shadow_count()),
+            shadow_expiring: self.ct.as_ref().map_or(0, |ct| ct.expiring_count()),
             errors: self.errors.len(),
             duration_ms,
         };

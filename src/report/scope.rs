@@ -75,6 +75,10 @@ impl ScanScope {
         if let Some(regions) = &self.regions {
             words.push_str(&format!("; regions {}", list(regions)));
         }
+        // Every source is the default and goes unsaid; fewer are a narrower scope.
+        if let Some(sources) = self.sources.as_ref().filter(|s| s.len() < 3) {
+            words.push_str(&format!("; sources {}", list(sources)));
+        }
         words
     }
 }
@@ -123,5 +127,26 @@ mod tests {
         assert!(some.targets_region("us-east-1") && !some.targets_region("eu-west-1"));
         assert!(ScanScope::organization().targets_region("eu-west-1"));
         assert_eq!(some.describe(), "organization; regions us-east-1");
+    }
+
+    #[test]
+    fn fewer_sources_are_said_and_all_of_them_go_unsaid() {
+        let set = |s: &[&str]| Some(s.iter().map(|x| x.to_string()).collect());
+        let all = ScanScope {
+            sources: set(&["acm", "iam", "pca"]),
+            ..ScanScope::default()
+        };
+        assert_eq!(all.describe(), "organization");
+        let acm = ScanScope {
+            sources: set(&["acm"]),
+            ..ScanScope::default()
+        };
+        assert_eq!(acm.describe(), "organization; sources acm");
+        assert!(all.reads_iam() && !acm.reads_iam());
+        assert!(
+            !ScanScope::default().reads_iam(),
+            "a report from before read ACM alone"
+        );
+        assert!(ScanScope::default().reads_acm());
     }
 }

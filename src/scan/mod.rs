@@ -197,13 +197,13 @@ pub async fn run(
     }
     // Without the `pca` source no CA was read: the check is not made (null), rather than
     // unknown for every PRIVATE certificate of a scan that chose not to look.
-    issuing_ca::judge(
-        &mut report,
-        &read,
-        plan.renewal.is_some() && plan.sources.pca,
+    let judging = issuing_ca::Judging {
+        check: plan.renewal.is_some() && plan.sources.pca,
+        dependents_known: plan.sources.acm && plan.detail == crate::plan::Detail::Full,
         generated_at,
-        plan.expiring_days,
-    );
+        expiring_days: plan.expiring_days,
+    };
+    issuing_ca::judge(&mut report, &read, judging);
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
     }

@@ -3,6 +3,8 @@
 //! a failed call is an error for that account (or account-region) and stage, and what was
 //! read before it is kept.
 
+use std::collections::HashSet;
+
 use aws_smithy_types::DateTime as AwsDateTime;
 use chrono::{DateTime, Utc};
 
@@ -20,6 +22,30 @@ const IAM_MAX_ITEMS: i32 = 1000;
 /// ACM Private CA's largest page.
 const PCA_MAX_RESULTS: i32 = 1000;
 
+/// A page that asks for a token it already gave, or says there is more without saying where:
+/// following it would loop forever or stop short without a word. An error, with what was read.
+fn broken_paging(what: &str, token: Option<&str>) -> AwsFailure {
+    match token {
+        Some(token) => AwsFailure::new(
+            "repeated-page-token",
+            format!("{what} returned page token {token:?} a second time: the listing stopped there and may be incomplete"),
+        ),
+        None => AwsFailure::new(
+            "truncated-without-token",
+            format!("{what} said more results remain but gave no token to ask for them: the listing may be incomplete"),
+        ),
+    }
+}
+
+/// Each ARN once, whatever a listing repeats.
+struct Seen(HashSet<String>);
+
+impl Seen {
+    fn first(&mut self, arn: &str) -> bool {
+        self.0.insert(arn.to_string())
+    }
+}
+
 fn time(t: Option<&AwsDateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
@@ -33,7 +59,12 @@ pub async fn list_server_certificates(
 ) -> (Vec<Certificate>, Option<ScanError>) {
     let mut found = Vec::new();
     let mut marker: Option<String> = None;
+    let mut markers = HashSet::new();
+    let mut seen = Seen(HashSet::new());
     let key = (at.account_id.clone(), None);
+    let fail = |failure: AwsFailure| {
+        Some(failure.at(Stage::ListServerCertificates, Some(&at.account_id), None))
+    };
     loop {
         let next = marker.take();
         let fetch = async {
@@ -56,13 +87,12 @@ pub async fn list_server_certificates(
         };
         let page = match page {
             Ok(page) => page,
-            Err(e) => {
-                let failure = AwsFailure::from_sdk(&e);
-                let error = failure.at(Stage::ListServerCertificates, Some(&at.account_id), None);
-                return (found, Some(error));
-            }
+            Err(e) => return (found, fail(AwsFailure::from_sdk(&e))),
         };
         for m in page.server_certificate_metadata_list() {
+            if !seen.first(m.arn()) {
+                continue;
+            }
             let mut c = Certificate::new(m.arn(), &at.account_id, at.account_name.as_deref(), "");
             c.source = Source::Iam;
             c.cert_type = Some(CompactString::from(IAM_SERVER));
@@ -75,11 +105,18 @@ pub async fn list_server_certificates(
             }));
             found.push(c);
         }
-        match page.marker() {
-            Some(next) if page.is_truncated() && !next.is_empty() => {
-                marker = Some(next.to_string())
+        match (page.is_truncated(), page.marker().filter(|m| !m.is_empty())) {
+            (false, _) => return (found, None),
+            (true, None) => {
+                return (found, fail(broken_paging("ListServerCertificates", None)));
             }
-            _ => return (found, None),
+            (true, Some(next)) if !markers.insert(next.to_string()) => {
+                return (
+                    found,
+                    fail(broken_paging("ListServerCertificates", Some(next))),
+                );
+            }
+            (true, Some(next)) => marker = Some(next.to_string()),
         }
     }
 }
@@ -92,6 +129,8 @@ pub async fn list_certificate_authorities(
 ) -> (Vec<CertificateAuthority>, Option<ScanError>) {
     let mut found = Vec::new();
     let mut token: Option<String> = None;
+    let mut tokens = HashSet::new();
+    let mut seen = Seen(HashSet::new());
     loop {
         let next = token.take();
         let fetch = async {
@@ -124,11 +163,19 @@ pub async fn list_certificate_authorities(
         found.extend(
             page.certificate_authorities()
                 .iter()
+                .filter(|ca| seen.first(ca.arn().unwrap_or_default()))
                 .map(|ca| authority(at, ca)),
         );
-        match page.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => return (found, None),
+        match page.next_token().filter(|t| !t.is_empty()) {
+            None => return (found, None),
+            Some(next) if !tokens.insert(next.to_string()) => {
+                let failure = broken_paging("ListCertificateAuthorities", Some(next));
+                return (
+                    found,
+                    Some(at.error(Stage::ListCertificateAuthorities, failure)),
+                );
+            }
+            Some(next) => token = Some(next.to_string()),
         }
     }
 }

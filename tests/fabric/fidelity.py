@@ -1029,6 +1029,14 @@ class FidelityLayer:
         truncated = offset + page < len(certs)
         members = "".join(f"<member>{server_certificate_metadata(c)}</member>" for c in chunk)
         marker_xml = f"<Marker>{encode_token(offset + page)}</Marker>" if truncated else ""
+        broken = self.broken_paging("ListServerCertificates")
+        if broken == "loop":
+            # The same Marker, and the same first page, every time: a listing that never ends.
+            chunk = certs[:page]
+            members = "".join(f"<member>{server_certificate_metadata(c)}</member>" for c in chunk)
+            truncated, marker_xml = True, f"<Marker>{encode_token(0, loop=1)}</Marker>"
+        elif broken == "no_token" and truncated:
+            marker_xml = ""
         return xml_response(
             "200 OK",
             f'<ListServerCertificatesResponse xmlns="{IAM_NAMESPACE}">'
@@ -1116,14 +1124,22 @@ class FidelityLayer:
         ]
         cap = self.scenario.get("pca_page_size", 20)
         page = min(max_results or cap, cap)
-        body = {
-            "CertificateAuthorities": [
-                certificate_authority_view(ca) for ca in cas[offset : offset + page]
-            ]
-        }
-        if offset + page < len(cas):
+        chunk = cas[offset : offset + page]
+        broken = self.broken_paging("ListCertificateAuthorities")
+        if broken == "duplicate":
+            chunk = chunk + chunk
+        body = {"CertificateAuthorities": [certificate_authority_view(ca) for ca in chunk]}
+        if broken == "loop":
+            body["NextToken"] = encode_token(0, loop=1)
+        elif offset + page < len(cas):
             body["NextToken"] = encode_token(offset + page)
         return json_response("200 OK", body)
+
+    def broken_paging(self, operation):
+        """A scenario's `broken_paging`: {"ListServerCertificates": "loop" | "no_token",
+        "ListCertificateAuthorities": "loop" | "duplicate"} answers pages as a broken service
+        or proxy might: the same token forever, IsTruncated without a Marker, an entry twice."""
+        return (self.scenario.get("broken_paging") or {}).get(operation)
 
     def on_acm_pca_DescribeCertificateAuthority(self, request):
         response = self.forward(request)

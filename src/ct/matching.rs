@@ -1,0 +1,297 @@
+//! Which issuances are in no inventory. A precertificate and its certificate are one issuance
+//! (same serial, same expiry); an expired one is gone; one whose serial an inventory holds is
+//! known; `--ct-allow-issuers` and `--ct-ignore-names` silence the known unknowns. What is left
+//! is `amazon-not-in-inventory` when Amazon's CAs issued it, else a shadow certificate — and a
+//! shadow certificate replaced by a later one for the same names is `superseded`.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use wildmatch::WildMatch;
+
+use super::source::{normalise_serial, Issuance};
+use crate::report::classify::days_to_expiry;
+use crate::report::ct::{Shadow, ShadowKind};
+use crate::report::Report;
+
+/// The serials every scanned inventory holds (ACM's; IAM's listing gives none).
+pub struct Inventory(HashSet<String>);
+
+impl Inventory {
+    pub fn of(report: &Report) -> Inventory {
+        Inventory(
+            report
+                .certificates
+                .iter()
+                .filter_map(|c| c.serial.as_deref())
+                .map(normalise_serial)
+                .collect(),
+        )
+    }
+
+    fn holds(&self, serial: &str) -> bool {
+        self.0.contains(serial)
+    }
+}
+
+/// What silences a known issuance.
+#[derive(Debug, Clone, Default)]
+pub struct Silence {
+    /// Issuer substrings, compared without case (a CDN's CA).
+    pub issuers: Vec<String>,
+    /// Globs (`*.cdn.example.com`): an issuance all of whose names match one is silenced.
+    pub names: Vec<String>,
+}
+
+impl Silence {
+    fn silences(&self, issuance: &Issuance) -> bool {
+        let issuer = issuance.issuer.to_lowercase();
+        if self
+            .issuers
+            .iter()
+            .any(|i| !i.is_empty() && issuer.contains(&i.to_lowercase()))
+        {
+            return true;
+        }
+        !self.names.is_empty()
+            && !issuance.names.is_empty()
+            && issuance.names.iter().all(|name| {
+                let name = name.to_lowercase();
+                self.names
+                    .iter()
+                    .any(|glob| WildMatch::new(&glob.to_lowercase()).matches(&name))
+            })
+    }
+}
+
+/// Issued by one of Amazon's CAs (`O=Amazon`, `CN=Amazon RSA 2048 M03`, …).
+pub fn amazon(issuer: &str) -> bool {
+    issuer.split([',', '/']).any(|part| {
+        let part = part.trim().to_ascii_lowercase();
+        part == "o=amazon" || part.starts_with("cn=amazon ")
+    })
+}
+
+/// How many issuances a domain had, once each, unexpired.
+pub struct Judged {
+    pub issuances: usize,
+    pub shadow: Vec<Shadow>,
+}
+
+/// Judge one domain's issuances.
+pub fn judge(
+    domain: &str,
+    issuances: Vec<Issuance>,
+    inventory: &Inventory,
+    silence: &Silence,
+    now: DateTime<Utc>,
+    expiring_days: i64,
+) -> Judged {
+    // One issuance per (serial, expiry): the certificate over its precertificate.
+    let mut once: BTreeMap<(String, i64), Issuance> = BTreeMap::new();
+    for issuance in issuances.into_iter().filter(|i| i.not_after > now) {
+        let key = (issuance.serial.clone(), issuance.not_after.timestamp());
+        match once.get(&key) {
+            Some(kept) if kept.precert && !issuance.precert => {
+                once.insert(key, issuance);
+            }
+            Some(_) => {}
+            None => {
+                once.insert(key, issuance);
+            }
+        }
+    }
+    let count = once.len();
+    let mut shadow: Vec<Shadow> = once
+        .into_values()
+        .filter(|i| !inventory.holds(&i.serial) && !silence.silences(i))
+        .map(|i| {
+            let days = days_to_expiry(i.not_after, now);
+            let mut names = i.names.clone();
+            names.sort();
+            names.dedup();
+            Shadow {
+                kind: match amazon(&i.issuer) {
+                    true => ShadowKind::AmazonNotInInventory,
+                    false => ShadowKind::Shadow,
+                },
+                domain: domain.to_string(),
+                names,
+                issuer: i.issuer,
+                not_before: i.not_before,
+                not_after: i.not_after,
+                days_to_expiry: days,
+                expiring: days <= expiring_days,
+                revoked: i.revoked,
+                serial: i.serial,
+                sha256: i.sha256,
+                link: i.link,
+            }
+        })
+        .collect();
+    supersede(&mut shadow);
+    Judged {
+        issuances: count,
+        shadow,
+    }
+}
+
+/// Of the shadow certificates for one set of names, all but the latest issued are superseded:
+/// someone replaced them, and their expiry is no alarm.
+pub fn supersede(shadow: &mut [Shadow]) {
+    let mut latest: BTreeMap<Vec<String>, DateTime<Utc>> = BTreeMap::new();
+    for s in shadow
+        .iter()
+        .filter(|s| s.kind != ShadowKind::AmazonNotInInventory)
+    {
+        let at = latest.entry(s.names.clone()).or_insert(s.not_before);
+        *at = (*at).max(s.not_before);
+    }
+    for s in shadow
+        .iter_mut()
+        .filter(|s| s.kind != ShadowKind::AmazonNotInInventory)
+    {
+        if latest.get(&s.names).is_some_and(|at| s.not_before < *at) {
+            s.kind = ShadowKind::Superseded;
+            s.expiring = false;
+        } else if s.kind == ShadowKind::Superseded {
+            // Was superseded by one that has since expired: the latest again.
+            s.kind = ShadowKind::Shadow;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap()
+    }
+
+    fn issued(names: &[&str], issuer: &str, serial: &str, from: i64, left: i64) -> Issuance {
+        Issuance {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            issuer: issuer.into(),
+            not_before: now() - Duration::days(from),
+            not_after: now() + Duration::days(left) + Duration::hours(1),
+            serial: serial.into(),
+            sha256: Some(format!("sha-{serial}")),
+            revoked: Some(false),
+            precert: false,
+            link: format!("https://crt.sh/?serial={serial}"),
+        }
+    }
+
+    const LE: &str = "C=US, O=Let's Encrypt, CN=R11";
+
+    #[test]
+    fn known_expired_silenced_and_amazon_issuances_are_told_apart() {
+        let mut report = Report::new(now(), 45, "1");
+        let mut known = crate::report::Certificate::new("arn:x", "1", None, "us-east-1");
+        known.serial = Some("0a:bc".into());
+        report.certificates.push(known);
+        let precert = Issuance {
+            precert: true,
+            sha256: Some("sha-pre".into()),
+            ..issued(&["a.corp.example"], LE, "aaa", 10, 20)
+        };
+        let all = vec![
+            issued(&["www.corp.example"], LE, "abc", 10, 80),
+            precert,
+            issued(&["a.corp.example"], LE, "aaa", 10, 20),
+            issued(&["old.corp.example"], LE, "dead", 100, -1),
+            issued(
+                &["cdn.corp.example"],
+                "C=US, O=Fastly, CN=GlobalSign",
+                "c1",
+                5,
+                60,
+            ),
+            issued(
+                &["*.corp.example"],
+                "C=US, O=Amazon, CN=Amazon RSA 2048 M03",
+                "a2",
+                5,
+                300,
+            ),
+        ];
+        let silence = Silence {
+            issuers: vec!["fastly".into()],
+            names: vec![],
+        };
+        let judged = judge(
+            "corp.example",
+            all,
+            &Inventory::of(&report),
+            &silence,
+            now(),
+            45,
+        );
+        assert_eq!(
+            judged.issuances, 4,
+            "precert and certificate once; expired gone"
+        );
+        let kinds: Vec<(&str, ShadowKind, bool)> = judged
+            .shadow
+            .iter()
+            .map(|s| (s.serial.as_str(), s.kind, s.expiring))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("a2", ShadowKind::AmazonNotInInventory, false),
+                ("aaa", ShadowKind::Shadow, true),
+            ]
+        );
+        assert_eq!(
+            judged.shadow[1].sha256.as_deref(),
+            Some("sha-aaa"),
+            "the certificate, not the precertificate"
+        );
+    }
+
+    #[test]
+    fn a_replaced_shadow_certificate_is_superseded_and_no_alarm() {
+        let all = vec![
+            issued(&["shop.corp.example"], LE, "01", 80, 9),
+            issued(&["shop.corp.example"], LE, "02", 10, 80),
+            issued(&["blog.corp.example"], LE, "03", 80, 9),
+        ];
+        let judged = judge(
+            "corp.example",
+            all,
+            &Inventory(HashSet::new()),
+            &Silence::default(),
+            now(),
+            45,
+        );
+        let by_serial: BTreeMap<&str, (ShadowKind, bool)> = judged
+            .shadow
+            .iter()
+            .map(|s| (s.serial.as_str(), (s.kind, s.expiring)))
+            .collect();
+        assert_eq!(by_serial["01"], (ShadowKind::Superseded, false));
+        assert_eq!(by_serial["02"], (ShadowKind::Shadow, false));
+        assert_eq!(by_serial["03"], (ShadowKind::Shadow, true));
+    }
+
+    #[test]
+    fn ignored_names_silence_an_issuance_only_when_every_name_matches() {
+        let silence = Silence {
+            issuers: vec![],
+            names: vec!["*.staging.corp.example".into()],
+        };
+        assert!(silence.silences(&issued(&["a.staging.corp.example"], LE, "1", 1, 10)));
+        assert!(!silence.silences(&issued(
+            &["a.staging.corp.example", "www.corp.example"],
+            LE,
+            "1",
+            1,
+            10
+        )));
+        assert!(amazon("CN=Amazon RSA 2048 M03, O=Amazon, C=US"));
+        assert!(!amazon("C=US, O=Amazonas Certs, CN=Fake"));
+    }
+}

@@ -1,0 +1,232 @@
+//! Certificate Transparency (SPEC §12): the certificates issued for the organization's names
+//! that no inventory holds. `domains` says which registrable domains to ask; `source` asks Cert
+//! Spotter or crt.sh through `http`; `matching` compares what they answer with the inventory.
+//! One domain failing never stops the others; every failure is an error of stage `ct` for that
+//! domain (the run is incomplete), never "no certificates".
+
+pub mod domains;
+mod http;
+mod matching;
+pub mod source;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+
+pub use matching::{amazon, Silence};
+
+use crate::interrupt::Interrupt;
+use crate::report::ct::{CtDomain, CtSection, CtStatus, Shadow};
+use crate::report::{counted, Report, ScanError, Stage};
+use crate::secret::Secret;
+use http::Http;
+use matching::Inventory;
+use source::{Pace, Source};
+
+/// Domains asked at once from Cert Spotter (crt.sh's pace serialises its own).
+const DOMAINS_IN_FLIGHT: usize = 4;
+
+/// `--ct-source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CtSource {
+    Certspotter,
+    Crtsh,
+}
+
+/// `scan --ct` and `certaudit ct`'s settings.
+#[derive(Debug, Clone)]
+pub struct CtSettings {
+    pub source: CtSource,
+    /// `--ct-endpoint`: the API's base URL (a stand-in, a proxy); else the real one.
+    pub endpoint: Option<String>,
+    /// Cert Spotter's API token (`--ct-token`, `CERTAUDIT_CT_TOKEN`): sent as a Bearer header,
+    /// never printed.
+    pub token: Option<Secret>,
+    pub domains: Vec<String>,
+    pub exclude_domains: Vec<String>,
+    pub silence: Silence,
+    /// Each domain's time, waits for 429 included.
+    pub timeout: Duration,
+    /// crt.sh's pace.
+    pub crtsh_per_minute: u32,
+}
+
+/// What a run of CT found: the report's section, and the errors of the domains that failed.
+pub struct CtRun {
+    pub section: CtSection,
+    pub errors: Vec<ScanError>,
+}
+
+/// Ask about every domain of `report`'s inventory (and `--ct-domains`), judging what comes
+/// back against that inventory. `previous`: the last run's section of the same scope (from the
+/// history): Cert Spotter is asked only for what came after its cursors, and what that run
+/// found and is still unexpired is carried over, judged again.
+pub async fn run(
+    report: &Report,
+    settings: &CtSettings,
+    previous: Option<&CtSection>,
+    interrupt: &Interrupt,
+) -> CtRun {
+    let now = report.generated_at;
+    let source = match settings.source {
+        CtSource::Certspotter => Source::CertSpotter {
+            base: settings
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| source::CERTSPOTTER.into()),
+        },
+        CtSource::Crtsh => Source::Crtsh {
+            base: settings
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| source::CRTSH.into()),
+            pace: Pace::per_minute(settings.crtsh_per_minute),
+        },
+    };
+    let http = Http::new(settings.token.clone(), settings.timeout);
+    let inventory = Inventory::of(report);
+    let domains = domains::of(report, &settings.domains, &settings.exclude_domains);
+    // A previous run of the same source carries over; another source's cursors mean nothing.
+    let previous = previous.filter(|p| p.source == source.name());
+    let work = Work {
+        source: &source,
+        http: &http,
+        inventory: &inventory,
+        silence: &settings.silence,
+        now,
+        expiring_days: report.expiring_days,
+        previous,
+    };
+    let asking = stream::iter(domains.iter())
+        .map(|domain| work.domain(domain))
+        .buffered(DOMAINS_IN_FLIGHT);
+    let mut answered: Vec<(CtDomain, Vec<Shadow>, Option<ScanError>)> = Vec::new();
+    let cut = interrupt
+        .or_stop(async {
+            tokio::pin!(asking);
+            while let Some(one) = asking.next().await {
+                answered.push(one);
+            }
+        })
+        .await
+        .is_none();
+    let mut section = CtSection {
+        source: source.name().into(),
+        ..CtSection::default()
+    };
+    let mut errors = Vec::new();
+    for (domain, shadow, error) in answered {
+        section.domains.push(domain);
+        section.shadow.extend(shadow);
+        errors.extend(error);
+    }
+    if cut {
+        let asked = section.domains.len();
+        errors.push(ScanError::interrupted(format!(
+            "Certificate Transparency interrupted: {} of {} not asked",
+            counted(domains.len() - asked, "domain"),
+            domains.len()
+        )));
+    }
+    section.shadow.sort_by(|a, b| {
+        (a.days_to_expiry, &a.names, &a.serial).cmp(&(b.days_to_expiry, &b.names, &b.serial))
+    });
+    CtRun { section, errors }
+}
+
+struct Work<'a> {
+    source: &'a Source,
+    http: &'a Http,
+    inventory: &'a Inventory,
+    silence: &'a Silence,
+    now: DateTime<Utc>,
+    expiring_days: i64,
+    previous: Option<&'a CtSection>,
+}
+
+impl Work<'_> {
+    /// One domain: asked, judged, its error when it failed.
+    async fn domain(&self, domain: &String) -> (CtDomain, Vec<Shadow>, Option<ScanError>) {
+        let before = self
+            .previous
+            .and_then(|p| p.domains.iter().find(|d| &d.domain == domain));
+        // Only a complete earlier answer is a place to continue from.
+        let after = before
+            .filter(|d| d.status == CtStatus::Complete)
+            .and_then(|d| d.cursor.as_deref());
+        let fetched = self.source.fetch(self.http, domain, after).await;
+        let mut issuances = fetched.issuances;
+        if after.is_some() {
+            // What the earlier run found and is still unexpired, judged again with the new.
+            issuances.extend(self.carried(domain));
+        }
+        let judged = matching::judge(
+            domain,
+            issuances,
+            self.inventory,
+            self.silence,
+            self.now,
+            self.expiring_days,
+        );
+        let status = match (&fetched.failure, fetched.truncated) {
+            (_, true) => CtStatus::Truncated,
+            (Some(_), false) => CtStatus::Failed,
+            (None, false) => CtStatus::Complete,
+        };
+        let error = fetched.failure.map(|f| {
+            ScanError::new(
+                Stage::Ct,
+                None,
+                None,
+                f.code,
+                format!("{domain} ({}): {}", self.source.name(), f.message),
+            )
+        });
+        let entry = CtDomain {
+            domain: domain.clone(),
+            status,
+            issuances: judged.issuances,
+            error: error.as_ref().map(|e| e.message.clone()),
+            cursor: match status {
+                CtStatus::Complete => fetched.cursor,
+                // A failed run's cursor is not advanced past what it missed.
+                _ => after.map(str::to_string),
+            },
+        };
+        (entry, judged.shadow, error)
+    }
+
+    /// The earlier run's findings for `domain`, as issuances to judge again.
+    fn carried(&self, domain: &str) -> Vec<source::Issuance> {
+        let Some(previous) = self.previous else {
+            return Vec::new();
+        };
+        previous
+            .shadow
+            .iter()
+            .filter(|s| s.domain == domain)
+            .map(|s| source::Issuance {
+                names: s.names.clone(),
+                issuer: s.issuer.clone(),
+                not_before: s.not_before,
+                not_after: s.not_after,
+                serial: s.serial.clone(),
+                sha256: s.sha256.clone(),
+                revoked: s.revoked,
+                precert: false,
+                link: s.link.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Per domain, the earlier section's cursors: for `history` and tests.
+pub fn cursors(section: &CtSection) -> BTreeMap<String, Option<String>> {
+    section
+        .domains
+        .iter()
+        .map(|d| (d.domain.clone(), d.cursor.clone()))
+        .collect()
+}
