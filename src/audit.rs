@@ -187,6 +187,28 @@ fn recorded_arguments() -> Vec<String> {
     arguments
 }
 
+/// Search Certificate Transparency for the inventory's domains (`--ct`): with a history, from
+/// where the last scan of this scope left off.
+async fn check_ct(
+    settings: &crate::plan::CtSettings,
+    history: Option<&History>,
+    report: &mut Report,
+    interrupt: &Interrupt,
+) {
+    if settings.source == crate::plan::CtSource::Certspotter && settings.token.is_none() {
+        eprintln!(
+            "certaudit: warning: no Cert Spotter token (--ct-token, CERTAUDIT_CT_TOKEN): its \
+             unauthenticated use is for evaluation and allows a few queries an hour"
+        );
+    }
+    let previous = history
+        .and_then(|h| h.latest_of_scope(report.scope.as_ref()).ok().flatten())
+        .and_then(|scan| scan.ct);
+    let run = crate::ct::run(report, settings, previous.as_ref(), interrupt).await;
+    report.ct = Some(run.section);
+    report.add_errors(run.errors);
+}
+
 /// ACM's published DescribeCertificate and ListTagsForCertificate quota per account-region.
 const ACM_QUOTA_PER_SECOND: u32 = 10;
 
@@ -274,6 +296,9 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
                 .map(|message| ScanError::new(Stage::Probe, None, None, LOCAL_ERROR, message)),
         );
         report.endpoints = Some(probed.endpoints);
+    }
+    if let (Some(ct), None) = (&plan.ct, interrupt.signal()) {
+        check_ct(ct, history, &mut report, interrupt).await;
     }
     if plan.notify.any() && interrupt.signal().is_none() {
         let changes = match (plan.notify.on, history) {

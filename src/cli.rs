@@ -15,9 +15,9 @@ use crate::endpoints::target::parse_resolve;
 use crate::history::{Selector, MAX_KEEP_DAYS};
 pub use crate::plan::{check_external_id, parse_account_id, parse_ou_id, parse_region};
 use crate::plan::{
-    dedup, iam_chars, read_accounts_file, AccountSource, CertificateSource, CsvCells, EventPlan,
-    NamedAccount, Notify, NotifyDays, ProbeSettings, S3Location, ScanPlan, Sources, Targets,
-    DEFAULT_MAX_ACCOUNTS, DEFAULT_RATE,
+    dedup, iam_chars, read_accounts_file, AccountSource, CertificateSource, CsvCells, CtSettings,
+    CtSource, EventPlan, NamedAccount, Notify, NotifyDays, ProbeSettings, S3Location, ScanPlan,
+    Sources, Targets, DEFAULT_MAX_ACCOUNTS, DEFAULT_RATE,
 };
 pub use crate::plan::{DataFormat, Detail, Finding, ListChoice, NotifyOn, OutputFormat, RateScope};
 use crate::report::endpoint::EndpointFinding;
@@ -62,6 +62,10 @@ pub enum Command {
     /// scan, or from --report) and with --endpoints, matched against the ACM inventory.
     #[command(after_help = ENDPOINTS_EXIT_CODES)]
     Endpoints(Box<EndpointsArgs>),
+    /// Certificate Transparency: the certificates issued for the inventory's domains (from a
+    /// scan, or from --report) that no inventory holds — shadow certificates.
+    #[command(after_help = CT_EXIT_CODES)]
+    Ct(Box<CtCommandArgs>),
     /// Handle one event as the Lambda function does: an ACM certificate event from any
     /// account and region (finding, SNS message), or a scheduled scan. Prints the result as JSON.
     #[command(after_help = EVENT_EXIT_CODES)]
@@ -74,6 +78,56 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+const CT_EXIT_CODES: &str = "Exit codes: 0 every domain answered, nothing matched --fail-on; 1 \
+fatal; 2 usage error; 3 incomplete (a domain's search failed or was cut, or the scan was \
+incomplete); 4 --fail-on matched; 130 Ctrl-C, 143 SIGTERM.";
+
+/// `certaudit ct`.
+#[derive(Debug, Args)]
+pub struct CtCommandArgs {
+    /// Take the inventory from this report.json instead of scanning (no AWS call).
+    #[arg(long, value_name = "FILE", help_heading = "Inventory")]
+    pub report: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub ct: CtArgs,
+
+    /// A shadow certificate with this many days or fewer left is expiring.
+    #[arg(long, default_value_t = 45, value_name = "DAYS",
+          value_parser = clap::value_parser!(i64).range(0..=3650), help_heading = "Report")]
+    pub expiring_days: i64,
+
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value_t = DataFormat::Table, help_heading = "Report")]
+    pub output: DataFormat,
+
+    /// Write CSV cells as they are (no leading ' before a cell that starts like a formula).
+    #[arg(long, help_heading = "Report")]
+    pub csv_raw: bool,
+
+    /// Exit 4 when a shadow certificate is expiring.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FINDING",
+        help_heading = "Report"
+    )]
+    pub fail_on: Vec<CtFinding>,
+
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
+
+/// What `certaudit ct --fail-on` can match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CtFinding {
+    ShadowExpiring,
 }
 
 const DIFF_EXIT_CODES: &str = "Exit codes: 0 compared, nothing matched --fail-on; 1 fatal; 2 \
@@ -367,8 +421,113 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub probing: ProbeArgs,
 
+    /// After the scan, search Certificate Transparency for the inventory's domains: the
+    /// certificates issued for them that no inventory holds (see `certaudit ct`).
+    #[arg(long, help_heading = "Certificate Transparency")]
+    pub ct: bool,
+
+    #[command(flatten)]
+    pub ct_args: CtArgs,
+
     #[command(flatten)]
     pub logging: LoggingArgs,
+}
+
+/// How Certificate Transparency is searched: `scan --ct` and `certaudit ct` share these.
+#[derive(Debug, Args)]
+pub struct CtArgs {
+    /// Where to search: SSLMate's Cert Spotter API (paged, each issuance's certificate), or
+    /// crt.sh's JSON (paced, capped at 10,000 rows a domain).
+    #[arg(long, value_enum, default_value_t = CtSource::Certspotter, hide_env_values = true,
+          env = "CERTAUDIT_CT_SOURCE", help_heading = "Certificate Transparency")]
+    pub ct_source: CtSource,
+
+    /// The search API's base URL instead of the real one (a stand-in, a proxy).
+    #[arg(long, value_name = "URL", value_parser = parse_ct_endpoint, hide_env_values = true,
+          env = "CERTAUDIT_CT_ENDPOINT", help_heading = "Certificate Transparency")]
+    pub ct_endpoint: Option<String>,
+
+    /// Cert Spotter API token, sent as a Bearer header, never printed. Without one, Cert
+    /// Spotter's unauthenticated tier (for evaluation, a few queries an hour).
+    #[arg(long, value_name = "TOKEN", value_parser = Secret::parse, hide_env_values = true,
+          env = "CERTAUDIT_CT_TOKEN", help_heading = "Certificate Transparency")]
+    pub ct_token: Option<Secret>,
+
+    /// Also ask about these registrable domains (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "DOMAIN,...", value_parser = crate::ct::domains::parse_domain,
+          hide_env_values = true, env = "CERTAUDIT_CT_DOMAINS", help_heading = "Certificate Transparency")]
+    pub ct_domains: Vec<String>,
+
+    /// Never ask about these domains, nor names under them (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "DOMAIN,...",
+        hide_env_values = true,
+        env = "CERTAUDIT_CT_EXCLUDE_DOMAINS",
+        help_heading = "Certificate Transparency"
+    )]
+    pub ct_exclude_domains: Vec<String>,
+
+    /// Issuances by an issuer containing one of these (case-insensitive; a CDN's CA) are
+    /// known: not listed (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "TEXT,...",
+        hide_env_values = true,
+        env = "CERTAUDIT_CT_ALLOW_ISSUERS",
+        help_heading = "Certificate Transparency"
+    )]
+    pub ct_allow_issuers: Vec<String>,
+
+    /// Issuances all of whose names match one of these globs (*.staging.example.com) are
+    /// known: not listed (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "GLOB,...",
+        hide_env_values = true,
+        env = "CERTAUDIT_CT_IGNORE_NAMES",
+        help_heading = "Certificate Transparency"
+    )]
+    pub ct_ignore_names: Vec<String>,
+
+    /// crt.sh requests a minute at most (it asks for restraint).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60),
+          hide_env_values = true, env = "CERTAUDIT_CT_CRTSH_PER_MINUTE", help_heading = "Certificate Transparency")]
+    pub ct_crtsh_per_minute: u32,
+}
+
+impl CtArgs {
+    /// The settings, each domain given `timeout` (the run's --timeout).
+    pub fn settings(&self, timeout: std::time::Duration) -> CtSettings {
+        CtSettings {
+            source: self.ct_source,
+            endpoint: self.ct_endpoint.clone(),
+            token: self.ct_token.clone(),
+            domains: self.ct_domains.clone(),
+            exclude_domains: self.ct_exclude_domains.clone(),
+            allow_issuers: self.ct_allow_issuers.clone(),
+            ignore_names: self.ct_ignore_names.clone(),
+            timeout,
+            crtsh_per_minute: self.ct_crtsh_per_minute,
+        }
+    }
+}
+
+/// `--ct-endpoint`: an http(s) URL with a host, no query.
+pub fn parse_ct_endpoint(value: &str) -> Result<String, String> {
+    let uri: hyper::Uri = value
+        .parse()
+        .map_err(|e| format!("'{value}' is not a URL: {e}"))?;
+    match (uri.scheme_str(), uri.host(), uri.query()) {
+        (Some("http" | "https"), Some(_), None) => Ok(value.trim_end_matches('/').to_string()),
+        _ => Err(format!(
+            "'{value}' is not an http(s) URL with a host and no query (such as \
+             https://api.certspotter.com)"
+        )),
+    }
 }
 
 /// How a scan reads: shared by `scan`, `event` and `lambda` (every flag has a `CERTAUDIT_*`
@@ -762,6 +921,10 @@ impl ScanArgs {
             allow_partial: args.allow_partial,
             history: args.history.clone(),
             probe: args.probe.then(|| args.probing.settings()),
+            ct: args.ct.then(|| {
+                args.ct_args
+                    .settings(std::time::Duration::from_secs(args.target.timeout))
+            }),
             ..args
                 .tuning
                 .plan(args.target.targets()?, &args.notify, args.notify_on)
@@ -797,6 +960,7 @@ impl ScanTuning {
             },
             history: None,
             probe: None,
+            ct: None,
             renewal: (!self.no_renewal_check && self.detail == Detail::Full).then(|| {
                 crate::renewal::Settings {
                     servers: self.dns_server.clone(),

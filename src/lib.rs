@@ -8,6 +8,7 @@ pub mod audit;
 pub mod changes;
 pub mod cli;
 pub mod ct;
+mod ct_command;
 pub mod diff;
 pub mod doctor;
 pub mod endpoints;
@@ -49,6 +50,10 @@ pub fn run(command: Command) -> Result<u8, Stopped> {
         Command::History(args) => {
             logging::init(&LoggingArgs::default());
             changes::history_command(&args)
+        }
+        Command::Ct(args) => {
+            logging::init(&args.logging);
+            ct_command::command(&args)
         }
         Command::Endpoints(args) => {
             logging::init(&args.logging);

@@ -84,7 +84,8 @@ fn served(finding: Finding) -> Option<EndpointFinding> {
         | Finding::Imported
         | Finding::WillNotRenew
         | Finding::RenewalAtRisk
-        | Finding::CaNeedsAttention => return None,
+        | Finding::CaNeedsAttention
+        | Finding::ShadowExpiring => return None,
     })
 }
 
@@ -96,6 +97,12 @@ fn found(report: &Report, finding: Finding) -> bool {
             .certificate_authorities
             .iter()
             .any(|a| a.needs_attention);
+    }
+    if finding == Finding::ShadowExpiring {
+        return report
+            .ct
+            .as_ref()
+            .is_some_and(|ct| ct.shadow.iter().any(|s| s.is_expiring_shadow()));
     }
     match served(finding) {
         Some(kind) => report
@@ -120,11 +127,14 @@ pub fn matched_findings(report: &Report, fail_on: &BTreeSet<Finding>) -> BTreeSe
 /// that broke part-way: then the set of accounts itself is unknown.
 pub fn exit_code(report: &Report, fail_on: &BTreeSet<Finding>, allow_partial: bool) -> u8 {
     // Nor this machine failing to probe: what the endpoints serve is unknown; nor a DNS
-    // lookup the renewal check could not make: a broken resolver must not read as all fine.
-    let targets_unknown = report
-        .errors
-        .iter()
-        .any(|e| matches!(e.stage, Stage::Organizations | Stage::Probe | Stage::Dns));
+    // lookup the renewal check could not make: a broken resolver must not read as all fine;
+    // nor a CT search that failed: "no answer" must not read as "no shadow certificates".
+    let targets_unknown = report.errors.iter().any(|e| {
+        matches!(
+            e.stage,
+            Stage::Organizations | Stage::Probe | Stage::Dns | Stage::Ct
+        )
+    });
     // `scan --probe`: an endpoint that could not be reached was not checked.
     let unreachable = report
         .endpoints

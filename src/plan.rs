@@ -72,6 +72,36 @@ impl Sources {
     }
 }
 
+/// `--ct-source`: where Certificate Transparency is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CtSource {
+    Certspotter,
+    Crtsh,
+}
+
+/// `scan --ct` and `certaudit ct` (SPEC §12).
+#[derive(Debug, Clone)]
+pub struct CtSettings {
+    pub source: CtSource,
+    /// `--ct-endpoint`: the API's base URL (a stand-in, a proxy); else the real one.
+    pub endpoint: Option<String>,
+    /// Cert Spotter's API token (`--ct-token`, `CERTAUDIT_CT_TOKEN`): sent as a Bearer header,
+    /// never printed.
+    pub token: Option<Secret>,
+    /// `--ct-domains`: asked besides the inventory's.
+    pub domains: Vec<String>,
+    /// `--ct-exclude-domains`: never asked.
+    pub exclude_domains: Vec<String>,
+    /// `--ct-allow-issuers`: issuer substrings whose issuances are known.
+    pub allow_issuers: Vec<String>,
+    /// `--ct-ignore-names`: globs; an issuance all of whose names match is known.
+    pub ignore_names: Vec<String>,
+    /// Each domain's time, waits for 429 included (`--timeout`).
+    pub timeout: std::time::Duration,
+    /// crt.sh's pace, requests a minute.
+    pub crtsh_per_minute: u32,
+}
+
 /// The format of a scan's stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -113,6 +143,8 @@ pub enum Finding {
     // A Private CA that certificates depend on is expiring, expired or not ACTIVE (SPEC §14).
     // (A plain comment: a doc comment would turn the whole --help long.)
     CaNeedsAttention,
+    // A shadow certificate (in CT, in no inventory) is expiring (SPEC §12; `--ct`).
+    ShadowExpiring,
     ServedExpired,
     ServedExpiring,
     ServedMismatch,
@@ -134,6 +166,7 @@ impl Finding {
                 | Finding::WillNotRenew
                 | Finding::RenewalAtRisk
                 | Finding::CaNeedsAttention
+                | Finding::ShadowExpiring
         )
     }
 }
@@ -262,6 +295,8 @@ pub struct ScanPlan {
     /// Check that ACM's next renewal of each certificate it issued will succeed (SPEC §13);
     /// None with --no-renewal-check or --detail summary.
     pub renewal: Option<crate::renewal::Settings>,
+    /// Search Certificate Transparency for the inventory's domains after the scan (`--ct`).
+    pub ct: Option<CtSettings>,
 }
 
 /// An organizational unit (`ou-…`) or root (`r-…`) ID.
@@ -443,6 +478,7 @@ impl ScanPlan {
             probe: None,
             // What is served is the question, not ACM's next renewal.
             renewal: None,
+            ct: None,
         }
     }
 }

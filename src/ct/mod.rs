@@ -10,7 +10,6 @@ mod matching;
 pub mod source;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -18,40 +17,15 @@ use futures::stream::{self, StreamExt};
 pub use matching::{amazon, Silence};
 
 use crate::interrupt::Interrupt;
+pub use crate::plan::{CtSettings, CtSource};
 use crate::report::ct::{CtDomain, CtSection, CtStatus, Shadow};
 use crate::report::{counted, Report, ScanError, Stage};
-use crate::secret::Secret;
 use http::Http;
 use matching::Inventory;
 use source::{Pace, Source};
 
 /// Domains asked at once from Cert Spotter (crt.sh's pace serialises its own).
 const DOMAINS_IN_FLIGHT: usize = 4;
-
-/// `--ct-source`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CtSource {
-    Certspotter,
-    Crtsh,
-}
-
-/// `scan --ct` and `certaudit ct`'s settings.
-#[derive(Debug, Clone)]
-pub struct CtSettings {
-    pub source: CtSource,
-    /// `--ct-endpoint`: the API's base URL (a stand-in, a proxy); else the real one.
-    pub endpoint: Option<String>,
-    /// Cert Spotter's API token (`--ct-token`, `CERTAUDIT_CT_TOKEN`): sent as a Bearer header,
-    /// never printed.
-    pub token: Option<Secret>,
-    pub domains: Vec<String>,
-    pub exclude_domains: Vec<String>,
-    pub silence: Silence,
-    /// Each domain's time, waits for 429 included.
-    pub timeout: Duration,
-    /// crt.sh's pace.
-    pub crtsh_per_minute: u32,
-}
 
 /// What a run of CT found: the report's section, and the errors of the domains that failed.
 pub struct CtRun {
@@ -87,6 +61,10 @@ pub async fn run(
     };
     let http = Http::new(settings.token.clone(), settings.timeout);
     let inventory = Inventory::of(report);
+    let silence = Silence {
+        issuers: settings.allow_issuers.clone(),
+        names: settings.ignore_names.clone(),
+    };
     let domains = domains::of(report, &settings.domains, &settings.exclude_domains);
     // A previous run of the same source carries over; another source's cursors mean nothing.
     let previous = previous.filter(|p| p.source == source.name());
@@ -94,7 +72,7 @@ pub async fn run(
         source: &source,
         http: &http,
         inventory: &inventory,
-        silence: &settings.silence,
+        silence: &silence,
         now,
         expiring_days: report.expiring_days,
         previous,

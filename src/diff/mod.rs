@@ -63,10 +63,14 @@ pub enum ChangeKind {
     AccountAdded,
     #[value(alias = "account-removed")]
     AccountRemoved,
+    #[value(alias = "shadow-added")]
+    ShadowAdded,
+    #[value(alias = "shadow-gone")]
+    ShadowGone,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 16] = [
+    pub const ALL: [ChangeKind; 18] = [
         ChangeKind::Added,
         ChangeKind::Removed,
         ChangeKind::Renewed,
@@ -83,6 +87,8 @@ impl ChangeKind {
         ChangeKind::AccountRecovered,
         ChangeKind::AccountAdded,
         ChangeKind::AccountRemoved,
+        ChangeKind::ShadowAdded,
+        ChangeKind::ShadowGone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,14 +109,16 @@ impl ChangeKind {
             ChangeKind::AccountRecovered => "account_recovered",
             ChangeKind::AccountAdded => "account_added",
             ChangeKind::AccountRemoved => "account_removed",
+            ChangeKind::ShadowAdded => "shadow_added",
+            ChangeKind::ShadowGone => "shadow_gone",
         }
     }
 
     /// The table's marker: `+` added, `-` removed, `~` renewed or changed, `!` needs attention.
     pub fn marker(self) -> char {
         match self {
-            ChangeKind::Added | ChangeKind::AccountAdded => '+',
-            ChangeKind::Removed | ChangeKind::AccountRemoved => '-',
+            ChangeKind::Added | ChangeKind::AccountAdded | ChangeKind::ShadowAdded => '+',
+            ChangeKind::Removed | ChangeKind::AccountRemoved | ChangeKind::ShadowGone => '-',
             ChangeKind::BecameExpiring
             | ChangeKind::BecameExpired
             | ChangeKind::RenewalFailed
@@ -161,6 +169,11 @@ impl Change {
     pub fn detail(&self) -> String {
         match self.kind {
             ChangeKind::Added | ChangeKind::Removed | ChangeKind::AccountRemoved => String::new(),
+            ChangeKind::ShadowAdded | ChangeKind::ShadowGone => format!(
+                "in CT, in no inventory: issued by {}, {} days left",
+                words(&self.after["issuer"]),
+                words(&self.after["days_to_expiry"])
+            ),
             ChangeKind::AccountAdded | ChangeKind::AccountFailed | ChangeKind::AccountRecovered => {
                 let state = |v: &Value| words(&v["state"]);
                 match &self.after["reason"] {
@@ -252,6 +265,7 @@ pub fn diff(old: &Report, new: &Report, from: Side, to: Side, expiring_days: i64
             changes.push(cert_change(o, certificate::whole(ChangeKind::Removed)));
         }
     }
+    changes.extend(shadow_changes(old, new));
     changes.sort_by(|a, b| {
         (&a.account_id, &a.region, &a.arn, a.kind).cmp(&(&b.account_id, &b.region, &b.arn, b.kind))
     });
@@ -271,6 +285,55 @@ pub fn diff(old: &Report, new: &Report, from: Side, to: Side, expiring_days: i64
         },
         changes,
     }
+}
+
+/// Shadow certificates (CT, SPEC §12) that appeared or went, in the domains both scans asked
+/// completely: a domain either could not answer says nothing of what is there.
+fn shadow_changes(old: &Report, new: &Report) -> Vec<Change> {
+    use crate::report::ct::{CtStatus, Shadow, ShadowKind};
+    let (Some(before), Some(after)) = (&old.ct, &new.ct) else {
+        return Vec::new();
+    };
+    let complete = |section: &crate::report::ct::CtSection| -> std::collections::HashSet<String> {
+        section
+            .domains
+            .iter()
+            .filter(|d| d.status == CtStatus::Complete)
+            .map(|d| d.domain.clone())
+            .collect()
+    };
+    let (was, is) = (complete(before), complete(after));
+    let shadows = |section: &crate::report::ct::CtSection| -> BTreeMap<String, Shadow> {
+        section
+            .shadow
+            .iter()
+            .filter(|s| s.kind == ShadowKind::Shadow)
+            .filter(|s| was.contains(&s.domain) && is.contains(&s.domain))
+            .map(|s| (s.key(), s.clone()))
+            .collect()
+    };
+    let (then, now) = (shadows(before), shadows(after));
+    let change = |kind, s: &Shadow| Change {
+        kind,
+        arn: None,
+        account_id: String::new(),
+        account_name: None,
+        region: None,
+        domain_name: Some(s.names.join(", ")),
+        field: Some("ct".into()),
+        before: Value::Null,
+        after: serde_json::json!({"issuer": s.issuer, "not_after": s.not_after,
+                                  "days_to_expiry": s.days_to_expiry, "link": s.link}),
+    };
+    let added = now
+        .iter()
+        .filter(|(k, _)| !then.contains_key(*k))
+        .map(|(_, s)| change(ChangeKind::ShadowAdded, s));
+    let gone = then
+        .iter()
+        .filter(|(k, _)| !now.contains_key(*k))
+        .map(|(_, s)| change(ChangeKind::ShadowGone, s));
+    added.chain(gone).collect()
 }
 
 fn cert_change(c: &Certificate, found: certificate::Found) -> Change {

@@ -52,6 +52,10 @@ pub struct StoredScan {
     /// What the scan set out to read; null for a scan recorded before certaudit kept it
     /// (taken as the whole organization's).
     pub scope: Option<ScanScope>,
+    /// Its Certificate Transparency section; null when CT was not asked (or before it was
+    /// kept).
+    #[serde(skip)]
+    pub ct: Option<crate::report::ct::CtSection>,
 }
 
 impl StoredScan {
@@ -171,14 +175,18 @@ impl History {
             Some(scope) => Some(serde_json::to_string(scope)?),
             None => None,
         };
+        let ct = match &report.ct {
+            Some(ct) => Some(serde_json::to_string(ct)?),
+            None => None,
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let previous: Option<i64> = tx.query_row("SELECT max(id) FROM scans", [], |r| r.get(0))?;
         tx.execute(
             "INSERT INTO scans (generated_at, tool_version, caller_account_id, expiring_days, \
-             complete, arguments, summary, scope) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             complete, arguments, summary, scope, ct) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 timestamp(report.generated_at),
                 report.tool.version,
@@ -188,6 +196,7 @@ impl History {
                 serde_json::to_string(arguments)?,
                 serde_json::to_string(&report.summary)?,
                 scope,
+                ct,
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -201,9 +210,10 @@ impl History {
     /// The columns `stored_scan` reads; a version 1 history (read, not migrated) has no scope.
     fn scan_columns(&self) -> String {
         let scope = if self.version >= 2 { "scope" } else { "NULL" };
+        let ct = if self.version >= 3 { "ct" } else { "NULL" };
         format!(
             "SELECT id, generated_at, complete, tool_version, caller_account_id, expiring_days, \
-             summary, {scope} AS scope FROM scans"
+             summary, {scope} AS scope, {ct} AS ct FROM scans"
         )
     }
 
@@ -290,6 +300,7 @@ impl History {
             ..Tool::default()
         };
         report.scope = scan.scope.clone();
+        report.ct = scan.ct.clone();
         report.accounts = self.accounts(scan.id)?;
         report.errors = self.errors(scan.id)?;
         let names: HashMap<&str, &str> = report
@@ -421,6 +432,10 @@ fn stored_scan(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredScan> {
         Some(json) => serde_json::from_str(&json).map_err(|e| invalid(7, Box::new(e)))?,
         None => None,
     };
+    let ct = match row.get::<_, Option<String>>(8)? {
+        Some(json) => serde_json::from_str(&json).map_err(|e| invalid(8, Box::new(e)))?,
+        None => None,
+    };
     Ok(StoredScan {
         id: row.get(0)?,
         generated_at,
@@ -430,6 +445,7 @@ fn stored_scan(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredScan> {
         expiring_days: row.get(5)?,
         summary,
         scope,
+        ct,
     })
 }
 

@@ -7,13 +7,13 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::HistoryError;
 
 /// The schema version this certaudit writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// certaudit's mark in the SQLite header (`PRAGMA application_id`): "CAud".
 pub const APPLICATION_ID: i32 = 0x4341_7564;
 
 /// `MIGRATIONS[v]` takes a database from version `v` to `v + 1`.
-const MIGRATIONS: [&str; 2] = [V1, V2];
+const MIGRATIONS: [&str; 3] = [V1, V2, V3];
 
 /// The tables version 1 created, each with a column only certaudit's has: how a history
 /// written before certaudit set its application_id is told from another application's file.
@@ -78,6 +78,13 @@ CREATE INDEX certificate_states_last_scan ON certificate_states (last_scan);
 /// for the scans recorded before: taken as the whole organization's.
 const V2: &str = "
 ALTER TABLE scans ADD COLUMN scope TEXT;  -- JSON: report.json's scope
+";
+
+/// Version 3: each scan's Certificate Transparency section (`scan --ct`): its shadow
+/// certificates, for the next run to carry over and `diff` to compare, and Cert Spotter's
+/// cursor per domain, so a daily run asks only for what is new. Null when CT was not asked.
+const V3: &str = "
+ALTER TABLE scans ADD COLUMN ct TEXT;  -- JSON: report.json's ct
 ";
 
 /// The schema version of an open database.

@@ -11,6 +11,7 @@ use crate::access::Caller;
 use crate::diff::Diff;
 use crate::plan::{Notify, NotifyOn};
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
+use crate::report::ct::Shadow;
 use crate::report::endpoint::{Endpoint, EndpointStatus};
 use crate::report::{is_control_character, printable, Certificate, CertificateAuthority, Report};
 
@@ -55,7 +56,9 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
     let certificates = attention(report);
     let endpoints = endpoint_problems(report);
     let authorities = authorities_needing_attention(report);
-    let quiet = certificates.is_empty() && endpoints.is_empty() && authorities == 0;
+    let shadows = expiring_shadows(report);
+    let quiet =
+        certificates.is_empty() && endpoints.is_empty() && authorities == 0 && shadows.is_empty();
     if quiet && !report.is_incomplete() && !always {
         return Vec::new();
     }
@@ -91,6 +94,10 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
     parts.push(current);
     let total = parts.len();
     let mut base = subject(report, &certificates, endpoints.len(), authorities);
+    if !shadows.is_empty() {
+        let shadow = crate::report::counted(shadows.len(), "shadow certificate");
+        base = clip_subject(&format!("{base}, {shadow} expiring (CT)"));
+    }
     if let Some(diff) = changes {
         let changed = crate::report::counted(diff.changes.len(), "change");
         base = clip_subject(&base.replacen("certaudit: ", &format!("certaudit: {changed}; "), 1));
@@ -120,6 +127,42 @@ fn renewal_at_risk(c: &Certificate) -> bool {
 
 fn count(certificates: &[&Certificate], keep: impl Fn(&Certificate) -> bool) -> usize {
     certificates.iter().filter(|c| keep(c)).count()
+}
+
+/// Certificates CT shows for the organization's names, in no inventory, expiring (`--ct`).
+fn expiring_shadows(report: &Report) -> Vec<&Shadow> {
+    report
+        .ct
+        .iter()
+        .flat_map(|ct| &ct.shadow)
+        .filter(|s| s.is_expiring_shadow())
+        .collect()
+}
+
+/// One shadow certificate's lines.
+fn shadow_entry(s: &Shadow) -> String {
+    let mut text = String::from("\n");
+    let headline = format!(
+        "* {} - {} days left - issued by {}",
+        s.names.join(", "),
+        s.days_to_expiry,
+        s.issuer
+    );
+    push_line(&mut text, &headline);
+    let detail = format!(
+        "  In no scanned inventory (domain {}), serial {}, not after {}{}",
+        s.domain,
+        s.serial,
+        s.not_after.format("%Y-%m-%d"),
+        if s.revoked == Some(true) {
+            ", REVOKED"
+        } else {
+            ""
+        }
+    );
+    push_line(&mut text, &detail);
+    push_line(&mut text, &format!("  {}", s.link));
+    text
 }
 
 fn authorities_needing_attention(report: &Report) -> usize {
@@ -216,6 +259,16 @@ fn header(report: &Report, certificates: &[&Certificate]) -> String {
              (validation record, CAA, e-mail or HTTP validation): each line says why.\n"
         ));
     }
+    if let Some(ct) = &report.ct {
+        text.push_str(&format!(
+            "Certificate Transparency ({}): {} shadow certificate(s) for your names in no \
+             inventory, {} expiring within {} days.\n",
+            ct.source,
+            ct.shadow_count(),
+            ct.expiring_count(),
+            report.expiring_days
+        ));
+    }
     if report.is_incomplete() {
         text.push_str(&format!(
             "WARNING: the scan was INCOMPLETE ({} error(s)); certificates in these places are not \
@@ -309,6 +362,11 @@ fn entries(
     all.extend(authorities.iter().map(|a| {
         let title = "PRIVATE CAS THAT CERTIFICATES DEPEND ON".to_string();
         (title, authorities.len(), authority_entry(a))
+    }));
+    let shadows = expiring_shadows(report);
+    all.extend(shadows.iter().map(|s| {
+        let title = "SHADOW CERTIFICATES EXPIRING (CERTIFICATE TRANSPARENCY)".to_string();
+        (title, shadows.len(), shadow_entry(s))
     }));
     all.extend(endpoints.iter().map(|e| {
         let title = "ENDPOINTS SERVING A PROBLEM".to_string();

@@ -109,6 +109,11 @@ pub fn write_artifacts(report: &Report, dir: &Path, csv_cells: CsvCells) -> Resu
     keep(write_file(dir, "report.html", |out| {
         html::write(report, out)
     }));
+    if let Some(section) = &report.ct {
+        keep(write_file(dir, "ct_shadow.csv", |out| {
+            super::ct::write_csv(section, csv_cells, out)
+        }));
+    }
     if let Some(probed) = &report.endpoints {
         keep(write_file(dir, "endpoints.csv", |out| {
             endpoints::write_csv(probed, csv_cells, out)

@@ -42,6 +42,8 @@ struct Page<'a> {
     /// Private CAs that certificates depend on and that need attention (SPEC §14); None when
     /// the scan read no CA.
     authorities: Option<Vec<AuthorityRow>>,
+    /// Certificate Transparency's shadow certificates (`--ct`); None when not asked.
+    shadow: Option<ShadowList>,
     inventory: String,
 }
 
@@ -67,6 +69,45 @@ struct EndpointRow {
     acm: String,
     issuer: String,
     findings: String,
+}
+
+struct ShadowList {
+    heading: String,
+    rows: Vec<ShadowRow>,
+}
+
+struct ShadowRow {
+    days: String,
+    tone: &'static str,
+    names: String,
+    kind: &'static str,
+    issuer: String,
+    link: String,
+}
+
+fn shadow_list(report: &Report) -> Option<ShadowList> {
+    let section = report.ct.as_ref()?;
+    let rows = section
+        .shadow
+        .iter()
+        .take(LIST_ROWS)
+        .map(|s| ShadowRow {
+            days: s.days_to_expiry.to_string(),
+            tone: match s.kind {
+                crate::report::ct::ShadowKind::Shadow if s.days_to_expiry <= 7 => "critical",
+                crate::report::ct::ShadowKind::Shadow if s.expiring => "warning",
+                _ => "",
+            },
+            names: printable(&s.names.join(", ")).into_owned(),
+            kind: s.kind.as_str(),
+            issuer: printable(&s.issuer).into_owned(),
+            link: s.link.clone(),
+        })
+        .collect();
+    Some(ShadowList {
+        heading: super::ct::heading(section),
+        rows,
+    })
 }
 
 struct AuthorityRow {
@@ -509,6 +550,7 @@ fn page(report: &Report) -> Result<Page<'_>> {
             .collect(),
         endpoints: report.endpoints.as_deref().map(endpoint_list),
         authorities: authority_rows(report),
+        shadow: shadow_list(report),
         inventory: inventory_json(report)?,
     })
 }

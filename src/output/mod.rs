@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod csv;
+pub mod ct;
 pub mod diff;
 pub mod endpoints;
 mod html;

@@ -52,6 +52,15 @@ pub fn write(report: &Report, rendering: Rendering, out: &mut dyn Write) -> Resu
     if list.is_none() && !report.certificate_authorities.is_empty() {
         write_authorities(report, fit, out, &prose)?;
     }
+    if let (None, Some(section)) = (list, &report.ct) {
+        writeln!(out)?;
+        prose(out, &super::ct::heading(section))?;
+        if section.shadow.is_empty() {
+            writeln!(out, "  none")?;
+        } else {
+            super::ct::write_rows(section, color, fit, out)?;
+        }
+    }
     if let Some(endpoints) = &report.endpoints {
         writeln!(out)?;
         prose(out, &endpoints_heading(endpoints))?;

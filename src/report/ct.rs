@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// report.json's `ct`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CtSection {
     /// `certspotter` or `crtsh`.
     pub source: String,
@@ -40,7 +40,7 @@ pub enum CtStatus {
 }
 
 /// One issuance in no inventory.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Shadow {
     pub kind: ShadowKind,
     /// The registrable domain it was found under.
@@ -61,6 +61,16 @@ pub struct Shadow {
     pub sha256: Option<String>,
     /// Where to see it.
     pub link: String,
+}
+
+impl CtStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CtStatus::Complete => "complete",
+            CtStatus::Failed => "failed",
+            CtStatus::Truncated => "truncated",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -616,13 +616,15 @@ async fn crt_sh(shared: &Shared, query: &[(String, String)]) -> Response<Full<By
 
 /// A crt.sh row for one entry.
 fn crt_row(id: usize, cert: &Issued) -> Value {
+    // crt.sh saw it in a log an hour after issuance.
+    let logged = crt_time(cert.not_before + chrono::Duration::hours(1));
     json!({
         "issuer_ca_id": 1,
         "issuer_name": cert.issuer_dn,
         "common_name": cert.names[0],
         "name_value": cert.names.join("\n"),
         "id": id,
-        "entry_timestamp": format!("{}.123", crt_time(cert.not_before + chrono::Duration::hours(1))),
+        "entry_timestamp": format!("{logged}.123"),
         "not_before": crt_time(cert.not_before),
         "not_after": crt_time(cert.not_after),
         "serial_number": cert.serial_hex,

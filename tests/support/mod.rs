@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod ct;
 pub mod dns;
 pub mod events;
 pub mod hub;
