@@ -12,7 +12,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 ## demo: build, start the fabric with the demo organization, and scan it end to end.
 demo: $(STAMP)
-	cargo build --quiet --bin certaudit --example dns_zone
+	cargo build --quiet --bin certaudit --example dns_zone --example ct_log
 	scripts/demo.sh
 
 ## test: everything CI runs — fmt, clippy, unit, snapshot and integration tests (the HTML

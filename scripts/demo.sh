@@ -12,9 +12,11 @@ case "${1:-}" in doctor|event) subcommand=$1; shift ;; esac
 work=$(mktemp -d)
 fabric_pid=
 dns_pid=
+ct_pid=
 cleanup() {
   [ -n "$fabric_pid" ] && kill "$fabric_pid" 2>/dev/null || true
   [ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null || true
+  [ -n "$ct_pid" ] && kill "$ct_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,8 +49,24 @@ for _ in $(seq 1 40); do
 done
 dns_server=$(awk '/^READY /{print $2}' "$work/dns-ready")
 [ -n "$dns_server" ] || { echo "error: the demo DNS server did not start in 10 s" >&2; exit 1; }
+# Certificate Transparency on loopback (examples/ct_log.rs, demo/ct.json): what the logs hold
+# for corp.example beyond the inventory. The scan asks it, never the real Cert Spotter.
+mkfifo "$work/ct-hold"
+target/debug/examples/ct_log demo/ct.json <"$work/ct-hold" >"$work/ct-ready" &
+ct_pid=$!
+exec 5>"$work/ct-hold"
+for _ in $(seq 1 40); do
+  grep -q '^READY ' "$work/ct-ready" 2>/dev/null && break
+  kill -0 "$ct_pid" 2>/dev/null || { echo "error: the demo CT log exited; see above" >&2; exit 1; }
+  sleep 0.25
+done
+ct_log=$(awk '/^READY /{print $2}' "$work/ct-ready")
+[ -n "$ct_log" ] || { echo "error: the demo CT log did not start in 10 s" >&2; exit 1; }
+if [ "$subcommand" = scan ]; then
+  set -- --ct --ct-endpoint "$ct_log" "$@"
+fi
 seeded=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate_count"])' "$work/state.json")
-echo "Demo organization ready at $endpoint with $seeded certificates, its DNS at $dns_server. Running certaudit $subcommand:" >&2
+echo "Demo organization ready at $endpoint with $seeded certificates, its DNS at $dns_server, its CT log at $ct_log. Running certaudit $subcommand:" >&2
 echo >&2
 
 if [ "$subcommand" = event ]; then
@@ -78,6 +96,7 @@ AWS_ENDPOINT_URL="$endpoint" \
 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 \
 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 CERTAUDIT_EXTERNAL_ID=certaudit-demo-external-id CERTAUDIT_DNS_SERVER="$dns_server" \
+CERTAUDIT_CT_TOKEN=demo-token-never-printed \
   target/debug/certaudit "$subcommand" "$@"
 code=$?
 set -e
