@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use support::ct::{Behaviour, CtLog, CtStandIn, DomainLog, Entry, Issued, Issuer};
+use support::inbox::Inbox;
 use support::{acm, certificate, Fabric};
 
 const TOKEN: &str = "cs-token-4f1c9a7e2b";
@@ -176,7 +177,10 @@ fn cert_spotter_finds_the_certificates_no_inventory_holds() {
         "the precertificate and its certificate are one; the expired one is gone"
     );
     // The expired one (ID 8) is not served: Cert Spotter lists unexpired issuances only.
-    assert_eq!(corp["cursor"], "7", "the last issuance ID read, over four pages");
+    assert_eq!(
+        corp["cursor"], "7",
+        "the last issuance ID read, over four pages"
+    );
 
     let shadow = ct["shadow"].as_array().unwrap();
     assert!(
@@ -246,9 +250,12 @@ fn cert_spotter_finds_the_certificates_no_inventory_holds() {
         .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}")[..])));
     assert!(!stderr.contains(TOKEN) && !String::from_utf8_lossy(&out.stdout).contains(TOKEN));
 
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("Not in your inventory (CT)") && html.contains("staging.corp.example"));
     let csv = std::fs::read_to_string(dir.path().join("ct_shadow.csv")).unwrap();
     assert!(csv.starts_with("kind,domain,names,issuer,"), "{csv}");
     assert_eq!(csv.lines().count(), 1 + shadow.len());
+    let inbox = Inbox::new(&fabric);
     let table = fabric
         .certaudit()
         .args([
@@ -259,9 +266,24 @@ fn cert_spotter_finds_the_certificates_no_inventory_holds() {
             "--ct-endpoint",
             &stand_in.url,
         ])
+        .args(["--sns-topic-arn", &inbox.topic_arn])
         .env("CERTAUDIT_CT_TOKEN", TOKEN)
         .output()
         .unwrap();
+    let messages = inbox.take();
+    assert_eq!(messages.len(), 1);
+    let (subject, body) = &messages[0];
+    // The CDN's too, here: no --ct-allow-issuers.
+    assert_eq!(subject, "certaudit: 2 shadow certificates expiring (CT)");
+    assert!(
+        body.contains("SHADOW CERTIFICATES EXPIRING (CERTIFICATE TRANSPARENCY) (2)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("* staging.corp.example - 9 days left"),
+        "{body}"
+    );
+    assert!(!body.contains(TOKEN));
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(table.contains("Not in your inventory (CT)"), "{table}");
     assert!(table.contains("staging.corp.example"), "{table}");
@@ -509,6 +531,20 @@ fn ct_reads_a_report_without_aws_and_a_history_continues_from_its_cursors() {
     let diff: Value = serde_json::from_slice(&diff.stdout).unwrap();
     assert_eq!(diff["summary"]["shadow_added"], 1, "{}", diff["changes"]);
     assert_eq!(diff["summary"]["shadow_gone"], 0);
+
+    // Silenced from now on: gone from the list, carried over or not.
+    let mut silenced = args(&stand_in2.url);
+    silenced.extend(["--ct-ignore-names".into(), "staging.*".into()]);
+    let (status, report) = fabric.scan_json(&refs(&silenced));
+    assert_eq!(status, 0, "{}", report["errors"]);
+    let diff = fabric
+        .certaudit()
+        .args(["diff", "--history", db, "-o", "json"])
+        .output()
+        .unwrap();
+    let diff: Value = serde_json::from_slice(&diff.stdout).unwrap();
+    assert_eq!(diff["summary"]["shadow_gone"], 1, "{}", diff["changes"]);
+    assert_eq!(diff["summary"]["shadow_added"], 0);
 
     // `certaudit ct --report`: no AWS call, the report's inventory.
     let file = history.path().join("report.json");

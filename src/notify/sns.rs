@@ -93,11 +93,12 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
     }
     parts.push(current);
     let total = parts.len();
-    let mut base = subject(report, &certificates, endpoints.len(), authorities);
-    if !shadows.is_empty() {
-        let shadow = crate::report::counted(shadows.len(), "shadow certificate");
-        base = clip_subject(&format!("{base}, {shadow} expiring (CT)"));
-    }
+    let mut base = subject(
+        report,
+        &certificates,
+        endpoints.len(),
+        (authorities, shadows.len()),
+    );
     if let Some(diff) = changes {
         let changed = crate::report::counted(diff.changes.len(), "change");
         base = clip_subject(&base.replacen("certaudit: ", &format!("certaudit: {changed}; "), 1));
@@ -173,11 +174,12 @@ fn authorities_needing_attention(report: &Report) -> usize {
         .count()
 }
 
+/// `others`: private CAs needing attention, and expiring shadow certificates (CT).
 fn subject(
     report: &Report,
     certificates: &[&Certificate],
     endpoints: usize,
-    authorities: usize,
+    (authorities, shadows): (usize, usize),
 ) -> String {
     let expired = count(certificates, |c| c.expired);
     let expiring = count(certificates, |c| c.expiring && !c.expired);
@@ -193,12 +195,24 @@ fn subject(
     if at_risk > 0 {
         subject.push_str(&format!(" ({at_risk} renewal at risk)"));
     }
+    let mut others = Vec::new();
     if authorities > 0 {
-        let cas = crate::report::counted(authorities, "private CA");
+        others.push(format!(
+            "{} needing attention",
+            crate::report::counted(authorities, "private CA")
+        ));
+    }
+    if shadows > 0 {
+        others.push(format!(
+            "{} expiring (CT)",
+            crate::report::counted(shadows, "shadow certificate")
+        ));
+    }
+    if !others.is_empty() {
         subject = if certificates.is_empty() {
-            format!("certaudit: {cas} need attention")
+            format!("certaudit: {}", others.join(", "))
         } else {
-            format!("{subject}, {cas}")
+            format!("{subject}, {}", others.join(", "))
         };
     }
     if endpoints > 0 {
