@@ -2,37 +2,21 @@
 //! that no inventory holds. The inventory comes from a scan (the scan's account and access
 //! flags) or from an existing report.json (no AWS call).
 
-use crate::audit;
-use crate::changes::read_report;
 use crate::cli::{CtCommandArgs, CtFinding};
 use crate::outcome::{self, Stopped};
 use crate::output;
-use crate::plan::{CsvCells, DataFormat, ScanPlan};
+use crate::plan::{CsvCells, DataFormat};
 
 pub fn command(args: &CtCommandArgs) -> Result<u8, Stopped> {
     let (runtime, interrupt) = outcome::start()?;
     let timeout = std::time::Duration::from_secs(args.target.timeout);
-    let mut report = match &args.report {
-        Some(path) => read_report(path).map_err(Stopped::fatal)?,
-        None => {
-            let plan = ScanPlan::inventory(
-                args.target.targets().map_err(Stopped::usage)?,
-                args.expiring_days,
-            );
-            let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
-            let scanned = runtime.block_on(audit::run(
-                &plan,
-                audit::Stages {
-                    show_progress,
-                    ..Default::default()
-                },
-                &interrupt,
-            ));
-            let report = scanned.map_err(Stopped::fatal)?;
-            let _ = output::write_error_lines(&report, &mut std::io::stderr().lock());
-            report
-        }
+    let inventory = crate::served::Inventory {
+        report: args.report.as_deref(),
+        target: &args.target,
+        logging: &args.logging,
+        expiring_days: args.expiring_days,
     };
+    let mut report = inventory.read(&runtime, &interrupt)?;
     let scan_incomplete = args.report.is_none() && report.is_incomplete();
     // The run's own time and threshold: a report read from a file was made earlier.
     report.generated_at = chrono::Utc::now().with_nanosecond_zero();

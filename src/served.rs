@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::audit;
 use crate::changes::read_report;
-use crate::cli::EndpointsArgs;
+use crate::cli::{EndpointsArgs, LoggingArgs, TargetArgs};
 use crate::endpoints::Prober;
 use crate::outcome::{self, Stopped};
 use crate::output;
@@ -16,27 +16,13 @@ use crate::report::endpoint::{Endpoint, EndpointFinding, EndpointStatus};
 pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
     let prober = Prober::new(&args.probe.settings(), args.expiring_days).map_err(Stopped::usage)?;
     let (runtime, interrupt) = outcome::start()?;
-    let report = match &args.report {
-        Some(path) => read_report(path).map_err(Stopped::fatal)?,
-        None => {
-            let plan = ScanPlan::inventory(
-                args.target.targets().map_err(Stopped::usage)?,
-                args.expiring_days,
-            );
-            let show_progress = args.logging.verbose == 0 && !args.logging.quiet;
-            let scanned = runtime.block_on(audit::run(
-                &plan,
-                audit::Stages {
-                    show_progress,
-                    ..Default::default()
-                },
-                &interrupt,
-            ));
-            let report = scanned.map_err(Stopped::fatal)?;
-            let _ = output::write_error_lines(&report, &mut std::io::stderr().lock());
-            report
-        }
+    let inventory = Inventory {
+        report: args.report.as_deref(),
+        target: &args.target,
+        logging: &args.logging,
+        expiring_days: args.expiring_days,
     };
+    let report = inventory.read(&runtime, &interrupt)?;
     let probed = runtime.block_on(prober.probe(&report, &interrupt));
     let endpoints = &probed.endpoints;
     let cells = CsvCells::raw_if(args.csv_raw);
@@ -73,6 +59,44 @@ pub fn command(args: &EndpointsArgs) -> Result<u8, Stopped> {
         &fail_on,
         args.allow_partial,
     ))
+}
+
+/// Where `endpoints` and `ct` take the inventory from: a report.json (no AWS call), or a scan
+/// with the command's account and access flags.
+pub struct Inventory<'a> {
+    pub report: Option<&'a std::path::Path>,
+    pub target: &'a TargetArgs,
+    pub logging: &'a LoggingArgs,
+    pub expiring_days: i64,
+}
+
+impl Inventory<'_> {
+    /// The report: read, or scanned (its errors on stderr).
+    pub fn read(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        interrupt: &crate::interrupt::Interrupt,
+    ) -> Result<crate::report::Report, Stopped> {
+        if let Some(path) = self.report {
+            return read_report(path).map_err(Stopped::fatal);
+        }
+        let plan = ScanPlan::inventory(
+            self.target.targets().map_err(Stopped::usage)?,
+            self.expiring_days,
+        );
+        let show_progress = self.logging.verbose == 0 && !self.logging.quiet;
+        let scanned = runtime.block_on(audit::run(
+            &plan,
+            audit::Stages {
+                show_progress,
+                ..Default::default()
+            },
+            interrupt,
+        ));
+        let report = scanned.map_err(Stopped::fatal)?;
+        let _ = output::write_error_lines(&report, &mut std::io::stderr().lock());
+        Ok(report)
+    }
 }
 
 /// Unreachable (or a scan that was incomplete) 3, before `--fail-on` 4, as for a scan.

@@ -110,6 +110,16 @@ fn known_serial(fabric: &Fabric) -> Vec<u8> {
     serial_bytes(www["serial"].as_str().unwrap())
 }
 
+/// `certaudit diff --history DB -o json`: the last two scans.
+fn diff_json(fabric: &Fabric, db: &str) -> Value {
+    let out = fabric
+        .certaudit()
+        .args(["diff", "--history", db, "-o", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn by_names<'a>(shadow: &'a [Value], name: &str) -> Vec<&'a Value> {
     shadow
         .iter()
@@ -523,12 +533,7 @@ fn ct_reads_a_report_without_aws_and_a_history_continues_from_its_cursors() {
     );
     assert_eq!(report["ct"]["domains"][0]["cursor"], "9");
 
-    let diff = fabric
-        .certaudit()
-        .args(["diff", "--history", db, "-o", "json"])
-        .output()
-        .unwrap();
-    let diff: Value = serde_json::from_slice(&diff.stdout).unwrap();
+    let diff = diff_json(&fabric, db);
     assert_eq!(diff["summary"]["shadow_added"], 1, "{}", diff["changes"]);
     assert_eq!(diff["summary"]["shadow_gone"], 0);
 
@@ -537,12 +542,7 @@ fn ct_reads_a_report_without_aws_and_a_history_continues_from_its_cursors() {
     silenced.extend(["--ct-ignore-names".into(), "staging.*".into()]);
     let (status, report) = fabric.scan_json(&refs(&silenced));
     assert_eq!(status, 0, "{}", report["errors"]);
-    let diff = fabric
-        .certaudit()
-        .args(["diff", "--history", db, "-o", "json"])
-        .output()
-        .unwrap();
-    let diff: Value = serde_json::from_slice(&diff.stdout).unwrap();
+    let diff = diff_json(&fabric, db);
     assert_eq!(diff["summary"]["shadow_gone"], 1, "{}", diff["changes"]);
     assert_eq!(diff["summary"]["shadow_added"], 0);
 
