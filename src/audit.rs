@@ -173,18 +173,54 @@ fn scope_of(target: &Targets, sources: Sources) -> ScanScope {
 
 /// The command line as the history records it: the ExternalId's value is a secret.
 fn recorded_arguments() -> Vec<String> {
-    let mut arguments: Vec<String> = std::env::args().collect();
+    redacted(std::env::args().collect())
+}
+
+/// The flags whose values are secrets: the ExternalId, Cert Spotter's token.
+const SECRET_FLAGS: [&str; 2] = ["--external-id", "--ct-token"];
+
+fn redacted(mut arguments: Vec<String>) -> Vec<String> {
     let mut secret_next = false;
     for argument in &mut arguments {
         if std::mem::take(&mut secret_next) {
             *argument = "<redacted>".into();
-        } else if argument == "--external-id" {
+        } else if SECRET_FLAGS.contains(&argument.as_str()) {
             secret_next = true;
-        } else if argument.starts_with("--external-id=") {
-            *argument = "--external-id=<redacted>".into();
+        } else if let Some(flag) = SECRET_FLAGS
+            .iter()
+            .find(|f| argument.starts_with(&format!("{f}=")))
+        {
+            *argument = format!("{flag}=<redacted>");
         }
     }
     arguments
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_never_reach_the_history_s_record_of_the_command_line() {
+        let args = [
+            "certaudit",
+            "scan",
+            "--ct-token",
+            "tok",
+            "--external-id=ext",
+            "--ct",
+        ];
+        let recorded = super::redacted(args.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            recorded,
+            [
+                "certaudit",
+                "scan",
+                "--ct-token",
+                "<redacted>",
+                "--external-id=<redacted>",
+                "--ct"
+            ]
+        );
+    }
 }
 
 /// Search Certificate Transparency for the inventory's domains (`--ct`): with a history, from
@@ -201,11 +237,16 @@ async fn check_ct(
              unauthenticated use is for evaluation and allows a few queries an hour"
         );
     }
-    let previous = history
-        .and_then(|h| h.latest_of_scope(report.scope.as_ref()).ok().flatten())
-        .and_then(|scan| scan.ct);
-    let run = crate::ct::run(report, settings, previous.as_ref(), interrupt).await;
+    let previous = history.and_then(|h| h.latest_of_scope(report.scope.as_ref()).ok().flatten());
+    let previous = previous.as_ref().and_then(|scan| {
+        Some(crate::ct::Previous {
+            section: scan.ct.as_ref()?,
+            seen: &scan.ct_seen,
+        })
+    });
+    let run = crate::ct::run(report, settings, previous, interrupt).await;
     report.ct = Some(run.section);
+    report.ct_seen = run.seen;
     report.add_errors(run.errors);
 }
 

@@ -17,7 +17,9 @@ pub fn command(args: &CtCommandArgs) -> Result<u8, Stopped> {
         expiring_days: args.expiring_days,
     };
     let mut report = inventory.read(&runtime, &interrupt)?;
-    let scan_incomplete = args.report.is_none() && report.is_incomplete();
+    // A report read from a file may be incomplete too: then a certificate in the part it
+    // could not read reads as a shadow one.
+    let scan_incomplete = report.is_incomplete();
     // The run's own time and threshold: a report read from a file was made earlier.
     report.generated_at = chrono::Utc::now().with_nanosecond_zero();
     report.expiring_days = args.expiring_days;

@@ -57,10 +57,11 @@ fn entry(cert: Issued) -> Entry {
     }
 }
 
-/// corp.example's log: the fabric's own certificate (by serial), a precertificate and its
+/// corp.example's log: the fabric's own certificate (by serial, from its issuer — the fabric's
+/// ACM certificates name "Amazon RSA 2048 M03"), a precertificate and its
 /// certificate for one forgotten host (expiring), a replaced pair, an Amazon issuance from
 /// an account outside the scan, a CDN's, an expired one — over several pages.
-fn corp_log(i: &Issuers, known_serial: &[u8]) -> DomainLog {
+fn corp_log(i: &Issuers, (known_serial, known_issuer): &(Vec<u8>, Issuer)) -> DomainLog {
     let forgotten =
         i.le.issue(&["staging.corp.example"], days(-80.0), days(9.5), None);
     let old_shop =
@@ -69,11 +70,11 @@ fn corp_log(i: &Issuers, known_serial: &[u8]) -> DomainLog {
         i.le.issue(&["blog.corp.example"], days(-10.0), days(80.5), None);
     DomainLog {
         issued: vec![
-            entry(i.le.issue(
+            entry(known_issuer.issue(
                 &["www.corp.example"],
                 days(-10.0),
                 days(80.0),
-                Some(known_serial),
+                Some(known_serial.as_slice()),
             )),
             entry(forgotten.precertificate(&i.le)),
             entry(forgotten),
@@ -103,11 +104,20 @@ fn log(domains: Vec<(&str, DomainLog)>) -> CtLog {
     }
 }
 
-/// The serial of the fabric's www.corp.example, as the scan reads it.
-fn known_serial(fabric: &Fabric) -> Vec<u8> {
+/// The serial of the fabric's www.corp.example, as the scan reads it, and a CA named as its
+/// issuer is (a serial is known only from its own issuer).
+fn known_serial(fabric: &Fabric) -> (Vec<u8>, Issuer) {
     let (_, report) = fabric.scan_json(&["--regions", "us-east-1"]);
     let www = certificate(&report, &fabric.arn("www"));
-    serial_bytes(www["serial"].as_str().unwrap())
+    let issuer = Issuer::new(www["issuer"].as_str().unwrap(), "certaudit demo");
+    (serial_bytes(www["serial"].as_str().unwrap()), issuer)
+}
+
+fn stand_in_requests_have_no_token(stand_in: &CtStandIn) -> bool {
+    stand_in
+        .requests()
+        .iter()
+        .all(|r| r.authorization.is_none())
 }
 
 /// `certaudit diff --history DB -o json`: the last two scans.
@@ -420,17 +430,25 @@ fn crt_sh_rows_are_filtered_exactly_paced_and_a_capped_answer_is_truncated() {
             },
         ),
     ]));
-    let (status, report) = fabric.scan_json(&[
-        "--regions",
-        "us-east-1",
-        "--ct",
-        "--ct-source",
-        "crtsh",
-        "--ct-endpoint",
-        &stand_in.url,
-        "--ct-crtsh-per-minute",
-        "30",
-    ]);
+    let (status, report) =
+        support::json_run(fabric.certaudit().env("CERTAUDIT_CT_TOKEN", TOKEN).args([
+            "scan",
+            "-o",
+            "json",
+            "--regions",
+            "us-east-1",
+            "--ct",
+            "--ct-source",
+            "crtsh",
+            "--ct-endpoint",
+            &stand_in.url,
+            "--ct-crtsh-per-minute",
+            "30",
+        ]));
+    assert!(
+        stand_in_requests_have_no_token(&stand_in),
+        "Cert Spotter's token is never sent to crt.sh"
+    );
     assert_eq!(
         status, 3,
         "a truncated domain is incomplete: {}",
@@ -480,8 +498,8 @@ fn crt_sh_rows_are_filtered_exactly_paced_and_a_capped_answer_is_truncated() {
 fn ct_reads_a_report_without_aws_and_a_history_continues_from_its_cursors() {
     let fabric = Fabric::start(organization());
     let i = issuers();
-    let serial = known_serial(&fabric);
-    let first = corp_log(&i, &serial);
+    let known = known_serial(&fabric);
+    let first = corp_log(&i, &known);
     let stand_in = CtStandIn::start(log(vec![("corp.example", first.clone())]));
     let history = tempfile::tempdir().unwrap();
     let db = history.path().join("h.db");
@@ -497,6 +515,8 @@ fn ct_reads_a_report_without_aws_and_a_history_continues_from_its_cursors() {
             "example.co.uk".into(),
             "--history".into(),
             db.into(),
+            "--ct-token".into(),
+            TOKEN.into(),
         ]
     };
     fn refs(v: &[String]) -> Vec<&str> {
@@ -545,6 +565,23 @@ fn ct_reads_a_report_without_aws_and_a_history_continues_from_its_cursors() {
     let diff = diff_json(&fabric, db);
     assert_eq!(diff["summary"]["shadow_gone"], 1, "{}", diff["changes"]);
     assert_eq!(diff["summary"]["shadow_added"], 0);
+
+    // Not silenced any more: back, though the cursor is past it (every issuance seen is
+    // kept and judged again, not only the shadow ones).
+    let (status, report) = fabric.scan_json(&refs(&args(&stand_in2.url)));
+    assert_eq!(status, 0, "{}", report["errors"]);
+    let shadow = report["ct"]["shadow"].as_array().unwrap();
+    assert_eq!(
+        by_names(shadow, "staging.corp.example").len(),
+        1,
+        "{shadow:?}"
+    );
+    assert_eq!(diff_json(&fabric, db)["summary"]["shadow_added"], 1);
+    let stored = std::fs::read(history.path().join("h.db")).unwrap();
+    assert!(
+        !stored.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+        "the token is never stored"
+    );
 
     // `certaudit ct --report`: no AWS call, the report's inventory.
     let file = history.path().join("report.json");

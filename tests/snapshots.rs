@@ -189,6 +189,7 @@ fn report() -> Report {
         }],
         endpoints: None,
         ct: None,
+        ct_seen: Vec::new(),
         scope: None,
     };
     report.sort();

@@ -22,8 +22,36 @@ pub fn registrable(name: &str) -> Option<String> {
         return None;
     }
     let domain = psl::domain_str(name)?;
+    // Names of a private network are no public CA's business: never sent to a public log
+    // search.
+    let tld = domain.rsplit('.').next().unwrap_or_default();
+    if INTERNAL_TLDS.contains(&tld) || domain.ends_with("home.arpa") {
+        return None;
+    }
     Some(domain.to_string())
 }
+
+/// Top-level names used inside networks (RFC 6762, RFC 2606 and common practice): none is a
+/// public domain CT could hold certificates for.
+const INTERNAL_TLDS: [&str; 9] = [
+    "local",
+    "localhost",
+    "internal",
+    "lan",
+    "intranet",
+    "private",
+    "home",
+    "invalid",
+    "test",
+];
+
+/// AWS's own domains (load balancer and distribution names): an inventory name under one is
+/// AWS's certificate to mind, and asking CT about all of amazonaws.com is no question.
+const AWS_DOMAINS: [&str; 3] = [
+    "amazonaws.com",
+    "cloudfront.net",
+    "awsglobalaccelerator.com",
+];
 
 fn dns_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
@@ -37,18 +65,29 @@ pub fn of(report: &Report, extra: &[String], exclude: &[String]) -> Vec<String> 
         .iter()
         .flat_map(|c| c.domain_name.iter().chain(&c.subject_alternative_names))
         .filter_map(|name| registrable(name))
+        .filter(|d| !AWS_DOMAINS.contains(&d.as_str()))
         .collect();
     domains.extend(extra.iter().map(|d| normalise(d)));
     let exclude: Vec<String> = exclude.iter().map(|d| normalise(d)).collect();
-    domains
+    let kept: Vec<String> = domains
         .into_iter()
         .filter(|d| !exclude.iter().any(|x| under(d, x)))
+        .collect();
+    // A domain under another asked domain is in that one's answer already (subdomains
+    // included): asking it again would list its certificates twice.
+    kept.iter()
+        .filter(|d| !kept.iter().any(|other| other != *d && under(d, other)))
+        .cloned()
         .collect()
 }
 
-/// A domain as given on the command line, compared as names are.
+/// A domain as given on the command line, compared as names are (`*.x` is `x`).
 pub fn normalise(domain: &str) -> String {
-    domain.trim().trim_end_matches('.').to_ascii_lowercase()
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    match domain.strip_prefix("*.") {
+        Some(rest) => rest.to_string(),
+        None => domain,
+    }
 }
 
 /// `name` is `domain` or a name under it (`a.b.example.com` under `example.com`; not
@@ -111,8 +150,22 @@ mod tests {
         c.domain_name = Some("www.corp.example.co.uk".into());
         c.subject_alternative_names = vec!["corp.example.co.uk".into(), "*.intra.test.com".into()];
         report.certificates.push(c);
-        let got = of(&report, &["Extra.ORG".into()], &["test.com".into()]);
-        assert_eq!(got, ["example.co.uk", "extra.org"]);
+        let got = of(
+            &report,
+            &[
+                "Extra.ORG".into(),
+                "shop.extra.org".into(),
+                "*.more.net".into(),
+            ],
+            &["test.com".into()],
+        );
+        assert_eq!(
+            got,
+            ["example.co.uk", "extra.org", "more.net"],
+            "nested asked once"
+        );
+        assert_eq!(registrable("printer.office.local"), None, "internal");
+        assert_eq!(registrable("db.corp.internal"), None);
         assert!(under("a.b.example.com", "example.com"));
         assert!(!under("badexample.com", "example.com"));
         assert!(parse_domain("co.uk").is_err());

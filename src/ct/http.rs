@@ -18,8 +18,9 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::secret::Secret;
 
-/// The largest answer read: crt.sh's 10,000 rows are a few megabytes.
-const MAX_BODY: usize = 64 * 1024 * 1024;
+/// The largest answer read: crt.sh's 10,000 rows are a few megabytes, a Cert Spotter page
+/// with its certificates less; parsed, an answer takes many times its size in memory.
+const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Times a 429 is waited out before the domain fails `rate-limited`.
 const MAX_RATE_LIMITED: usize = 3;
 
@@ -37,6 +38,31 @@ impl Failure {
             code: code.into(),
             message: message.into(),
         }
+    }
+}
+
+/// A source that asks for restraint (crt.sh): at most `per_minute` requests a minute, across
+/// the run, retries included.
+pub struct Pace {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    pub fn per_minute(n: u32) -> Pace {
+        Pace {
+            interval: Duration::from_secs(60) / n.max(1),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    async fn wait(&self) {
+        let mut next = self.next.lock().await;
+        let now = tokio::time::Instant::now();
+        if *next > now {
+            tokio::time::sleep_until(*next).await;
+        }
+        *next = tokio::time::Instant::now() + self.interval;
     }
 }
 
@@ -71,10 +97,18 @@ impl Http {
     }
 
     /// GET `url` and parse its JSON, within the time allowed; 429 waited out while it fits.
-    pub async fn get_json(&self, url: &str) -> Result<serde_json::Value, Failure> {
+    /// `pace`: every request, retries included, waits its turn (crt.sh).
+    pub async fn get_json(
+        &self,
+        url: &str,
+        pace: Option<&Pace>,
+    ) -> Result<serde_json::Value, Failure> {
         let started = Instant::now();
         let mut limited = 0;
         loop {
+            if let Some(pace) = pace {
+                pace.wait().await;
+            }
             let left = self.timeout.saturating_sub(started.elapsed());
             let answer = match tokio::time::timeout(left, self.get(url)).await {
                 Ok(answer) => answer?,
@@ -92,22 +126,29 @@ impl Http {
                     limited += 1;
                     let left = self.timeout.saturating_sub(started.elapsed());
                     let wait = wait.unwrap_or(Duration::from_secs(1));
-                    if limited > MAX_RATE_LIMITED || wait > left {
-                        return Err(Failure::new(
-                            "rate-limited",
-                            format!(
-                                "429 Too Many Requests{}: asked {limited} time(s), the wait does \
-                                 not fit in --timeout ({} s); a token (--ct-token) or fewer \
-                                 domains per hour helps",
-                                match wait.as_secs() {
-                                    0 => String::new(),
-                                    s => format!(", Retry-After {s} s"),
-                                },
-                                self.timeout.as_secs()
-                            ),
-                        ));
-                    }
-                    tokio::time::sleep(wait).await;
+                    let why = if limited > MAX_RATE_LIMITED {
+                        format!("still refused after {MAX_RATE_LIMITED} waits")
+                    } else if wait > left {
+                        format!(
+                            "Retry-After {} s does not fit in what is left of --timeout ({} s)",
+                            wait.as_secs(),
+                            left.as_secs()
+                        )
+                    } else {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    };
+                    let hint = match self.token {
+                        None => {
+                            "; fewer domains an hour, a token (--ct-token, Cert Spotter) or \
+                                 a later run helps"
+                        }
+                        Some(_) => "; fewer domains an hour or a later run helps",
+                    };
+                    return Err(Failure::new(
+                        "rate-limited",
+                        format!("429 Too Many Requests: {why}{hint}"),
+                    ));
                 }
             }
         }
@@ -156,10 +197,12 @@ enum Answer {
     RateLimited(Option<Duration>),
 }
 
-/// `Retry-After`: seconds, or an HTTP date.
+/// `Retry-After`: seconds (too many to count: longer than any wait), or an HTTP date.
 fn retry_after(value: &str) -> Option<Duration> {
-    if let Ok(seconds) = value.trim().parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds.min(u64::MAX / 2)));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
     let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
@@ -223,6 +266,10 @@ mod tests {
             "a date past is no wait"
         );
         assert_eq!(retry_after("soon"), None);
+        assert!(
+            retry_after("99999999999999999999").unwrap() > Duration::from_secs(86_400 * 365),
+            "too large to count is longer than any wait, not none"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! is `amazon-not-in-inventory` when Amazon's CAs issued it, else a shadow certificate — and a
 //! shadow certificate replaced by a later one for the same names is `superseded`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use wildmatch::WildMatch;
@@ -14,23 +14,32 @@ use crate::report::classify::days_to_expiry;
 use crate::report::ct::{Shadow, ShadowKind};
 use crate::report::Report;
 
-/// The serials every scanned inventory holds (ACM's; IAM's listing gives none).
-pub struct Inventory(HashSet<String>);
+/// The serials every scanned inventory holds (ACM's; IAM's listing gives none), each with its
+/// issuer as ACM names it (lowercase; None when not read): a serial is the issuer's to give,
+/// so another CA's certificate with the same serial is not the inventory's.
+pub struct Inventory(HashMap<String, Vec<Option<String>>>);
 
 impl Inventory {
     pub fn of(report: &Report) -> Inventory {
-        Inventory(
-            report
-                .certificates
-                .iter()
-                .filter_map(|c| c.serial.as_deref())
-                .map(normalise_serial)
-                .collect(),
-        )
+        let mut serials: HashMap<String, Vec<Option<String>>> = HashMap::new();
+        for c in &report.certificates {
+            if let Some(serial) = c.serial.as_deref() {
+                serials
+                    .entry(normalise_serial(serial))
+                    .or_default()
+                    .push(c.issuer.as_ref().map(|i| i.to_lowercase()));
+            }
+        }
+        Inventory(serials)
     }
 
-    fn holds(&self, serial: &str) -> bool {
-        self.0.contains(serial)
+    fn holds(&self, issuance: &Issuance) -> bool {
+        let issuer = issuance.issuer.to_lowercase();
+        self.0.get(&issuance.serial).is_some_and(|issuers| {
+            issuers
+                .iter()
+                .any(|i| i.as_deref().is_none_or(|i| issuer.contains(i)))
+        })
     }
 }
 
@@ -72,9 +81,9 @@ pub fn amazon(issuer: &str) -> bool {
     })
 }
 
-/// How many issuances a domain had, once each, unexpired.
+/// A domain's issuances, once each, unexpired; and those in no inventory.
 pub struct Judged {
-    pub issuances: usize,
+    pub issuances: Vec<Issuance>,
     pub shadow: Vec<Shadow>,
 }
 
@@ -89,7 +98,12 @@ pub fn judge(
 ) -> Judged {
     // One issuance per (serial, expiry): the certificate over its precertificate.
     let mut once: BTreeMap<(String, i64), Issuance> = BTreeMap::new();
-    for issuance in issuances.into_iter().filter(|i| i.not_after > now) {
+    for mut issuance in issuances.into_iter().filter(|i| i.not_after > now) {
+        for name in &mut issuance.names {
+            *name = name.trim_end_matches('.').to_lowercase();
+        }
+        issuance.names.sort();
+        issuance.names.dedup();
         let key = (issuance.serial.clone(), issuance.not_after.timestamp());
         match once.get(&key) {
             Some(kept) if kept.precert && !issuance.precert => {
@@ -101,64 +115,45 @@ pub fn judge(
             }
         }
     }
-    let count = once.len();
-    let mut shadow: Vec<Shadow> = once
-        .into_values()
-        .filter(|i| !inventory.holds(&i.serial) && !silence.silences(i))
+    let issuances: Vec<Issuance> = once.into_values().collect();
+    // The latest issuance for each set of names that can serve (not revoked), whoever holds
+    // it: a shadow certificate replaced by the inventory's, or a silenced one, is replaced too.
+    let mut latest: BTreeMap<&[String], DateTime<Utc>> = BTreeMap::new();
+    for i in issuances.iter().filter(|i| i.revoked != Some(true)) {
+        let at = latest.entry(&i.names).or_insert(i.not_before);
+        *at = (*at).max(i.not_before);
+    }
+    let shadow: Vec<Shadow> = issuances
+        .iter()
+        .filter(|i| !inventory.holds(i) && !silence.silences(i))
         .map(|i| {
             let days = days_to_expiry(i.not_after, now);
-            let mut names = i.names.clone();
-            names.sort();
-            names.dedup();
+            let replaced = latest
+                .get(i.names.as_slice())
+                .is_some_and(|at| i.not_before < *at);
+            let kind = match (amazon(&i.issuer), replaced) {
+                (true, _) => ShadowKind::AmazonNotInInventory,
+                (false, true) => ShadowKind::Superseded,
+                (false, false) => ShadowKind::Shadow,
+            };
             Shadow {
-                kind: match amazon(&i.issuer) {
-                    true => ShadowKind::AmazonNotInInventory,
-                    false => ShadowKind::Shadow,
-                },
+                kind,
                 domain: domain.to_string(),
-                names,
-                issuer: i.issuer,
+                names: i.names.clone(),
+                issuer: i.issuer.clone(),
                 not_before: i.not_before,
                 not_after: i.not_after,
                 days_to_expiry: days,
-                expiring: days <= expiring_days,
+                // A superseded one is no alarm: someone replaced it.
+                expiring: kind != ShadowKind::Superseded && days <= expiring_days,
                 revoked: i.revoked,
-                serial: i.serial,
-                sha256: i.sha256,
-                link: i.link,
+                serial: i.serial.clone(),
+                sha256: i.sha256.clone(),
+                link: i.link.clone(),
             }
         })
         .collect();
-    supersede(&mut shadow);
-    Judged {
-        issuances: count,
-        shadow,
-    }
-}
-
-/// Of the shadow certificates for one set of names, all but the latest issued are superseded:
-/// someone replaced them, and their expiry is no alarm.
-pub fn supersede(shadow: &mut [Shadow]) {
-    let mut latest: BTreeMap<Vec<String>, DateTime<Utc>> = BTreeMap::new();
-    for s in shadow
-        .iter()
-        .filter(|s| s.kind != ShadowKind::AmazonNotInInventory)
-    {
-        let at = latest.entry(s.names.clone()).or_insert(s.not_before);
-        *at = (*at).max(s.not_before);
-    }
-    for s in shadow
-        .iter_mut()
-        .filter(|s| s.kind != ShadowKind::AmazonNotInInventory)
-    {
-        if latest.get(&s.names).is_some_and(|at| s.not_before < *at) {
-            s.kind = ShadowKind::Superseded;
-            s.expiring = false;
-        } else if s.kind == ShadowKind::Superseded {
-            // Was superseded by one that has since expired: the latest again.
-            s.kind = ShadowKind::Shadow;
-        }
-    }
+    Judged { issuances, shadow }
 }
 
 #[cfg(test)]
@@ -191,6 +186,7 @@ mod tests {
         let mut report = Report::new(now(), 45, "1");
         let mut known = crate::report::Certificate::new("arn:x", "1", None, "us-east-1");
         known.serial = Some("0a:bc".into());
+        known.issuer = Some("Let's Encrypt".into());
         report.certificates.push(known);
         let precert = Issuance {
             precert: true,
@@ -230,7 +226,8 @@ mod tests {
             45,
         );
         assert_eq!(
-            judged.issuances, 4,
+            judged.issuances.len(),
+            4,
             "precert and certificate once; expired gone"
         );
         let kinds: Vec<(&str, ShadowKind, bool)> = judged
@@ -262,7 +259,7 @@ mod tests {
         let judged = judge(
             "corp.example",
             all,
-            &Inventory(HashSet::new()),
+            &Inventory(HashMap::new()),
             &Silence::default(),
             now(),
             45,
@@ -275,6 +272,65 @@ mod tests {
         assert_eq!(by_serial["01"], (ShadowKind::Superseded, false));
         assert_eq!(by_serial["02"], (ShadowKind::Shadow, false));
         assert_eq!(by_serial["03"], (ShadowKind::Shadow, true));
+    }
+
+    #[test]
+    fn a_serial_is_known_only_from_its_own_issuer_and_a_known_replacement_supersedes() {
+        let mut report = Report::new(now(), 45, "1");
+        let mut known = crate::report::Certificate::new("arn:x", "1", None, "us-east-1");
+        known.serial = Some("0a:1b".into());
+        known.issuer = Some("Amazon".into());
+        report.certificates.push(known);
+        let inventory = Inventory::of(&report);
+        let amazon_dn = "C=US, O=Amazon, CN=Amazon RSA 2048 M03";
+        let all = vec![
+            // Another CA's certificate with the inventory's serial: not the inventory's.
+            issued(
+                &["evil.corp.example"],
+                "C=US, O=Totally Different CA, CN=X",
+                "a1b",
+                5,
+                60,
+            ),
+            // An old shadow certificate for www, replaced by the inventory's (known) one.
+            issued(&["WWW.corp.example."], LE, "77", 80, 5),
+            issued(&["www.corp.example"], amazon_dn, "a1b", 10, 300),
+        ];
+        let judged = judge(
+            "corp.example",
+            all,
+            &inventory,
+            &Silence::default(),
+            now(),
+            45,
+        );
+        let kinds: BTreeMap<&str, ShadowKind> = judged
+            .shadow
+            .iter()
+            .map(|s| (s.serial.as_str(), s.kind))
+            .collect();
+        assert!(
+            !judged
+                .shadow
+                .iter()
+                .any(|s| s.names == ["www.corp.example"] && s.serial == "a1b"),
+            "the inventory's own"
+        );
+        assert_eq!(
+            kinds["a1b"],
+            ShadowKind::Shadow,
+            "the other CA's, same serial"
+        );
+        assert_eq!(
+            kinds["77"],
+            ShadowKind::Superseded,
+            "replaced, case and dot aside"
+        );
+        assert_eq!(judged.shadow.len(), 2, "{:?}", judged.shadow);
+        assert!(judged
+            .shadow
+            .iter()
+            .any(|s| s.names == ["evil.corp.example"]));
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use matching::{amazon, Silence};
 
 use crate::interrupt::Interrupt;
 pub use crate::plan::{CtSettings, CtSource};
-use crate::report::ct::{CtDomain, CtSection, CtStatus, Shadow};
+use crate::report::ct::{CtDomain, CtSection, CtStatus, Seen, Shadow};
 use crate::report::{counted, Report, ScanError, Stage};
 use http::Http;
 use matching::Inventory;
@@ -27,10 +27,19 @@ use source::{Pace, Source};
 /// Domains asked at once from Cert Spotter (crt.sh's pace serialises its own).
 const DOMAINS_IN_FLIGHT: usize = 4;
 
-/// What a run of CT found: the report's section, and the errors of the domains that failed.
+/// What a run of CT found: the report's section, the errors of the domains that failed, and
+/// every unexpired issuance seen (for the history: the next run judges them all again).
 pub struct CtRun {
     pub section: CtSection,
     pub errors: Vec<ScanError>,
+    pub seen: Vec<Seen>,
+}
+
+/// The last run of the same scope, from the history.
+#[derive(Clone, Copy)]
+pub struct Previous<'a> {
+    pub section: &'a CtSection,
+    pub seen: &'a [Seen],
 }
 
 /// Ask about every domain of `report`'s inventory (and `--ct-domains`), judging what comes
@@ -40,7 +49,7 @@ pub struct CtRun {
 pub async fn run(
     report: &Report,
     settings: &CtSettings,
-    previous: Option<&CtSection>,
+    previous: Option<Previous<'_>>,
     interrupt: &Interrupt,
 ) -> CtRun {
     let now = report.generated_at;
@@ -59,7 +68,12 @@ pub async fn run(
             pace: Pace::per_minute(settings.crtsh_per_minute),
         },
     };
-    let http = Http::new(settings.token.clone(), settings.timeout);
+    // The token is Cert Spotter's: never sent to crt.sh (or any other source).
+    let token = match settings.source {
+        CtSource::Certspotter => settings.token.clone().filter(|t| !t.expose().is_empty()),
+        CtSource::Crtsh => None,
+    };
+    let http = Http::new(token, settings.timeout);
     let inventory = Inventory::of(report);
     let silence = Silence {
         issuers: settings.allow_issuers.clone(),
@@ -67,7 +81,7 @@ pub async fn run(
     };
     let domains = domains::of(report, &settings.domains, &settings.exclude_domains);
     // A previous run of the same source carries over; another source's cursors mean nothing.
-    let previous = previous.filter(|p| p.source == source.name());
+    let previous = previous.filter(|p| p.section.source == source.name());
     let work = Work {
         source: &source,
         http: &http,
@@ -76,11 +90,14 @@ pub async fn run(
         now,
         expiring_days: report.expiring_days,
         previous,
+        timeout: settings.timeout,
     };
+    // Unordered: a slow domain never holds back the answers of the others (a signal keeps
+    // every domain that answered).
     let asking = stream::iter(domains.iter())
         .map(|domain| work.domain(domain))
-        .buffered(DOMAINS_IN_FLIGHT);
-    let mut answered: Vec<(CtDomain, Vec<Shadow>, Option<ScanError>)> = Vec::new();
+        .buffer_unordered(DOMAINS_IN_FLIGHT);
+    let mut answered: Vec<Answered> = Vec::new();
     let cut = interrupt
         .or_stop(async {
             tokio::pin!(asking);
@@ -92,13 +109,21 @@ pub async fn run(
         .is_none();
     let mut section = CtSection {
         source: source.name().into(),
+        inventory_complete: inventory_complete(report),
         ..CtSection::default()
     };
     let mut errors = Vec::new();
-    for (domain, shadow, error) in answered {
-        section.domains.push(domain);
-        section.shadow.extend(shadow);
-        errors.extend(error);
+    let mut seen = Vec::new();
+    answered.sort_by(|a, b| a.domain.domain.cmp(&b.domain.domain));
+    // A certificate for names under two asked domains is one certificate: listed once.
+    let mut listed = std::collections::HashSet::new();
+    for one in answered {
+        section.domains.push(one.domain);
+        section
+            .shadow
+            .extend(one.shadow.into_iter().filter(|s| listed.insert(s.key())));
+        errors.extend(one.error);
+        seen.extend(one.seen);
     }
     if cut {
         let asked = section.domains.len();
@@ -111,7 +136,36 @@ pub async fn run(
     section.shadow.sort_by(|a, b| {
         (a.days_to_expiry, &a.names, &a.serial).cmp(&(b.days_to_expiry, &b.names, &b.serial))
     });
-    CtRun { section, errors }
+    CtRun {
+        section,
+        errors,
+        seen,
+    }
+}
+
+/// Whether the scan read every account and region it set out to: if not, an issuance in no
+/// inventory read may be in one that was not.
+fn inventory_complete(report: &Report) -> bool {
+    !report.errors.iter().any(|e| {
+        matches!(
+            e.stage,
+            Stage::Organizations
+                | Stage::AssumeRole
+                | Stage::DescribeRegions
+                | Stage::ListCertificates
+                | Stage::DescribeCertificate
+                | Stage::ListServerCertificates
+                | Stage::Interrupted
+        )
+    })
+}
+
+/// One domain's answer.
+struct Answered {
+    domain: CtDomain,
+    shadow: Vec<Shadow>,
+    error: Option<ScanError>,
+    seen: Vec<Seen>,
 }
 
 struct Work<'a> {
@@ -121,20 +175,39 @@ struct Work<'a> {
     silence: &'a Silence,
     now: DateTime<Utc>,
     expiring_days: i64,
-    previous: Option<&'a CtSection>,
+    previous: Option<Previous<'a>>,
+    timeout: std::time::Duration,
 }
 
 impl Work<'_> {
     /// One domain: asked, judged, its error when it failed.
-    async fn domain(&self, domain: &String) -> (CtDomain, Vec<Shadow>, Option<ScanError>) {
+    async fn domain(&self, domain: &String) -> Answered {
         let before = self
             .previous
-            .and_then(|p| p.domains.iter().find(|d| &d.domain == domain));
+            .and_then(|p| p.section.domains.iter().find(|d| &d.domain == domain));
         // Only a complete earlier answer is a place to continue from.
         let after = before
             .filter(|d| d.status == CtStatus::Complete)
             .and_then(|d| d.cursor.as_deref());
-        let fetched = self.source.fetch(self.http, domain, after).await;
+        // One deadline for the domain, every page and every 429 wait included.
+        let fetched =
+            match tokio::time::timeout(self.timeout, self.source.fetch(self.http, domain, after))
+                .await
+            {
+                Ok(fetched) => fetched,
+                Err(_) => source::Fetched {
+                    issuances: Vec::new(),
+                    cursor: None,
+                    failure: Some(http::Failure::new(
+                        "timeout",
+                        format!(
+                            "not answered in full within {} s (--timeout, for each domain)",
+                            self.timeout.as_secs()
+                        ),
+                    )),
+                    truncated: false,
+                },
+            };
         let mut issuances = fetched.issuances;
         if after.is_some() {
             // What the earlier run found and is still unexpired, judged again with the new.
@@ -165,7 +238,7 @@ impl Work<'_> {
         let entry = CtDomain {
             domain: domain.clone(),
             status,
-            issuances: judged.issuances,
+            issuances: judged.issuances.len(),
             error: error.as_ref().map(|e| e.message.clone()),
             cursor: match status {
                 CtStatus::Complete => fetched.cursor,
@@ -173,29 +246,33 @@ impl Work<'_> {
                 _ => after.map(str::to_string),
             },
         };
-        (entry, judged.shadow, error)
+        let seen = judged
+            .issuances
+            .into_iter()
+            .map(|issuance| Seen {
+                domain: domain.clone(),
+                issuance,
+            })
+            .collect();
+        Answered {
+            domain: entry,
+            shadow: judged.shadow,
+            error,
+            seen,
+        }
     }
 
-    /// The earlier run's findings for `domain`, as issuances to judge again.
+    /// Every issuance the earlier run saw for `domain` (known, silenced or not): judged again
+    /// with the new inventory and flags.
     fn carried(&self, domain: &str) -> Vec<source::Issuance> {
         let Some(previous) = self.previous else {
             return Vec::new();
         };
         previous
-            .shadow
+            .seen
             .iter()
             .filter(|s| s.domain == domain)
-            .map(|s| source::Issuance {
-                names: s.names.clone(),
-                issuer: s.issuer.clone(),
-                not_before: s.not_before,
-                not_after: s.not_after,
-                serial: s.serial.clone(),
-                sha256: s.sha256.clone(),
-                revoked: s.revoked,
-                precert: false,
-                link: s.link.clone(),
-            })
+            .map(|s| s.issuance.clone())
             .collect()
     }
 }

@@ -5,12 +5,9 @@
 //! written), substring-matched, so names not equal to or under the domain are dropped, and a
 //! result at its 10,000-row cap is truncated.
 
-use std::time::Duration;
-
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio::sync::Mutex;
 
 use super::domains::under;
 use super::http::{Failure, Http};
@@ -26,20 +23,7 @@ const MAX_PAGES: usize = 10_000;
 /// The CT poison extension: a precertificate.
 const POISON: &str = "1.3.6.1.4.1.11129.2.4.3";
 
-/// One (pre)certificate a log holds for the domain.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Issuance {
-    pub names: Vec<String>,
-    pub issuer: String,
-    pub not_before: DateTime<Utc>,
-    pub not_after: DateTime<Utc>,
-    /// Lowercase hex, no leading zeros.
-    pub serial: String,
-    pub sha256: Option<String>,
-    pub revoked: Option<bool>,
-    pub precert: bool,
-    pub link: String,
-}
+pub use crate::report::ct::Issuance;
 
 /// What one domain gave: its issuances, the last Cert Spotter ID read, and whether the answer
 /// is whole (`Err`: what stopped it, with what was read before).
@@ -57,29 +41,7 @@ pub enum Source {
     Crtsh { base: String, pace: Pace },
 }
 
-/// crt.sh asks for restraint: at most `per_minute` requests a minute, across the run.
-pub struct Pace {
-    interval: Duration,
-    next: Mutex<tokio::time::Instant>,
-}
-
-impl Pace {
-    pub fn per_minute(n: u32) -> Pace {
-        Pace {
-            interval: Duration::from_secs(60) / n.max(1),
-            next: Mutex::new(tokio::time::Instant::now()),
-        }
-    }
-
-    async fn wait(&self) {
-        let mut next = self.next.lock().await;
-        let now = tokio::time::Instant::now();
-        if *next > now {
-            tokio::time::sleep_until(*next).await;
-        }
-        *next = tokio::time::Instant::now() + self.interval;
-    }
-}
+pub use super::http::Pace;
 
 impl Source {
     pub fn name(&self) -> &'static str {
@@ -94,10 +56,7 @@ impl Source {
     pub async fn fetch(&self, http: &Http, domain: &str, after: Option<&str>) -> Fetched {
         match self {
             Source::CertSpotter { base } => certspotter(http, base, domain, after).await,
-            Source::Crtsh { base, pace } => {
-                pace.wait().await;
-                crtsh(http, base, domain).await
-            }
+            Source::Crtsh { base, pace } => crtsh(http, base, pace, domain).await,
         }
     }
 }
@@ -119,7 +78,7 @@ async fn certspotter(http: &Http, base: &str, domain: &str, after: Option<&str>)
         if let Some(after) = &fetched.cursor {
             url.push_str(&format!("&after={}", encode(after)));
         }
-        let page = match http.get_json(&url).await {
+        let page = match http.get_json(&url, None).await {
             Ok(Value::Array(items)) => items,
             Ok(other) => {
                 fetched.failure = Some(not_a_list(&other));
@@ -133,8 +92,15 @@ async fn certspotter(http: &Http, base: &str, domain: &str, after: Option<&str>)
         let Some(last) = page.last() else {
             return fetched;
         };
-        let last_id = last["id"].as_str().map(str::to_string);
-        if last_id.is_none() || last_id == fetched.cursor {
+        let Some(last_id) = last["id"].as_str().map(str::to_string) else {
+            fetched.failure = Some(Failure::new(
+                "malformed",
+                format!("an issuance without a string id: {}", excerpt(last)),
+            ));
+            return fetched;
+        };
+        let last_id = Some(last_id);
+        if last_id == fetched.cursor {
             fetched.failure = Some(Failure::new(
                 "repeated-page",
                 "Cert Spotter answered the same page again: the listing stopped there",
@@ -230,7 +196,7 @@ pub fn from_der(der: &[u8]) -> Option<Issuance> {
     })
 }
 
-async fn crtsh(http: &Http, base: &str, domain: &str) -> Fetched {
+async fn crtsh(http: &Http, base: &str, pace: &Pace, domain: &str) -> Fetched {
     let url = format!(
         "{}/?q={}&output=json&exclude=expired&deduplicate=Y",
         base.trim_end_matches('/'),
@@ -242,7 +208,7 @@ async fn crtsh(http: &Http, base: &str, domain: &str) -> Fetched {
         failure: None,
         truncated: false,
     };
-    let rows = match http.get_json(&url).await {
+    let rows = match http.get_json(&url, Some(pace)).await {
         Ok(Value::Array(rows)) => rows,
         Ok(other) => {
             fetched.failure = Some(not_a_list(&other));
@@ -282,11 +248,12 @@ async fn crtsh(http: &Http, base: &str, domain: &str) -> Fetched {
                 .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").ok())
                 .map(|t| t.and_utc())
         };
-        let (Some(not_before), Some(not_after), Some(serial)) = (
-            date("not_before"),
-            date("not_after"),
-            row["serial_number"].as_str(),
-        ) else {
+        let hex_serial = row["serial_number"].as_str().filter(|s| {
+            !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        let (Some(not_before), Some(not_after), Some(serial)) =
+            (date("not_before"), date("not_after"), hex_serial)
+        else {
             fetched.failure = Some(Failure::new(
                 "malformed",
                 format!("a crt.sh row without dates or serial: {}", excerpt(row)),

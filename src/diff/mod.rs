@@ -294,6 +294,11 @@ fn shadow_changes(old: &Report, new: &Report) -> Vec<Change> {
     let (Some(before), Some(after)) = (&old.ct, &new.ct) else {
         return Vec::new();
     };
+    // With part of the inventory unread, a certificate in it reads as a shadow one: no change
+    // is claimed from such a scan.
+    if !before.inventory_complete || !after.inventory_complete {
+        return Vec::new();
+    }
     let complete = |section: &crate::report::ct::CtSection| -> std::collections::HashSet<String> {
         section
             .domains

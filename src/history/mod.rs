@@ -56,6 +56,18 @@ pub struct StoredScan {
     /// kept).
     #[serde(skip)]
     pub ct: Option<crate::report::ct::CtSection>,
+    /// Every issuance that CT run saw, for the next run to judge again.
+    #[serde(skip)]
+    pub ct_seen: Vec<crate::report::ct::Seen>,
+}
+
+/// The `ct` column: the report's section and every issuance seen.
+#[derive(Serialize, serde::Deserialize)]
+struct StoredCt {
+    #[serde(flatten)]
+    section: crate::report::ct::CtSection,
+    #[serde(default)]
+    seen: Vec<crate::report::ct::Seen>,
 }
 
 impl StoredScan {
@@ -176,7 +188,10 @@ impl History {
             None => None,
         };
         let ct = match &report.ct {
-            Some(ct) => Some(serde_json::to_string(ct)?),
+            Some(ct) => Some(serde_json::to_string(&StoredCt {
+                section: ct.clone(),
+                seen: report.ct_seen.clone(),
+            })?),
             None => None,
         };
         let tx = self
@@ -301,6 +316,7 @@ impl History {
         };
         report.scope = scan.scope.clone();
         report.ct = scan.ct.clone();
+        report.ct_seen = scan.ct_seen.clone();
         report.accounts = self.accounts(scan.id)?;
         report.errors = self.errors(scan.id)?;
         let names: HashMap<&str, &str> = report
@@ -432,9 +448,13 @@ fn stored_scan(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredScan> {
         Some(json) => serde_json::from_str(&json).map_err(|e| invalid(7, Box::new(e)))?,
         None => None,
     };
-    let ct = match row.get::<_, Option<String>>(8)? {
-        Some(json) => serde_json::from_str(&json).map_err(|e| invalid(8, Box::new(e)))?,
+    let ct: Option<StoredCt> = match row.get::<_, Option<String>>(8)? {
+        Some(json) => Some(serde_json::from_str(&json).map_err(|e| invalid(8, Box::new(e)))?),
         None => None,
+    };
+    let (ct, ct_seen) = match ct {
+        Some(stored) => (Some(stored.section), stored.seen),
+        None => (None, Vec::new()),
     };
     Ok(StoredScan {
         id: row.get(0)?,
@@ -446,6 +466,7 @@ fn stored_scan(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredScan> {
         summary,
         scope,
         ct,
+        ct_seen,
     })
 }
 

@@ -75,6 +75,12 @@ pub fn heading(section: &CtSection) -> String {
             ", {failed} failed, {truncated} truncated — INCOMPLETE"
         ));
     }
+    if !section.inventory_complete {
+        line.push_str(
+            " — the inventory is incomplete: some of these may be in an account or region the \
+             scan could not read",
+        );
+    }
     line
 }
 

@@ -5,13 +5,46 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// report.json's `ct`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CtSection {
     /// `certspotter` or `crtsh`.
     pub source: String,
     pub domains: Vec<CtDomain>,
     /// Unexpired issuances in no scanned inventory, soonest to expire first.
     pub shadow: Vec<Shadow>,
+    /// False when the scan could not read every account and region: an issuance listed here
+    /// may be in an inventory the scan did not read.
+    #[serde(default = "yes")]
+    pub inventory_complete: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One (pre)certificate a log holds, as the sources give it (kept by the history, every one
+/// seen, so the next run judges them all again).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Issuance {
+    pub names: Vec<String>,
+    pub issuer: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    /// Lowercase hex, no leading zeros.
+    pub serial: String,
+    pub sha256: Option<String>,
+    pub revoked: Option<bool>,
+    #[serde(default)]
+    pub precert: bool,
+    pub link: String,
+}
+
+/// An issuance seen under one asked domain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Seen {
+    pub domain: String,
+    #[serde(flatten)]
+    pub issuance: Issuance,
 }
 
 /// One registrable domain asked.
@@ -105,6 +138,17 @@ impl Shadow {
     /// (crt.sh gives no hash, and the sources write issuer names their own ways).
     pub fn key(&self) -> String {
         format!("{}/{}", self.serial, self.not_after.timestamp())
+    }
+}
+
+impl Default for CtSection {
+    fn default() -> Self {
+        CtSection {
+            source: String::new(),
+            domains: Vec::new(),
+            shadow: Vec::new(),
+            inventory_complete: true,
+        }
     }
 }
 

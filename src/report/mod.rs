@@ -55,6 +55,10 @@ pub struct Report {
     /// §12); absent when not asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ct: Option<ct::CtSection>,
+    /// Every unexpired issuance CT showed (known and silenced ones too): kept by the history
+    /// for the next run, not written to report.json.
+    #[serde(skip)]
+    pub ct_seen: Vec<ct::Seen>,
     /// The accounts and regions the scan set out to cover; absent in a report from before
     /// certaudit recorded it (then the scan is taken as the whole organization's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -444,6 +448,7 @@ impl Report {
             errors: Vec::new(),
             endpoints: None,
             ct: None,
+            ct_seen: Vec::new(),
             scope: None,
         }
     }
