@@ -73,13 +73,17 @@ pub async fn list_server_certificates(
                 .until_ready(&key, Operation::ListServerCertificates)
                 .await;
             let _slot = budget.calls.acquire().await.expect("never closed");
-            access
-                .iam()
-                .list_server_certificates()
-                .max_items(IAM_MAX_ITEMS)
-                .set_marker(next)
-                .send()
-                .await
+            // Boxed, and the client made only now: hundreds of these wait for the limiter at
+            // once, and an SDK call's future is tens of kilobytes.
+            Box::pin(
+                access
+                    .iam()
+                    .list_server_certificates()
+                    .max_items(IAM_MAX_ITEMS)
+                    .set_marker(next)
+                    .send(),
+            )
+            .await
         };
         // Interrupted: the engine reports the account as unfinished; keep what was read.
         let Some(page) = budget.interrupt.or_stop(fetch).await else {
@@ -139,13 +143,15 @@ pub async fn list_certificate_authorities(
                 .until_ready(&at.budget_key, Operation::ListCertificateAuthorities)
                 .await;
             let _slot = budget.calls.acquire().await.expect("never closed");
-            access
-                .acm_pca(&at.region)
-                .list_certificate_authorities()
-                .max_results(PCA_MAX_RESULTS)
-                .set_next_token(next)
-                .send()
-                .await
+            Box::pin(
+                access
+                    .acm_pca(&at.region)
+                    .list_certificate_authorities()
+                    .max_results(PCA_MAX_RESULTS)
+                    .set_next_token(next)
+                    .send(),
+            )
+            .await
         };
         let Some(page) = budget.interrupt.or_stop(fetch).await else {
             return (found, None);
