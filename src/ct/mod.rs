@@ -53,26 +53,7 @@ pub async fn run(
     interrupt: &Interrupt,
 ) -> CtRun {
     let now = report.generated_at;
-    let source = match settings.source {
-        CtSource::Certspotter => Source::CertSpotter {
-            base: settings
-                .endpoint
-                .clone()
-                .unwrap_or_else(|| source::CERTSPOTTER.into()),
-        },
-        CtSource::Crtsh => Source::Crtsh {
-            base: settings
-                .endpoint
-                .clone()
-                .unwrap_or_else(|| source::CRTSH.into()),
-            pace: Pace::per_minute(settings.crtsh_per_minute),
-        },
-    };
-    // The token is Cert Spotter's: never sent to crt.sh (or any other source).
-    let token = match settings.source {
-        CtSource::Certspotter => settings.token.clone().filter(|t| !t.expose().is_empty()),
-        CtSource::Crtsh => None,
-    };
+    let (source, token) = source_of(settings);
     let http = Http::new(token, settings.timeout);
     let inventory = Inventory::of(report);
     let silence = Silence {
@@ -107,15 +88,50 @@ pub async fn run(
         })
         .await
         .is_none();
-    let mut section = CtSection {
+    let section = CtSection {
         source: source.name().into(),
         inventory_complete: inventory_complete(report),
         ..CtSection::default()
     };
+    let mut run = gather(answered, section);
+    if cut {
+        let asked = run.section.domains.len();
+        run.errors.push(ScanError::interrupted(format!(
+            "Certificate Transparency interrupted: {} of {} not asked",
+            counted(domains.len() - asked, "domain"),
+            domains.len()
+        )));
+    }
+    run
+}
+
+/// The source the settings name, and the token it is sent: Cert Spotter's, never sent to
+/// crt.sh (or any other source).
+fn source_of(settings: &CtSettings) -> (Source, Option<crate::secret::Secret>) {
+    let base = |default: &str| settings.endpoint.clone().unwrap_or_else(|| default.into());
+    match settings.source {
+        CtSource::Certspotter => (
+            Source::CertSpotter {
+                base: base(source::CERTSPOTTER),
+            },
+            settings.token.clone().filter(|t| !t.expose().is_empty()),
+        ),
+        CtSource::Crtsh => (
+            Source::Crtsh {
+                base: base(source::CRTSH),
+                pace: Pace::per_minute(settings.crtsh_per_minute),
+            },
+            None,
+        ),
+    }
+}
+
+/// The domains' answers into one section, in domain order: a certificate for names under two
+/// asked domains is one certificate, listed once; shadows soonest to expire first.
+fn gather(mut answered: Vec<Answered>, mut section: CtSection) -> CtRun {
     let mut errors = Vec::new();
     let mut seen = Vec::new();
     answered.sort_by(|a, b| a.domain.domain.cmp(&b.domain.domain));
-    // A certificate for names under two asked domains is one certificate: listed once.
     let mut listed = std::collections::HashSet::new();
     for one in answered {
         section.domains.push(one.domain);
@@ -124,14 +140,6 @@ pub async fn run(
             .extend(one.shadow.into_iter().filter(|s| listed.insert(s.key())));
         errors.extend(one.error);
         seen.extend(one.seen);
-    }
-    if cut {
-        let asked = section.domains.len();
-        errors.push(ScanError::interrupted(format!(
-            "Certificate Transparency interrupted: {} of {} not asked",
-            counted(domains.len() - asked, "domain"),
-            domains.len()
-        )));
     }
     section.shadow.sort_by(|a, b| {
         (a.days_to_expiry, &a.names, &a.serial).cmp(&(b.days_to_expiry, &b.names, &b.serial))
@@ -195,18 +203,13 @@ impl Work<'_> {
                 .await
             {
                 Ok(fetched) => fetched,
-                Err(_) => source::Fetched {
-                    issuances: Vec::new(),
-                    cursor: None,
-                    failure: Some(http::Failure::new(
-                        "timeout",
-                        format!(
-                            "not answered in full within {} s (--timeout, for each domain)",
-                            self.timeout.as_secs()
-                        ),
-                    )),
-                    truncated: false,
-                },
+                Err(_) => source::Fetched::from(None).failed(http::Failure::new(
+                    "timeout",
+                    format!(
+                        "not answered in full within {} s (--timeout, for each domain)",
+                        self.timeout.as_secs()
+                    ),
+                )),
             };
         let mut issuances = fetched.issuances;
         if after.is_some() {

@@ -62,12 +62,7 @@ impl Source {
 }
 
 async fn certspotter(http: &Http, base: &str, domain: &str, after: Option<&str>) -> Fetched {
-    let mut fetched = Fetched {
-        issuances: Vec::new(),
-        cursor: after.map(str::to_string),
-        failure: None,
-        truncated: false,
-    };
+    let mut fetched = Fetched::from(after);
     for _ in 0..MAX_PAGES {
         let mut url = format!(
             "{}/v1/issuances?domain={}&include_subdomains=true&match_wildcards=true&\
@@ -78,41 +73,31 @@ async fn certspotter(http: &Http, base: &str, domain: &str, after: Option<&str>)
         if let Some(after) = &fetched.cursor {
             url.push_str(&format!("&after={}", encode(after)));
         }
-        let page = match http.get_json(&url, None).await {
-            Ok(Value::Array(items)) => items,
-            Ok(other) => {
-                fetched.failure = Some(not_a_list(&other));
-                return fetched;
-            }
-            Err(failure) => {
-                fetched.failure = Some(failure);
-                return fetched;
-            }
+        let page = match get_list(http, &url, None).await {
+            Ok(items) => items,
+            Err(failure) => return fetched.failed(failure),
         };
         let Some(last) = page.last() else {
             return fetched;
         };
         let Some(last_id) = last["id"].as_str().map(str::to_string) else {
-            fetched.failure = Some(Failure::new(
+            return fetched.failed(Failure::new(
                 "malformed",
                 format!("an issuance without a string id: {}", excerpt(last)),
             ));
-            return fetched;
         };
         let last_id = Some(last_id);
         if last_id == fetched.cursor {
-            fetched.failure = Some(Failure::new(
+            return fetched.failed(Failure::new(
                 "repeated-page",
                 "Cert Spotter answered the same page again: the listing stopped there",
             ));
-            return fetched;
         }
         for item in &page {
             match issuance_of(item) {
                 Ok(issuance) => fetched.issuances.push(issuance),
                 Err(failure) => {
-                    fetched.failure = Some(failure);
-                    return fetched;
+                    return fetched.failed(failure);
                 }
             }
         }
@@ -202,22 +187,10 @@ async fn crtsh(http: &Http, base: &str, pace: &Pace, domain: &str) -> Fetched {
         base.trim_end_matches('/'),
         encode(&format!("%.{domain}"))
     );
-    let mut fetched = Fetched {
-        issuances: Vec::new(),
-        cursor: None,
-        failure: None,
-        truncated: false,
-    };
-    let rows = match http.get_json(&url, Some(pace)).await {
-        Ok(Value::Array(rows)) => rows,
-        Ok(other) => {
-            fetched.failure = Some(not_a_list(&other));
-            return fetched;
-        }
-        Err(failure) => {
-            fetched.failure = Some(failure);
-            return fetched;
-        }
+    let mut fetched = Fetched::from(None);
+    let rows = match get_list(http, &url, Some(pace)).await {
+        Ok(rows) => rows,
+        Err(failure) => return fetched.failed(failure),
     };
     if rows.len() >= CRTSH_ROW_CAP {
         fetched.truncated = true;
@@ -278,11 +251,33 @@ async fn crtsh(http: &Http, base: &str, pace: &Pace, domain: &str) -> Fetched {
     fetched
 }
 
-fn not_a_list(value: &Value) -> Failure {
-    Failure::new(
-        "not-json",
-        format!("expected a JSON list, got {}", excerpt(value)),
-    )
+/// A JSON list, as both sources answer; anything else is `not-json`.
+async fn get_list(http: &Http, url: &str, pace: Option<&Pace>) -> Result<Vec<Value>, Failure> {
+    match http.get_json(url, pace).await? {
+        Value::Array(items) => Ok(items),
+        other => Err(Failure::new(
+            "not-json",
+            format!("expected a JSON list, got {}", excerpt(&other)),
+        )),
+    }
+}
+
+impl Fetched {
+    /// Nothing read yet, from `after` (Cert Spotter's cursor).
+    pub fn from(after: Option<&str>) -> Fetched {
+        Fetched {
+            issuances: Vec::new(),
+            cursor: after.map(str::to_string),
+            failure: None,
+            truncated: false,
+        }
+    }
+
+    /// What was read, stopped by `failure`.
+    pub fn failed(mut self, failure: Failure) -> Fetched {
+        self.failure = Some(failure);
+        self
+    }
 }
 
 fn excerpt(value: &Value) -> String {
