@@ -16,7 +16,7 @@ use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use tokio::sync::Semaphore;
 
 use crate::access::aws_error::AwsFailure;
-use crate::access::Caller;
+use crate::access::{AccountAccess, Caller};
 use crate::accounts::AccountTarget;
 use crate::interrupt::{Interrupt, Signal};
 use crate::plan::ScanPlan;
@@ -88,9 +88,62 @@ impl AccountScan {
         scan
     }
 
+    /// The other sources' certificates, CAs and errors. A region's CAs count as read when its
+    /// listing ended without error and without a signal cutting it short.
+    fn absorb_others(&mut self, others: Others, stopped: bool) {
+        self.certificates.extend(others.server_certificates);
+        self.errors.extend(others.server_certificates_error);
+        for (region, found, error) in others.authorities {
+            match error {
+                Some(error) => self.errors.push(error),
+                None if !stopped => self.authorities_read.push(region),
+                None => {}
+            }
+            self.authorities.extend(found);
+        }
+    }
+
     fn absorb(&mut self, region: RegionScan) {
         self.certificates.extend(region.certificates);
         self.errors.extend(region.errors);
+    }
+}
+
+/// What an account's other sources gave (SPEC §14): its IAM server certificates, and each
+/// listed region's Private CAs, with the error that stopped each listing.
+#[derive(Default)]
+struct Others {
+    server_certificates: Vec<Certificate>,
+    server_certificates_error: Option<ScanError>,
+    authorities: Vec<(String, Vec<CertificateAuthority>, Option<ScanError>)>,
+}
+
+/// List the account's IAM server certificates (when `iam`) and the Private CAs of `regions`,
+/// at once; `at` makes each place's budget.
+async fn list_others(
+    access: &AccountAccess,
+    iam: bool,
+    regions: &[String],
+    at: &impl Fn(&str) -> AccountRegion,
+    budget: &CallBudget<'_>,
+) -> Others {
+    let authorities = regions.iter().map(|region| async move {
+        let at = at(region);
+        let (found, error) = sources::list_certificate_authorities(access, &at, budget).await;
+        (at.region, found, error)
+    });
+    let server_certificates = async {
+        match iam {
+            true => sources::list_server_certificates(access, &at(""), budget).await,
+            false => (Vec::new(), None),
+        }
+    };
+    let ((server_certificates, server_certificates_error), authorities) =
+        futures::join!(server_certificates, futures::future::join_all(authorities));
+    Others {
+        server_certificates,
+        server_certificates_error,
+        authorities,
     }
 }
 
@@ -529,48 +582,24 @@ async fn discover(
         .iter()
         .filter(|_| chosen.acm)
         .map(|region| list_region(access, at(region), budget, plan.detail));
-    let authorities = choice
-        .scan
-        .iter()
-        .filter(|_| chosen.pca)
-        .map(|region| async move {
-            let at = at(region);
-            let (found, error) = sources::list_certificate_authorities(access, &at, budget).await;
-            (at.region, found, error)
-        });
-    let server_certificates = async {
-        match chosen.iam {
-            true => Some(sources::list_server_certificates(access, &at(""), budget).await),
-            false => None,
-        }
-    };
-    let (listed, authorities, server_certificates) = futures::join!(
+    let pca_regions: &[String] = if chosen.pca { &choice.scan } else { &[] };
+    let (listed, others) = futures::join!(
         futures::future::join_all(listings),
-        futures::future::join_all(authorities),
-        server_certificates
+        list_others(access, chosen.iam, pca_regions, &at, budget)
     );
     let mut scan = AccountScan::ended(target, AccountState::Scanned, None);
     scan.outcome.regions = choice.scan.clone();
     scan.outcome.regions_not_enabled = choice.not_enabled;
     scan.unknown_regions = choice.unknown;
-    let (iam, iam_error) = server_certificates.unwrap_or_default();
     // The account's vector will hold exactly its certificates: no doubling slack while
     // hundreds of accounts wait for their describes.
     let listed_here: usize = listed
         .iter()
         .map(|(region, job)| region.certificates.len() + job.as_ref().map_or(0, RegionJob::len))
         .sum();
-    scan.certificates.reserve_exact(listed_here + iam.len());
-    scan.certificates.extend(iam);
-    scan.errors.extend(iam_error);
-    for (region, found, error) in authorities {
-        match error {
-            Some(error) => scan.errors.push(error),
-            None if budget.interrupt.signal().is_none() => scan.authorities_read.push(region),
-            None => {}
-        }
-        scan.authorities.extend(found);
-    }
+    scan.certificates
+        .reserve_exact(listed_here + others.server_certificates.len());
+    scan.absorb_others(others, budget.interrupt.signal().is_some());
     let mut jobs = Vec::new();
     for (region, job) in listed {
         scan.absorb(region);
