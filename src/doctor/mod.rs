@@ -182,33 +182,28 @@ async fn check_account(
         let failure = AwsFailure::new(UNKNOWN_REGION, unknown.message(&caller.partition));
         account.fail(CheckKind::Region, Some(&unknown.name), failure);
     }
-    let access = &access;
-    // Only the sources a scan with the same --sources would read.
-    let reads = choice.scan.iter().map(|region| async move {
-        // Not `then_some`: that would make the call whatever the flag says.
-        let acm = async {
-            match sources.acm {
-                true => Some(list_one(access, region).await),
-                false => None,
-            }
-        };
-        let pca = async {
-            match sources.pca {
-                true => Some(list_one_ca(access, region).await),
-                false => None,
-            }
-        };
-        let (acm, pca) = futures::join!(acm, pca);
-        (region, acm, pca)
-    });
-    let iam = async {
-        match sources.iam {
-            true => Some(list_one_server_certificate(access).await),
-            false => None,
+    for (kind, region, result) in reads(&access, sources, &choice.scan).await {
+        match result {
+            Some(Ok(())) => account.push(kind, region, Verdict::Ok, None),
+            Some(Err(failure)) => account.fail(kind, region, failure),
+            None => {}
         }
-    };
-    let (iam, reads) = futures::join!(iam, futures::future::join_all(reads));
-    let region_checks = reads.into_iter().flat_map(|(region, acm, pca)| {
+    }
+    account.checks
+}
+
+/// The cheap reads, one per source a scan with the same `--sources` would read: IAM once,
+/// ACM and Private CA in every region; None for a source not read.
+async fn reads<'r>(
+    access: &AccountAccess,
+    sources: Sources,
+    regions: &'r [String],
+) -> Vec<(CheckKind, Option<&'r str>, Option<Result<(), AwsFailure>>)> {
+    let per_region = regions.iter().map(|region| async move {
+        let (acm, pca) = futures::join!(
+            when(sources.acm, list_one(access, region)),
+            when(sources.pca, list_one_ca(access, region))
+        );
         [
             (CheckKind::ListCertificates, Some(region.as_str()), acm),
             (
@@ -218,15 +213,21 @@ async fn check_account(
             ),
         ]
     });
-    let iam_check = [(CheckKind::ListServerCertificates, None, iam)];
-    for (kind, region, result) in region_checks.chain(iam_check) {
-        match result {
-            Some(Ok(())) => account.push(kind, region, Verdict::Ok, None),
-            Some(Err(failure)) => account.fail(kind, region, failure),
-            None => {}
-        }
+    let (iam, per_region) = futures::join!(
+        when(sources.iam, list_one_server_certificate(access)),
+        futures::future::join_all(per_region)
+    );
+    let mut all: Vec<_> = per_region.into_iter().flatten().collect();
+    all.push((CheckKind::ListServerCertificates, None, iam));
+    all
+}
+
+/// The call's answer when `on`; never made otherwise (a future does nothing until awaited).
+async fn when<T>(on: bool, call: impl std::future::Future<Output = T>) -> Option<T> {
+    match on {
+        true => Some(call.await),
+        false => None,
     }
-    account.checks
 }
 
 /// One IAM server certificate, at most: whether the role may list them.
