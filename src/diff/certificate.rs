@@ -51,39 +51,35 @@ fn stuck(c: &Certificate) -> bool {
         .is_some_and(|s| RENEWAL_STUCK.contains(&s))
 }
 
-/// Every change from `o` to `n` (the same ARN), named kinds first.
-pub fn changes(o: &Certificate, n: &Certificate, expiring_days: i64) -> Vec<Found> {
-    let mut out = Vec::new();
-    // An IAM server certificate uploaded again under its name gets a new ID (IAM lists no
-    // serial): re-imported by someone, as imported ones are; nothing renews it.
+/// Whether `n` is a new certificate in `o`'s place, and how it came: uploaded again (an IAM
+/// server certificate: IAM lists no serial, the upload gets a new ID; nothing renews it),
+/// re-imported (a new serial), or renewed (a later expiry). The flag: a new serial or a
+/// renewal, which explains the other fields that come with a new certificate.
+fn replaced(o: &Certificate, n: &Certificate) -> Option<(Found, bool)> {
     let server_id = |c: &Certificate| c.server_certificate.as_ref().map(|s| s.id.clone());
-    let reuploaded = n.is_iam() && server_id(o).is_some() && server_id(o) != server_id(n);
-    let reimported = n.imported && o.serial.is_some() && n.serial.is_some() && o.serial != n.serial;
-    let renewed = !reimported
-        && !n.is_iam()
-        && matches!((o.not_after, n.not_after), (Some(before), Some(after)) if after > before);
-    if reuploaded {
-        out.push(found(
+    if n.is_iam() && server_id(o).is_some() && server_id(o) != server_id(n) {
+        let f = found(
             ChangeKind::Reimported,
             "server_certificate.id",
             server_id(o),
             server_id(n),
-        ));
-    } else if reimported {
-        out.push(found(
-            ChangeKind::Reimported,
-            "serial",
-            &o.serial,
-            &n.serial,
-        ));
-    } else if renewed {
-        out.push(found(
-            ChangeKind::Renewed,
-            "not_after",
-            o.not_after,
-            n.not_after,
-        ));
+        );
+        return Some((f, false));
     }
+    if n.imported && o.serial.is_some() && n.serial.is_some() && o.serial != n.serial {
+        let f = found(ChangeKind::Reimported, "serial", &o.serial, &n.serial);
+        return Some((f, true));
+    }
+    let later = matches!((o.not_after, n.not_after), (Some(before), Some(after)) if after > before);
+    let f = || found(ChangeKind::Renewed, "not_after", o.not_after, n.not_after);
+    (later && !n.is_iam()).then(|| (f(), true))
+}
+
+/// Every change from `o` to `n` (the same ARN), named kinds first.
+pub fn changes(o: &Certificate, n: &Certificate, expiring_days: i64) -> Vec<Found> {
+    let replacement = replaced(o, n);
+    let new_certificate = replacement.as_ref().is_some_and(|(_, new)| *new);
+    let mut out: Vec<Found> = replacement.into_iter().map(|(f, _)| f).collect();
     let days = |kind| found(kind, "days_to_expiry", o.days_to_expiry, n.days_to_expiry);
     if n.expired && !o.expired {
         out.push(days(ChangeKind::BecameExpired));
@@ -130,7 +126,7 @@ pub fn changes(o: &Certificate, n: &Certificate, expiring_days: i64) -> Vec<Foun
     }
     let explained = Explained {
         described,
-        certificate: reimported || renewed,
+        certificate: new_certificate,
         renewal_status: renewal_failed,
         status: n.expired && !o.expired,
     };
