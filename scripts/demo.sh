@@ -21,6 +21,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# ready NAME FILE PID TRIES: wait (0.25 s a try) for the `READY <address>` line a server
+# started in the background writes to FILE, and print the address; exit if it dies or never
+# says so.
+ready() {
+  local name=$1 file=$2 pid=$3 tries=$4
+  for _ in $(seq 1 "$tries"); do
+    grep -q '^READY ' "$file" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { echo "error: the demo $name exited; see above" >&2; exit 1; }
+    sleep 0.25
+  done
+  local address
+  address=$(awk '/^READY /{print $2}' "$file")
+  [ -n "$address" ] || { echo "error: the demo $name did not start in $((tries / 4)) s" >&2; exit 1; }
+  echo "$address"
+}
+
 echo "Starting the demo organization (moto server on loopback, seeding certificates)..." >&2
 mkfifo "$work/hold"
 .venv/bin/python tests/fabric/fabric.py --scenario demo/org.json \
@@ -28,13 +44,7 @@ mkfifo "$work/hold"
 fabric_pid=$!
 exec 3>"$work/hold"   # keep the fabric's stdin open until we exit
 
-for _ in $(seq 1 240); do
-  grep -q '^READY ' "$work/ready" 2>/dev/null && break
-  kill -0 "$fabric_pid" 2>/dev/null || { echo "error: the demo fabric exited; see above" >&2; exit 1; }
-  sleep 0.25
-done
-endpoint=$(awk '/^READY /{print $2}' "$work/ready")
-[ -n "$endpoint" ] || { echo "error: the demo fabric did not start in 60 s" >&2; exit 1; }
+endpoint=$(ready fabric "$work/ready" "$fabric_pid" 240)
 # The organization's DNS on loopback (examples/dns_zone.rs): the renewal check asks it, and
 # nothing else, for the validation CNAMEs and CAA sets.
 (cd tests/fabric && ../../.venv/bin/python demo_dns.py ../../demo/org.json "$work/state.json" "$work/demo.zone")
@@ -42,26 +52,14 @@ mkfifo "$work/dns-hold"
 target/debug/examples/dns_zone "$work/demo.zone" <"$work/dns-hold" >"$work/dns-ready" &
 dns_pid=$!
 exec 4>"$work/dns-hold"   # the DNS server serves until this closes
-for _ in $(seq 1 40); do
-  grep -q '^READY ' "$work/dns-ready" 2>/dev/null && break
-  kill -0 "$dns_pid" 2>/dev/null || { echo "error: the demo DNS server exited; see above" >&2; exit 1; }
-  sleep 0.25
-done
-dns_server=$(awk '/^READY /{print $2}' "$work/dns-ready")
-[ -n "$dns_server" ] || { echo "error: the demo DNS server did not start in 10 s" >&2; exit 1; }
+dns_server=$(ready "DNS server" "$work/dns-ready" "$dns_pid" 40)
 # Certificate Transparency on loopback (examples/ct_log.rs, demo/ct.json): what the logs hold
 # for corp.example beyond the inventory. The scan asks it, never the real Cert Spotter.
 mkfifo "$work/ct-hold"
 target/debug/examples/ct_log demo/ct.json <"$work/ct-hold" >"$work/ct-ready" &
 ct_pid=$!
 exec 5>"$work/ct-hold"
-for _ in $(seq 1 40); do
-  grep -q '^READY ' "$work/ct-ready" 2>/dev/null && break
-  kill -0 "$ct_pid" 2>/dev/null || { echo "error: the demo CT log exited; see above" >&2; exit 1; }
-  sleep 0.25
-done
-ct_log=$(awk '/^READY /{print $2}' "$work/ct-ready")
-[ -n "$ct_log" ] || { echo "error: the demo CT log did not start in 10 s" >&2; exit 1; }
+ct_log=$(ready "CT log" "$work/ct-ready" "$ct_pid" 40)
 if [ "$subcommand" = scan ]; then
   set -- --ct --ct-endpoint "$ct_log" "$@"
 fi
