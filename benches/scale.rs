@@ -237,9 +237,13 @@ fn run(endpoint: &str, args: &[&str]) -> Run {
     let json = !args.contains(&"-o");
     cmd.args(["scan", "-q"])
         .args(if json { &["-o", "json"][..] } else { &[][..] })
-        .args(args)
-        .stdout(out)
-        .stderr(Stdio::inherit());
+        .args(args);
+    // A profiler in front of certaudit (`BENCH_CHILD_WRAP="heaptrack -o /tmp/h"`): its
+    // figures are then the profiler's, for reading its own output, not for the targets.
+    if let Ok(wrap) = std::env::var("BENCH_CHILD_WRAP") {
+        cmd = wrapped(&cmd, &wrap);
+    }
+    cmd.stdout(out).stderr(Stdio::inherit());
     let started = Instant::now();
     // Reaped by `until_done` (wait4, for its rusage), not by std's wait.
     #[allow(clippy::zombie_processes)]
@@ -259,6 +263,24 @@ fn run(endpoint: &str, args: &[&str]) -> Run {
         code,
         report,
     }
+}
+
+/// `cmd` run by the program and arguments of `wrap` (split on spaces), with `cmd`'s
+/// environment.
+fn wrapped(cmd: &Command, wrap: &str) -> Command {
+    let mut words = wrap.split_whitespace();
+    let mut outer = Command::new(words.next().expect("BENCH_CHILD_WRAP names a program"));
+    outer
+        .args(words)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear();
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            outer.env(key, value);
+        }
+    }
+    outer
 }
 
 /// The default output, a table, with every certificate listed (`--list all`): its rows are

@@ -11,6 +11,7 @@ use certaudit::{lambda, logging, output};
 
 /// A scan allocates and frees small buffers for every AWS call; on its one busy thread glibc's
 /// malloc was over a third of the CPU per call, mimalloc a fraction of that.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -11,11 +11,21 @@ use anyhow::{anyhow, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_acm::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_acm::config::timeout::TimeoutConfig;
 use aws_sdk_acm::config::IdentityCache;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 
 pub use assumed_role::AssumedRole;
 use aws_error::AwsFailure;
@@ -250,10 +260,10 @@ impl Caller {
 /// the scan. Left to the SDK, each of the thousands of per-account-region clients would build
 /// its own, root certificates included: hundreds of kilobytes each. Same stack as the SDK's
 /// default: hyper 1, rustls with aws-lc, proxy settings from the environment.
-fn shared_http_client() -> aws_sdk_acm::config::SharedHttpClient {
+fn shared_http_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
-    Builder::new().build_with_connector_fn(|settings, components| {
+    let client = Builder::new().build_with_connector_fn(|settings, components| {
         let mut connector =
             ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
         connector.set_connector_settings(settings.cloned());
@@ -262,7 +272,56 @@ fn shared_http_client() -> aws_sdk_acm::config::SharedHttpClient {
         }
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
+    });
+    SharedHttpClient::new(ValidatedOnce {
+        inner: client,
+        validated: AtomicBool::new(false),
     })
+}
+
+/// The shared client, validated once. The SDK's hyper client "validates" itself for every
+/// service client made from it by building a whole TLS connector (Mozilla's roots parsed) and
+/// dropping it; certaudit makes a client per account-region and per listed page, so that was
+/// ~7 % of a wide scan's CPU. A validation that fails is tried again by the next client.
+#[derive(Debug)]
+struct ValidatedOnce {
+    inner: SharedHttpClient,
+    validated: AtomicBool,
+}
+
+impl HttpClient for ValidatedOnce {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.inner.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.validated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.inner.validate_base_client_config(components, cfg)?;
+        self.validated.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
 }
 
 /// An open door into one account.

@@ -24,8 +24,7 @@ use crate::access::Caller;
 use crate::renewal::issuing_ca::CA_NOT_READ;
 use crate::report::attention::{attention, console_url, days_left, why, Urgency};
 use crate::report::{
-    printable, AccountState, Certificate, CompactString, FailureKind, Report, ScanError, ScanScope,
-    Stage,
+    printable, AccountState, Certificate, FailureKind, Report, ScanError, ScanScope, Stage, Word,
 };
 
 /// BatchImportFindings takes at most 100 findings per call.
@@ -109,7 +108,7 @@ fn partition_of(arn: &str) -> Partition {
     }
 }
 
-fn owned(v: &Option<CompactString>) -> Option<String> {
+fn owned(v: &Option<Word>) -> Option<String> {
     v.as_deref().map(str::to_string)
 }
 
@@ -184,7 +183,7 @@ fn certificate_resource(c: &Certificate) -> Resource {
         .set_type(owned(&c.cert_type))
         .set_status(owned(&c.status))
         .set_key_algorithm(owned(&c.key_algorithm))
-        .set_issuer(c.issuer.clone())
+        .set_issuer(owned(&c.issuer))
         .set_serial(c.serial.clone())
         .set_renewal_eligibility(owned(&c.renewal_eligibility))
         .set_in_use_by(c.in_use_by.clone());
@@ -196,9 +195,9 @@ fn certificate_resource(c: &Certificate) -> Resource {
     }
     let mut resource_details = ResourceDetails::builder()
         .aws_certificate_manager_certificate(details.build())
-        .other("AccountId", c.account_id.clone());
+        .other("AccountId", c.account_id);
     if let Some(name) = &c.account_name {
-        resource_details = resource_details.other("AccountName", name.clone());
+        resource_details = resource_details.other("AccountName", *name);
     }
     Resource::builder()
         .r#type("AwsCertificateManagerCertificate")

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Certificate, CompactString};
+use super::{Certificate, Word};
 
 /// Renewal states that mean a human must act.
 const RENEWAL_NEEDS_ACTION: [&str; 2] = ["FAILED", "PENDING_VALIDATION"];
@@ -22,7 +22,7 @@ pub fn classify(cert: &mut Certificate, generated_at: DateTime<Utc>, expiring_da
             .days_to_expiry
             .map(|d| d - crate::renewal::RENEWAL_WINDOW_DAYS);
     }
-    let is = |field: &Option<CompactString>, value: &str| field.as_deref() == Some(value);
+    let is = |field: &Option<Word>, value: &str| field.as_deref() == Some(value);
     cert.expired = cert.days_to_expiry.is_some_and(|d| d < 0) || is(&cert.status, "EXPIRED");
     cert.expiring = cert.expired || cert.days_to_expiry.is_some_and(|d| d <= expiring_days);
     // IAM server certificates were uploaded, as imported ones are, and nothing renews them.

@@ -10,6 +10,7 @@ pub mod ct;
 pub mod endpoint;
 mod failure;
 mod scope;
+mod word;
 
 pub use authority::CertificateAuthority;
 pub use control::{is_control_character, printable};
@@ -19,6 +20,7 @@ pub use scope::ScanScope;
 use chrono::{DateTime, Utc};
 pub use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+pub use word::Word;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -224,27 +226,27 @@ pub fn account_label(account_id: &str, account_name: Option<&str>) -> String {
 }
 
 /// One certificate as the report shows it. Absent values are null, never omitted.
-/// Short values (IDs, regions, ACM's enumerations) are `CompactString`s, stored inline without
-/// a heap allocation: a 100,000-certificate report is mostly these.
+/// Shared short values (account IDs and names, regions, ACM's enumerations, issuers) are
+/// `Word`s, kept once for the process: a 100,000-certificate report is mostly these.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Certificate {
     pub arn: String,
     /// Where AWS keeps it: ACM, or IAM (server certificates, SPEC §14).
     #[serde(default)]
     pub source: Source,
-    pub account_id: CompactString,
-    pub account_name: Option<CompactString>,
+    pub account_id: Word,
+    pub account_name: Option<Word>,
     /// Empty for IAM server certificates, which are global: null in JSON.
     #[serde(with = "global_region")]
-    pub region: CompactString,
+    pub region: Word,
     pub domain_name: Option<String>,
     pub subject_alternative_names: Vec<String>,
     #[serde(rename = "type")]
-    pub cert_type: Option<CompactString>,
-    pub status: Option<CompactString>,
-    pub key_algorithm: Option<CompactString>,
-    pub key_pair_origin: Option<CompactString>,
-    pub issuer: Option<String>,
+    pub cert_type: Option<Word>,
+    pub status: Option<Word>,
+    pub key_algorithm: Option<Word>,
+    pub key_pair_origin: Option<Word>,
+    pub issuer: Option<Word>,
     pub serial: Option<String>,
     pub not_before: Option<DateTime<Utc>>,
     pub not_after: Option<DateTime<Utc>>,
@@ -254,14 +256,14 @@ pub struct Certificate {
     pub imported: bool,
     pub auto_renews: bool,
     pub will_not_renew: bool,
-    pub renewal_eligibility: Option<CompactString>,
-    pub renewal_status: Option<CompactString>,
-    pub renewal_status_reason: Option<CompactString>,
+    pub renewal_eligibility: Option<Word>,
+    pub renewal_status: Option<Word>,
+    pub renewal_status_reason: Option<Word>,
     pub in_use: Option<bool>,
     /// Null when not read (`--detail summary`): "not read" is not "none".
     pub in_use_by: Option<Vec<String>>,
-    pub managed_by: Option<CompactString>,
-    pub failure_reason: Option<CompactString>,
+    pub managed_by: Option<Word>,
+    pub failure_reason: Option<Word>,
     /// Null when not read (`--detail summary`, `--no-tags`).
     pub tags: Option<Tags>,
     /// Whether ACM's next renewal will succeed (SPEC §13); null when not checked (not issued
@@ -313,18 +315,18 @@ pub struct ServerCertificate {
 
 /// A global certificate (IAM's) has no region: "" inside, null in JSON, and null read back as "".
 mod global_region {
-    use super::CompactString;
+    use super::Word;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(region: &CompactString, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(region: &Word, s: S) -> Result<S::Ok, S::Error> {
         match region.is_empty() {
             true => s.serialize_none(),
             false => s.serialize_str(region),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CompactString, D::Error> {
-        Ok(Option::<CompactString>::deserialize(d)?.unwrap_or_default())
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Word, D::Error> {
+        Ok(Option::<Word>::deserialize(d)?.unwrap_or_default())
     }
 }
 
@@ -344,6 +346,20 @@ impl Tags {
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+/// Tags as ACM lists them, in a vector of exactly their number (growing one tag at a time
+/// would leave room for four: ~150 bytes a certificate at 100,000 certificates).
+impl FromIterator<(String, String)> for Tags {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let pairs = pairs.into_iter();
+        let mut tags = Tags(Vec::with_capacity(pairs.size_hint().0));
+        for (key, value) in pairs {
+            tags.insert(key, value);
+        }
+        tags.0.shrink_to_fit();
+        tags
     }
 }
 
@@ -373,7 +389,7 @@ impl Certificate {
             arn: arn.to_string(),
             source: Source::Acm,
             account_id: account_id.into(),
-            account_name: account_name.map(CompactString::from),
+            account_name: account_name.map(Word::from),
             region: region.into(),
             domain_name: None,
             subject_alternative_names: Vec::new(),

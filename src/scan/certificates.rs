@@ -3,6 +3,7 @@
 //! describe each and read its tags. A certificate that was listed is always reported, even if
 //! describing it fails.
 
+use aws_sdk_acm::operation::list_tags_for_certificate::ListTagsForCertificateOutput;
 use aws_sdk_acm::types::{
     CertificateDetail, CertificateKeyPairOrigin, CertificateSummary, Filters, KeyAlgorithm,
 };
@@ -19,7 +20,7 @@ use crate::access::AccountAccess;
 use crate::interrupt::Interrupt;
 use crate::plan::Detail;
 use crate::renewal::{Checker, Validation};
-use crate::report::{Certificate, CompactString, ScanError, Stage, Tags};
+use crate::report::{Certificate, ScanError, Stage, Tags, Word};
 
 /// ACM's largest page.
 const MAX_ITEMS: i32 = 1000;
@@ -130,20 +131,23 @@ pub async fn describe_region(job: RegionJob, budget: &CallBudget<'_>, tags: bool
     let RegionJob {
         at,
         access,
-        certificates,
+        mut certificates,
     } = job;
     let client = access.acm(&at.region);
-    let mut scan = RegionScan {
-        certificates: Vec::with_capacity(certificates.len()),
-        errors: Vec::new(),
-    };
-    let mut described = stream::iter(certificates)
+    let mut errors = Vec::new();
+    // In place: a second vector for the described ones would hold every certificate of the
+    // regions in flight twice (the largest regions run first).
+    let mut described = stream::iter(certificates.iter_mut())
         .map(|certificate| describe_certificate(&at, budget, &client, certificate, tags))
         .buffer_unordered(budget.in_flight);
-    while let Some((certificate, errors)) = described.next().await {
-        scan.certificates.push(certificate);
-        scan.errors.extend(errors);
+    while let Some(failed) = described.next().await {
+        errors.extend(failed);
     }
+    drop(described);
+    let scan = RegionScan {
+        certificates,
+        errors,
+    };
     tracing::debug!(
         account = %at.account_id,
         region = %at.region,
@@ -221,9 +225,9 @@ async fn describe_certificate(
     at: &AccountRegion,
     budget: &CallBudget<'_>,
     client: &aws_sdk_acm::Client,
-    mut certificate: Certificate,
+    certificate: &mut Certificate,
     read_tags: bool,
-) -> (Certificate, Vec<ScanError>) {
+) -> Vec<ScanError> {
     let mut errors = Vec::new();
     let arn = certificate.arn.clone();
     let describe = async {
@@ -252,34 +256,36 @@ async fn describe_certificate(
         .or_stop(async { futures::join!(describe, tags) })
         .await
     else {
-        return (certificate, errors);
+        return errors;
     };
     match described {
         Ok(out) => {
             if let Some(detail) = out.certificate() {
-                apply_detail(&mut certificate, detail);
+                apply_detail(certificate, detail);
                 if let Some(checker) = budget.renewal {
                     certificate.validation = Validation::from_detail(detail).map(Box::new);
-                    checker.prefetch(&certificate);
+                    checker.prefetch(certificate);
                 }
             }
         }
         Err(e) => errors.push(at.error(Stage::DescribeCertificate, with_arn(&arn, &e))),
     }
     match tagged {
-        Some(Ok(out)) => {
-            let tags = certificate.tags.get_or_insert_with(Tags::default);
-            for tag in out.tags() {
-                tags.insert(
-                    tag.key().to_string(),
-                    tag.value().unwrap_or_default().to_string(),
-                );
-            }
-        }
+        Some(Ok(out)) => certificate.tags = Some(tags_of(&out)),
         Some(Err(e)) => errors.push(at.error(Stage::ListTags, with_arn(&arn, &e))),
         None => {}
     }
-    (certificate, errors)
+    errors
+}
+
+fn tags_of(out: &ListTagsForCertificateOutput) -> Tags {
+    out.tags()
+        .iter()
+        .map(|tag| {
+            let value = tag.value().unwrap_or_default();
+            (tag.key().to_string(), value.to_string())
+        })
+        .collect()
 }
 
 fn with_arn<E, R>(arn: &str, err: &aws_sdk_acm::error::SdkError<E, R>) -> AwsFailure
@@ -298,8 +304,8 @@ fn time(t: Option<&AwsDateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
 
-fn compact(v: &str) -> CompactString {
-    CompactString::from(v)
+fn compact(v: &str) -> Word {
+    Word::from(v)
 }
 
 fn from_summary(at: &AccountRegion, s: &CertificateSummary) -> Certificate {
@@ -343,7 +349,7 @@ fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
         .certificate_key_pair_origin()
         .map(|v| compact(v.as_str()))
         .or(c.key_pair_origin.take());
-    c.issuer = owned(d.issuer());
+    c.issuer = d.issuer().map(Word::from);
     c.serial = owned(d.serial());
     c.not_before = time(d.not_before()).or(c.not_before);
     c.not_after = time(d.not_after()).or(c.not_after);
@@ -411,13 +417,7 @@ pub async fn describe_one(
     }
     if let Some(tagged) = tagged {
         let out = tagged.map_err(|e| (Stage::ListTags, with_arn(arn, &e)))?;
-        let tags = certificate.tags.get_or_insert_with(Tags::default);
-        for tag in out.tags() {
-            tags.insert(
-                tag.key().to_string(),
-                tag.value().unwrap_or_default().to_string(),
-            );
-        }
+        certificate.tags = Some(tags_of(&out));
     }
     Ok(OneCertificate {
         certificate,

@@ -14,7 +14,7 @@ use crate::access::aws_error::AwsFailure;
 use crate::access::AccountAccess;
 use crate::report::{
     Certificate, CertificateAuthority, CompactString, ScanError, ServerCertificate, Source, Stage,
-    IAM_SERVER,
+    Word, IAM_SERVER,
 };
 
 /// IAM's largest page.
@@ -99,7 +99,7 @@ pub async fn list_server_certificates(
             }
             let mut c = Certificate::new(m.arn(), &at.account_id, at.account_name.as_deref(), "");
             c.source = Source::Iam;
-            c.cert_type = Some(CompactString::from(IAM_SERVER));
+            c.cert_type = Some(Word::from(IAM_SERVER));
             c.not_after = time(m.expiration());
             c.server_certificate = Some(Box::new(ServerCertificate {
                 name: m.server_certificate_name().to_string(),
