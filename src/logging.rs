@@ -72,19 +72,3 @@ impl Write for LogLine {
         std::io::stderr().flush()
     }
 }
-
-/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`; the Rust binding names no
-/// constant for it).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Return freed pages to the OS at once instead of after mimalloc's default 10 ms: at 100,000
-/// certificates that is the difference between ~261 MB and ~245 MB peak RSS. Call it first in
-/// `main`, before any other thread exists.
-pub fn tune_allocator() {
-    // Set in the environment, mimalloc's own setting wins (for measuring the trade-off).
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    // SAFETY: sets one of mimalloc's global options; the caller runs it before other threads.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-}

@@ -628,3 +628,24 @@ impl ScanError {
             == (&other.account_id, &other.region, other.stage, &other.code)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Tags;
+
+    #[test]
+    fn tags_from_a_listing_are_sorted_without_spare_room_and_the_last_value_wins() {
+        let pairs = [("owner", "web"), ("env", "prod"), ("owner", "payments")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let tags: Tags = pairs.into_iter().collect();
+        let listed: Vec<(&String, &String)> = tags.iter().collect();
+        assert_eq!(
+            listed,
+            [
+                (&"env".to_string(), &"prod".to_string()),
+                (&"owner".to_string(), &"payments".to_string())
+            ]
+        );
+        assert_eq!(tags.0.capacity(), 2);
+    }
+}
