@@ -268,22 +268,13 @@ fn run(endpoint: &str, args: &[&str]) -> Run {
 /// How long the fabric's quota buckets (capacity: one second of their rate) take to fill.
 const QUOTA_REFILL: Duration = Duration::from_millis(1500);
 
-/// `cmd` run by the program and arguments of `wrap` (split on spaces), with `cmd`'s
-/// environment.
+/// `cmd` run by the program and arguments of `wrap` (split on spaces).
 fn wrapped(cmd: &Command, wrap: &str) -> Command {
-    let mut words = wrap.split_whitespace();
-    let mut outer = Command::new(words.next().expect("BENCH_CHILD_WRAP names a program"));
-    outer
-        .args(words)
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .env_clear();
-    for (key, value) in cmd.get_envs() {
-        if let Some(value) = value {
-            outer.env(key, value);
-        }
-    }
-    outer
+    let words: Vec<&str> = wrap.split_whitespace().collect();
+    let (program, args) = words
+        .split_first()
+        .expect("BENCH_CHILD_WRAP names a program");
+    support::run_through(cmd, program, args)
 }
 
 /// The default output, a table, with every certificate listed (`--list all`): its rows are

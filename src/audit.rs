@@ -266,11 +266,6 @@ pub struct Stages<'a> {
 /// all (no caller, no organization, a signal before the first account); everything else is
 /// an error inside the report. A signal stops every stage, notifications included.
 pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> Result<Report> {
-    let Stages {
-        history,
-        prober,
-        show_progress,
-    } = stages;
     // Before anything is read: a Security Hub finding updated after this is newer than what
     // the scan saw, and the scan must not archive it.
     let started = chrono::Utc::now();
@@ -297,7 +292,7 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
         })
         .await
     };
-    let progress = Progress::new(show_progress);
+    let progress = Progress::new(stages.show_progress);
     let scanning = scan::run(plan, &caller, targets, &progress, interrupt);
     tokio::pin!(listing, scanning);
     let mut listed = None;
@@ -307,29 +302,46 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
             report = &mut scanning => break report,
         }
     };
-    match listed {
-        // Nothing was scanned: there is no report to give.
-        Some(Err(broke)) if broke.listed == 0 => return Err(broke.error),
-        // Some accounts were scanned before the listing failed: report them, incomplete.
-        Some(Err(broke)) => {
-            let code = broke
-                .failure
-                .as_ref()
-                .map_or("organizations", |f| f.code.as_str());
-            let error = ScanError::new(
-                Stage::Organizations,
-                None,
-                None,
-                code,
-                broke.part_way_message(),
-            );
-            report.add_errors([error]);
-        }
-        _ => {}
+    if let Some(Err(broke)) = listed {
+        listing_broke(&mut report, broke)?;
     }
     report.scope = Some(scope_of(&plan.target, plan.sources));
-    if let (Some(prober), None) = (prober, interrupt.signal()) {
-        let probed = prober.probe(&report, interrupt).await;
+    after_scan(plan, &stages, &caller, started, &mut report, interrupt).await;
+    Ok(report)
+}
+
+/// The organization's listing failed part-way. Nothing scanned: there is no report to give,
+/// the error is the outcome. Otherwise the accounts scanned are reported, incomplete.
+fn listing_broke(report: &mut Report, broke: accounts::ListingBroke) -> Result<()> {
+    if broke.listed == 0 {
+        return Err(broke.error);
+    }
+    let code = broke
+        .failure
+        .as_ref()
+        .map_or("organizations", |f| f.code.as_str());
+    let error = ScanError::new(
+        Stage::Organizations,
+        None,
+        None,
+        code,
+        broke.part_way_message(),
+    );
+    report.add_errors([error]);
+    Ok(())
+}
+
+/// What follows the scan unless a signal came: endpoint probes, the CT search, notifications.
+async fn after_scan(
+    plan: &ScanPlan,
+    stages: &Stages<'_>,
+    caller: &Caller,
+    started: chrono::DateTime<chrono::Utc>,
+    report: &mut Report,
+    interrupt: &Interrupt,
+) {
+    if let (Some(prober), None) = (stages.prober, interrupt.signal()) {
+        let probed = prober.probe(report, interrupt).await;
         report.add_errors(probed.interrupted_error().map(ScanError::interrupted));
         report.add_errors(
             probed
@@ -339,26 +351,19 @@ pub async fn run(plan: &ScanPlan, stages: Stages<'_>, interrupt: &Interrupt) -> 
         report.endpoints = Some(probed.endpoints);
     }
     if let (Some(ct), None) = (&plan.ct, interrupt.signal()) {
-        check_ct(ct, history, &mut report, interrupt).await;
+        check_ct(ct, stages.history, report, interrupt).await;
     }
     if plan.notify.any() && interrupt.signal().is_none() {
-        let changes = match (plan.notify.on, history) {
+        let changes = match (plan.notify.on, stages.history) {
             (NotifyOn::Changes, Some(history)) => {
-                changes_since_stored(history, &report, plan.expiring_days)
+                changes_since_stored(history, report, plan.expiring_days)
             }
             _ => None,
         };
-        let sending = notify::send(
-            &plan.notify,
-            &caller,
-            &mut report,
-            changes.as_ref(),
-            started,
-        );
+        let sending = notify::send(&plan.notify, caller, report, changes.as_ref(), started);
         if interrupt.or_stop(sending).await.is_none() {
             let message = "interrupted while notifying: some notifications may not have been sent";
             report.add_errors([ScanError::interrupted(message)]);
         }
     }
-    Ok(report)
 }

@@ -884,18 +884,11 @@ fn a_schema_version_of_the_wrong_type_is_named_with_its_type() {
 
 /// The same command run as `nobody`: tests run as root, whom file permissions do not stop.
 fn as_nobody(cmd: &Command) -> Command {
-    let mut nobody = Command::new("setpriv");
-    nobody
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .env_clear();
-    for (key, value) in cmd.get_envs() {
-        if let Some(value) = value {
-            nobody.env(key, value);
-        }
-    }
-    nobody
+    support::run_through(
+        cmd,
+        "setpriv",
+        &["--reuid=65534", "--regid=65534", "--clear-groups"],
+    )
 }
 
 /// Let `nobody` read (not write) a root-owned directory.

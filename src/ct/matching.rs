@@ -181,13 +181,19 @@ mod tests {
 
     const LE: &str = "C=US, O=Let's Encrypt, CN=R11";
 
-    #[test]
-    fn known_expired_silenced_and_amazon_issuances_are_told_apart() {
+    /// A report whose inventory holds one certificate: `serial`, issued by `issuer`.
+    fn holding(serial: &str, issuer: &str) -> Report {
         let mut report = Report::new(now(), 45, "1");
         let mut known = crate::report::Certificate::new("arn:x", "1", None, "us-east-1");
-        known.serial = Some("0a:bc".into());
-        known.issuer = Some("Let's Encrypt".into());
+        known.serial = Some(serial.into());
+        known.issuer = Some(issuer.into());
         report.certificates.push(known);
+        report
+    }
+
+    #[test]
+    fn known_expired_silenced_and_amazon_issuances_are_told_apart() {
+        let report = holding("0a:bc", "Let's Encrypt");
         let precert = Issuance {
             precert: true,
             sha256: Some("sha-pre".into()),
@@ -276,11 +282,7 @@ mod tests {
 
     #[test]
     fn a_serial_is_known_only_from_its_own_issuer_and_a_known_replacement_supersedes() {
-        let mut report = Report::new(now(), 45, "1");
-        let mut known = crate::report::Certificate::new("arn:x", "1", None, "us-east-1");
-        known.serial = Some("0a:1b".into());
-        known.issuer = Some("Amazon".into());
-        report.certificates.push(known);
+        let report = holding("0a:1b", "Amazon");
         let inventory = Inventory::of(&report);
         let amazon_dn = "C=US, O=Amazon, CN=Amazon RSA 2048 M03";
         let all = vec![

@@ -52,30 +52,7 @@ pub fn likely_fix(check: CheckKind, code: &str, message: &str, context: &Refusal
             .into();
     }
     match (check, FailureKind::of(code)) {
-        (CheckKind::AssumeRole, FailureKind::AccessDenied) => {
-            if !context.external_id_given {
-                "no ExternalId was given: set CERTAUDIT_EXTERNAL_ID (or --external-id, or \
-                 --external-id-parameter for one kept in SSM) to the ExternalId the StackSet was \
-                 deployed with"
-                    .into()
-            } else if context.every_role_refused {
-                // The role trusts named roles of the hub account, not the account: a person's
-                // role outside OperatorRoleNamePattern is refused like a wrong ExternalId.
-                "no account accepted the role: check that CERTAUDIT_EXTERNAL_ID matches the \
-                 StackSet's ExternalId parameter, that --role-name matches its RoleName, that \
-                 the StackSet trusts the caller's role (HubFunctionRoleName for the hub's \
-                 function, OperatorRoleNamePattern for people running the CLI), and that the \
-                 caller may sts:AssumeRole it (iam/hub-policy.json)"
-                    .into()
-            } else {
-                format!(
-                    "the role is missing here or no longer trusts this caller: {DEPLOY_ROLE}; if \
-                     the role exists, check that its trust policy's sts:ExternalId matches \
-                     CERTAUDIT_EXTERNAL_ID and its aws:PrincipalArn condition names the caller's \
-                     role"
-                )
-            }
-        }
+        (CheckKind::AssumeRole, FailureKind::AccessDenied) => assume_role_refused(context),
         (CheckKind::ListCertificates, FailureKind::Credentials) => {
             "the region rejects the role's credentials: if the account enabled this region \
               recently, wait a few minutes; else scan without it (--regions)"
@@ -114,6 +91,32 @@ pub fn likely_fix(check: CheckKind, code: &str, message: &str, context: &Refusal
                 .into()
         }
         _ => "see the AWS error message".into(),
+    }
+}
+
+/// Why an AssumeRole was refused, from what the caller gave and whether every account refused.
+fn assume_role_refused(context: &RefusalContext) -> String {
+    if !context.external_id_given {
+        "no ExternalId was given: set CERTAUDIT_EXTERNAL_ID (or --external-id, or \
+         --external-id-parameter for one kept in SSM) to the ExternalId the StackSet was \
+         deployed with"
+            .into()
+    } else if context.every_role_refused {
+        // The role trusts named roles of the hub account, not the account: a person's
+        // role outside OperatorRoleNamePattern is refused like a wrong ExternalId.
+        "no account accepted the role: check that CERTAUDIT_EXTERNAL_ID matches the \
+         StackSet's ExternalId parameter, that --role-name matches its RoleName, that \
+         the StackSet trusts the caller's role (HubFunctionRoleName for the hub's \
+         function, OperatorRoleNamePattern for people running the CLI), and that the \
+         caller may sts:AssumeRole it (iam/hub-policy.json)"
+            .into()
+    } else {
+        format!(
+            "the role is missing here or no longer trusts this caller: {DEPLOY_ROLE}; if \
+             the role exists, check that its trust policy's sts:ExternalId matches \
+             CERTAUDIT_EXTERNAL_ID and its aws:PrincipalArn condition names the caller's \
+             role"
+        )
     }
 }
 

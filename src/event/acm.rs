@@ -20,7 +20,7 @@ use crate::renewal::Checker;
 use crate::report::attention::needs_attention;
 use crate::report::classify::{classify, days_to_expiry};
 use crate::report::{Certificate, FailureKind, Stage};
-use crate::scan::describe_one;
+use crate::scan::{describe_one, OneCertificate};
 
 /// What one event's handling shares.
 struct Step<'a> {
@@ -85,37 +85,7 @@ pub(super) async fn handle(handler: &Handler, caller: &Caller, event: &AcmEvent)
     let existing = step.existing().await;
     match one {
         None => step.gone(existing).await,
-        Some(one) => {
-            let mut certificate = one.certificate;
-            let now = chrono::Utc::now();
-            if let Some(settings) = &plan.scan.renewal {
-                check_renewal(settings, &mut certificate, now, &mut step.result).await;
-            }
-            certificate.validation = None;
-            classify(&mut certificate, now, plan.scan.expiring_days);
-            step.result.days_at_event = certificate
-                .not_after
-                .map(|not_after| days_to_expiry(not_after, event_time(event, now)));
-            if certificate.account_name.is_none() {
-                certificate.account_name =
-                    existing.as_ref().and_then(account_name_of).map(Into::into);
-            }
-            let export = event.kind == AcmKind::Available
-                && event.is_renewal()
-                && (certificate.cert_type.as_deref() == Some("PRIVATE")
-                    || event.exported
-                    || one.exportable);
-            let unjudged = security_hub::unjudged(&certificate, existing.as_ref());
-            if needs_attention(&certificate) {
-                step.attention(&certificate, existing).await;
-            } else if unjudged {
-                // The renewal check could not be made (its error is recorded): whether the
-                // finding still applies is unknown, so it is left as it is, not resolved.
-            } else {
-                step.resolved(&certificate, existing, export).await;
-            }
-            step.result.certificate = Some(certificate);
-        }
+        Some(one) => step.present(one, existing).await,
     }
     step.result
 }
@@ -149,6 +119,41 @@ fn event_time(event: &AcmEvent, now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl Step<'_> {
+    /// The certificate as it is now: checked, classified, and its finding raised, resolved or
+    /// (when the check could not be made) left as it is.
+    async fn present(&mut self, one: OneCertificate, existing: Option<AwsSecurityFinding>) {
+        let plan = &self.handler.plan;
+        let event = self.event;
+        let mut certificate = one.certificate;
+        let now = chrono::Utc::now();
+        if let Some(settings) = &plan.scan.renewal {
+            check_renewal(settings, &mut certificate, now, &mut self.result).await;
+        }
+        certificate.validation = None;
+        classify(&mut certificate, now, plan.scan.expiring_days);
+        self.result.days_at_event = certificate
+            .not_after
+            .map(|not_after| days_to_expiry(not_after, event_time(event, now)));
+        if certificate.account_name.is_none() {
+            certificate.account_name = existing.as_ref().and_then(account_name_of).map(Into::into);
+        }
+        let export = event.kind == AcmKind::Available
+            && event.is_renewal()
+            && (certificate.cert_type.as_deref() == Some("PRIVATE")
+                || event.exported
+                || one.exportable);
+        let unjudged = security_hub::unjudged(&certificate, existing.as_ref());
+        if needs_attention(&certificate) {
+            self.attention(&certificate, existing).await;
+        } else if unjudged {
+            // The renewal check could not be made (its error is recorded): whether the
+            // finding still applies is unknown, so it is left as it is, not resolved.
+        } else {
+            self.resolved(&certificate, existing, export).await;
+        }
+        self.result.certificate = Some(certificate);
+    }
+
     /// The certificate's existing finding, when Security Hub is configured and answers. When
     /// it does not (not enabled, suspended, throttled), the error is recorded and the rest of
     /// the handling goes on without Security Hub.

@@ -19,7 +19,7 @@ use super::{Handler, MetricsTo, Outcome, Response};
 use crate::access::aws_error::AwsFailure;
 use crate::access::Caller;
 use crate::audit;
-use crate::interrupt::Interrupt;
+use crate::interrupt::{Interrupt, Signal};
 use crate::plan::{AccountSource, CsvCells, NamedAccount, Notify, S3Location, Targets};
 use crate::report::{printable, Report, Stage};
 
@@ -104,6 +104,17 @@ pub(super) async fn run(handler: &Handler, scope: ScanScope, interrupt: &Interru
         emit_metrics(&report, finish, handler.metrics);
     }
     let summary = Response::Scan(report.summary.clone());
+    outcome(summary, cut, written, &undelivered)
+}
+
+/// What the scheduled scan tells its caller: handled, cut by a signal (and where its files
+/// went), or finished with notifications not delivered.
+fn outcome(
+    summary: Response,
+    cut: Option<Signal>,
+    written: Result<Option<String>, AwsFailure>,
+    undelivered: &[Undelivered],
+) -> Outcome {
     match (cut, undelivered.first()) {
         (None, None) => Outcome::Handled(summary),
         (Some(signal), _) => {

@@ -62,9 +62,9 @@ impl AsRef<str> for Word {
     }
 }
 
-impl std::borrow::Borrow<str> for Word {
-    fn borrow(&self) -> &str {
-        self.0
+impl From<Word> for String {
+    fn from(word: Word) -> Self {
+        word.as_str().to_string()
     }
 }
 
@@ -74,21 +74,9 @@ impl From<&str> for Word {
     }
 }
 
-impl From<&String> for Word {
-    fn from(text: &String) -> Self {
-        Word::new(text)
-    }
-}
-
 impl From<String> for Word {
     fn from(text: String) -> Self {
         Word::new(&text)
-    }
-}
-
-impl From<Word> for String {
-    fn from(word: Word) -> Self {
-        word.as_str().to_string()
     }
 }
 
@@ -109,12 +97,6 @@ impl PartialEq<str> for Word {
 impl PartialEq<&str> for Word {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
-    }
-}
-
-impl PartialEq<String> for Word {
-    fn eq(&self, other: &String) -> bool {
-        self.as_str() == other
     }
 }
 

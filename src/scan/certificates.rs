@@ -304,10 +304,6 @@ fn time(t: Option<&AwsDateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
 
-fn compact(v: &str) -> Word {
-    Word::from(v)
-}
-
 fn from_summary(at: &AccountRegion, s: &CertificateSummary) -> Certificate {
     let mut c = Certificate::new(
         s.certificate_arn().unwrap_or_default(),
@@ -317,15 +313,17 @@ fn from_summary(at: &AccountRegion, s: &CertificateSummary) -> Certificate {
     );
     c.domain_name = s.domain_name().map(str::to_string);
     c.subject_alternative_names = s.subject_alternative_name_summaries().to_vec();
-    c.cert_type = s.r#type().map(|v| compact(v.as_str()));
-    c.status = s.status().map(|v| compact(v.as_str()));
-    c.key_algorithm = s.key_algorithm().map(|v| compact(v.as_str()));
-    c.key_pair_origin = s.certificate_key_pair_origin().map(|v| compact(v.as_str()));
+    c.cert_type = s.r#type().map(|v| Word::new(v.as_str()));
+    c.status = s.status().map(|v| Word::new(v.as_str()));
+    c.key_algorithm = s.key_algorithm().map(|v| Word::new(v.as_str()));
+    c.key_pair_origin = s
+        .certificate_key_pair_origin()
+        .map(|v| Word::new(v.as_str()));
     c.not_before = time(s.not_before());
     c.not_after = time(s.not_after());
     c.in_use = s.in_use();
-    c.renewal_eligibility = s.renewal_eligibility().map(|v| compact(v.as_str()));
-    c.managed_by = s.managed_by().map(|v| compact(v.as_str()));
+    c.renewal_eligibility = s.renewal_eligibility().map(|v| Word::new(v.as_str()));
+    c.managed_by = s.managed_by().map(|v| Word::new(v.as_str()));
     c
 }
 
@@ -338,16 +336,19 @@ fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
     c.domain_name = owned(d.domain_name()).or(c.domain_name.take());
     c.cert_type = d
         .r#type()
-        .map(|v| compact(v.as_str()))
+        .map(|v| Word::new(v.as_str()))
         .or(c.cert_type.take());
-    c.status = d.status().map(|v| compact(v.as_str())).or(c.status.take());
+    c.status = d
+        .status()
+        .map(|v| Word::new(v.as_str()))
+        .or(c.status.take());
     c.key_algorithm = d
         .key_algorithm()
-        .map(|v| compact(v.as_str()))
+        .map(|v| Word::new(v.as_str()))
         .or(c.key_algorithm.take());
     c.key_pair_origin = d
         .certificate_key_pair_origin()
-        .map(|v| compact(v.as_str()))
+        .map(|v| Word::new(v.as_str()))
         .or(c.key_pair_origin.take());
     c.issuer = d.issuer().map(Word::from);
     c.serial = owned(d.serial());
@@ -357,17 +358,19 @@ fn apply_detail(c: &mut Certificate, d: &CertificateDetail) {
     c.in_use = Some(!d.in_use_by().is_empty());
     c.renewal_eligibility = d
         .renewal_eligibility()
-        .map(|v| compact(v.as_str()))
+        .map(|v| Word::new(v.as_str()))
         .or(c.renewal_eligibility.take());
     if let Some(renewal) = d.renewal_summary() {
-        c.renewal_status = Some(compact(renewal.renewal_status().as_str()));
-        c.renewal_status_reason = renewal.renewal_status_reason().map(|r| compact(r.as_str()));
+        c.renewal_status = Some(Word::new(renewal.renewal_status().as_str()));
+        c.renewal_status_reason = renewal
+            .renewal_status_reason()
+            .map(|r| Word::new(r.as_str()));
     }
     c.managed_by = d
         .managed_by()
-        .map(|v| compact(v.as_str()))
+        .map(|v| Word::new(v.as_str()))
         .or(c.managed_by.take());
-    c.failure_reason = d.failure_reason().map(|v| compact(v.as_str()));
+    c.failure_reason = d.failure_reason().map(|v| Word::new(v.as_str()));
     c.certificate_authority_arn = owned(d.certificate_authority_arn());
 }
 

@@ -248,6 +248,15 @@ pub async fn run(
     if let Some(checker) = &checker {
         check_renewals(checker, &mut report, generated_at, interrupt).await;
     }
+    judge(plan, &mut report, &read, generated_at);
+    report.sort();
+    report.tally(started.elapsed().as_millis() as u64);
+    report
+}
+
+/// Every certificate's place against its issuing CA and its classification, as of
+/// `generated_at`.
+fn judge(plan: &ScanPlan, report: &mut Report, read: &ReadCas, generated_at: DateTime<Utc>) {
     // Without the `pca` source no CA was read: the check is not made (null), rather than
     // unknown for every PRIVATE certificate of a scan that chose not to look.
     let judging = issuing_ca::Judging {
@@ -256,13 +265,10 @@ pub async fn run(
         generated_at,
         expiring_days: plan.expiring_days,
     };
-    issuing_ca::judge(&mut report, &read, judging);
+    issuing_ca::judge(report, read, judging);
     for certificate in &mut report.certificates {
         classify(certificate, generated_at, plan.expiring_days);
     }
-    report.sort();
-    report.tally(started.elapsed().as_millis() as u64);
-    report
 }
 
 /// Judge every described certificate's renewal (SPEC §13) and add the lookups' errors. Most

@@ -200,6 +200,23 @@ impl Drop for Fabric {
     }
 }
 
+/// `cmd` run through `program` and its `args` (`setpriv`, a profiler), with `cmd`'s own
+/// environment and nothing else.
+pub fn run_through(cmd: &Command, program: &str, args: &[&str]) -> Command {
+    let mut outer = Command::new(program);
+    outer
+        .args(args)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear();
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            outer.env(key, value);
+        }
+    }
+    outer
+}
+
 /// The certaudit binary pointed at `endpoint` with the caller's test credentials and nothing
 /// from the environment; `home` holds an empty AWS config.
 pub fn certaudit_at(endpoint: &str, home: &std::path::Path) -> Command {
