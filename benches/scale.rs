@@ -469,6 +469,7 @@ fn main() {
             if run_kind == "full-no-check" {
                 args.push("--no-renewal-check");
             }
+            let started = Instant::now();
             let run = run(&fabric.endpoint, &args);
             let checked = run.report["summary"]["renewal_at_risk"].is_number()
                 && run.report["certificates"]
@@ -583,6 +584,20 @@ fn main() {
                 code: run.code,
                 note,
             });
+            // Where the time went: a floor-bound scan ends when its busiest account-region
+            // does, which is the floor after that region's first call.
+            if let Some((first, last)) = fabric
+                .stats
+                .busiest_span("DescribeCertificate", started)
+                .filter(|_| detail == "full")
+            {
+                println!(
+                    "{:<14} busiest account-region described from {:.2} s to {:.2} s",
+                    "",
+                    first.as_secs_f64(),
+                    last.as_secs_f64()
+                );
+            }
             if detail == "summary" {
                 all_met &= table_holds_memory(&scenario, &fabric, &rate_arg, found);
             }

@@ -483,9 +483,16 @@ fn make_cert(account: &str, spec: &Value, now: f64, serial: u64) -> Cert {
 /// What the fabric saw.
 #[derive(Default)]
 pub struct Stats {
-    calls: Mutex<HashMap<(String, String, String), u64>>,
+    calls: Mutex<HashMap<(String, String, String), Calls>>,
     pub throttled: AtomicU64,
     pub requests: AtomicU64,
+}
+
+/// One account-region's calls of one operation: how many, the first and the last.
+struct Calls {
+    n: u64,
+    first: Instant,
+    last: Instant,
 }
 
 impl Stats {
@@ -495,6 +502,17 @@ impl Stats {
             .into_iter()
             .max()
             .unwrap_or(0)
+    }
+
+    /// When the account-region with the most calls of `operation` made its first and its last,
+    /// as offsets from `since`: a scan reaches its floor only when that region starts at once.
+    pub fn busiest_span(&self, operation: &str, since: Instant) -> Option<(Duration, Duration)> {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|((_, _, op), _)| op == operation)
+            .max_by_key(|(_, c)| c.n)
+            .map(|(_, c)| (c.first - since, c.last - since))
     }
 
     pub fn total(&self, operation: &str) -> u64 {
@@ -507,7 +525,7 @@ impl Stats {
         calls
             .iter()
             .filter(|((_, _, op), _)| op == operation)
-            .map(|(_, n)| *n)
+            .map(|(_, c)| c.n)
             .collect()
     }
 
@@ -742,14 +760,21 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Answer, Inf
 }
 
 fn count(state: &State, account: &str, region: &str, operation: &str) {
+    let now = Instant::now();
     let mut calls = state.stats.calls.lock().unwrap();
-    *calls
+    let calls = calls
         .entry((
             account.to_string(),
             region.to_string(),
             operation.to_string(),
         ))
-        .or_default() += 1;
+        .or_insert(Calls {
+            n: 0,
+            first: now,
+            last: now,
+        });
+    calls.n += 1;
+    calls.last = now;
 }
 
 fn json_call(state: &State, account: &str, region: &str, operation: &str, p: &Value) -> Answer {
