@@ -93,7 +93,7 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
     }
     parts.push(current);
     let total = parts.len();
-    let mut base = subject(
+    let mut subject = Subject::new(
         report,
         &certificates,
         endpoints.len(),
@@ -101,7 +101,7 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
     );
     if let Some(diff) = changes {
         let changed = crate::report::counted(diff.changes.len(), "change");
-        base = clip_subject(&base.replacen("certaudit: ", &format!("certaudit: {changed}; "), 1));
+        subject.lead = format!("{changed}; ");
     }
     parts
         .into_iter()
@@ -109,12 +109,12 @@ fn compose_led_by(report: &Report, always: bool, changes: Option<&Diff>) -> Vec<
         .map(|(i, body)| {
             if total == 1 {
                 Message {
-                    subject: base.clone(),
+                    subject: subject.render(None),
                     body,
                 }
             } else {
                 Message {
-                    subject: clip_subject(&format!("{base} (part {} of {total})", i + 1)),
+                    subject: subject.render(Some((i + 1, total))),
                     body: format!("Part {} of {total}.\n{body}", i + 1),
                 }
             }
@@ -174,59 +174,87 @@ fn authorities_needing_attention(report: &Report) -> usize {
         .count()
 }
 
-/// `others`: private CAs needing attention, and expiring shadow certificates (CT).
-fn subject(
-    report: &Report,
-    certificates: &[&Certificate],
-    endpoints: usize,
-    (authorities, shadows): (usize, usize),
-) -> String {
-    let expired = count(certificates, |c| c.expired);
-    let expiring = count(certificates, |c| c.expiring && !c.expired);
-    let will_not_renew = count(certificates, |c| c.will_not_renew);
-    let at_risk = count(certificates, renewal_at_risk);
-    let mut subject = if certificates.is_empty() {
-        "certaudit: no certificate needs attention".to_string()
-    } else {
-        format!(
-            "certaudit: {expired} expired, {expiring} expiring, {will_not_renew} will not renew"
-        )
-    };
-    if at_risk > 0 {
-        subject.push_str(&format!(" ({at_risk} renewal at risk)"));
+/// A summary subject's parts: what always stays, the clauses that give way (last first) when
+/// SNS's limit is near, and whether the scan was incomplete (which never gives way).
+struct Subject {
+    /// `{N} changes; `, when a diff came with the scan.
+    lead: String,
+    clauses: Vec<String>,
+    incomplete: bool,
+}
+
+impl Subject {
+    /// `others`: private CAs needing attention, and expiring shadow certificates (CT).
+    fn new(
+        report: &Report,
+        certificates: &[&Certificate],
+        endpoints: usize,
+        (authorities, shadows): (usize, usize),
+    ) -> Subject {
+        let mut clauses = Vec::new();
+        if !certificates.is_empty() {
+            let expired = count(certificates, |c| c.expired);
+            let expiring = count(certificates, |c| c.expiring && !c.expired);
+            let will_not_renew = count(certificates, |c| c.will_not_renew);
+            let mut counts =
+                format!("{expired} expired, {expiring} expiring, {will_not_renew} will not renew");
+            let at_risk = count(certificates, renewal_at_risk);
+            if at_risk > 0 {
+                counts.push_str(&format!(" ({at_risk} renewal at risk)"));
+            }
+            clauses.push(counts);
+        }
+        if authorities > 0 {
+            let authorities = crate::report::counted(authorities, "private CA");
+            clauses.push(format!("{authorities} needing attention"));
+        }
+        if shadows > 0 {
+            let shadows = crate::report::counted(shadows, "shadow certificate");
+            clauses.push(format!("{shadows} expiring (CT)"));
+        }
+        if endpoints > 0 {
+            let serving = crate::report::counted(endpoints, "endpoint");
+            clauses.push(format!("{serving} serving a problem"));
+        }
+        if clauses.is_empty() {
+            clauses.push("no certificate needs attention".into());
+        }
+        Subject {
+            lead: String::new(),
+            clauses,
+            incomplete: report.is_incomplete(),
+        }
     }
-    let mut others = Vec::new();
-    if authorities > 0 {
-        others.push(format!(
-            "{} needing attention",
-            crate::report::counted(authorities, "private CA")
-        ));
+
+    /// Under SNS's limit with every clause whole: those that do not fit give way to `, ...`,
+    /// and ` - scan INCOMPLETE` and the part number are always kept.
+    fn render(&self, part: Option<(usize, usize)>) -> String {
+        let mut tail = String::new();
+        if self.incomplete {
+            tail.push_str(" - scan INCOMPLETE");
+        }
+        if let Some((i, total)) = part {
+            tail.push_str(&format!(" (part {i} of {total})"));
+        }
+        let tail = clip_subject(&tail);
+        let room = MAX_SUBJECT_CHARS - tail.len();
+        let mut text = clip_subject(&format!("certaudit: {}{}", self.lead, self.clauses[0]));
+        text.truncate(room);
+        for (n, clause) in self.clauses.iter().enumerate().skip(1) {
+            let more = n + 1 < self.clauses.len();
+            let fits = |extra: usize| text.len() + extra <= room;
+            if fits(", ".len() + clause.len() + if more { ", ...".len() } else { 0 }) {
+                text.push_str(", ");
+                text.push_str(clause);
+            } else {
+                if fits(", ...".len()) {
+                    text.push_str(", ...");
+                }
+                break;
+            }
+        }
+        clip_subject(&format!("{text}{tail}"))
     }
-    if shadows > 0 {
-        others.push(format!(
-            "{} expiring (CT)",
-            crate::report::counted(shadows, "shadow certificate")
-        ));
-    }
-    if !others.is_empty() {
-        subject = if certificates.is_empty() {
-            format!("certaudit: {}", others.join(", "))
-        } else {
-            format!("{subject}, {}", others.join(", "))
-        };
-    }
-    if endpoints > 0 {
-        let serving = crate::report::counted(endpoints, "endpoint");
-        subject = if certificates.is_empty() {
-            format!("certaudit: {serving} serving a problem")
-        } else {
-            format!("{subject}, {serving} serving a problem")
-        };
-    }
-    if report.is_incomplete() {
-        subject.push_str(" - scan INCOMPLETE");
-    }
-    clip_subject(&subject)
 }
 
 /// ASCII, one line, under 100 characters: control characters and everything beyond ASCII
@@ -586,6 +614,53 @@ mod tests {
             attempt_in_days: Some(days - 60),
         }));
         c
+    }
+
+    /// Every clause at once, numbers at their widest, in part 12 of 12 of an incomplete scan
+    /// with changes: the subject keeps "scan INCOMPLETE" and the part, and cuts no clause.
+    #[test]
+    fn a_long_subject_drops_whole_clauses_and_never_the_incomplete_flag() {
+        let subject = Subject {
+            lead: "123456 changes; ".into(),
+            clauses: vec![
+                "100000 expired, 100000 expiring, 100000 will not renew (100000 renewal at risk)"
+                    .into(),
+                "12 private CAs needing attention".into(),
+                "3 shadow certificates expiring (CT)".into(),
+                "4 endpoints serving a problem".into(),
+            ],
+            incomplete: true,
+        };
+        let text = subject.render(Some((12, 12)));
+        assert!(text.len() <= MAX_SUBJECT_CHARS, "{text}");
+        assert!(
+            text.ends_with(" - scan INCOMPLETE (part 12 of 12)"),
+            "{text}"
+        );
+        // 99 characters exactly: every clause kept.
+        let exact = Subject {
+            lead: String::new(),
+            clauses: vec![
+                "10 expired, 0 expiring, 0 will not renew".into(),
+                "1 endpoint serving a problem".into(),
+            ],
+            incomplete: true,
+        };
+        let text = exact.render(None);
+        assert_eq!(
+            text,
+            "certaudit: 10 expired, 0 expiring, 0 will not renew, 1 endpoint serving a problem \
+             - scan INCOMPLETE"
+        );
+        assert_eq!(text.len(), MAX_SUBJECT_CHARS);
+        // One clause more: the one that fitted gives way too, to say there is more.
+        let mut more = exact;
+        more.clauses
+            .push("2 shadow certificates expiring (CT)".into());
+        assert_eq!(
+            more.render(None),
+            "certaudit: 10 expired, 0 expiring, 0 will not renew, ... - scan INCOMPLETE"
+        );
     }
 
     #[test]
