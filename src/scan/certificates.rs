@@ -30,6 +30,9 @@ const MAX_ITEMS: i32 = 1000;
 pub struct CallBudget<'a> {
     pub limiter: &'a CallLimiter,
     pub calls: &'a Semaphore,
+    /// Slots only ListCertificates may take (besides `calls`): listing goes on while
+    /// describes fill `calls`.
+    pub lists: &'a Semaphore,
     /// Describe (and tag) calls in flight per account-region: enough to keep `--rate` going
     /// at a second of latency, no more (each waiting call holds memory).
     pub in_flight: usize,
@@ -64,11 +67,16 @@ impl AccountRegion {
             .limiter
             .until_ready(&self.budget_key, operation)
             .await;
-        budget
-            .calls
-            .acquire()
-            .await
-            .expect("the call semaphore is never closed")
+        let slot = match operation {
+            // Whichever slot frees first: its own, or one of every call's.
+            Operation::ListCertificates => tokio::select! {
+                biased;
+                slot = budget.lists.acquire() => slot,
+                slot = budget.calls.acquire() => slot,
+            },
+            _ => budget.calls.acquire().await,
+        };
+        slot.expect("the call semaphores are never closed")
     }
 }
 
@@ -426,4 +434,49 @@ pub async fn describe_one(
         certificate,
         exportable,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::plan::RateScope;
+
+    /// Describes hold every shared slot: a listing still gets one of its own, and a describe
+    /// never takes a listing's.
+    #[tokio::test]
+    async fn a_listing_is_not_queued_behind_describes() {
+        let limiter = CallLimiter::new(NonZeroU32::new(100).unwrap(), RateScope::AccountRegion);
+        let (calls, lists) = (Semaphore::new(0), Semaphore::new(1));
+        let never = Interrupt::never();
+        let budget = CallBudget {
+            limiter: &limiter,
+            calls: &calls,
+            lists: &lists,
+            in_flight: 2,
+            interrupt: &never,
+            renewal: None,
+        };
+        let at = AccountRegion {
+            account_id: "111111111111".into(),
+            account_name: None,
+            region: "eu-west-1".into(),
+            budget_key: limiter.key("111111111111", "eu-west-1"),
+        };
+        let soon = Duration::from_millis(200);
+        let listing = tokio::time::timeout(soon, at.pace(&budget, Operation::ListCertificates));
+        let _listing_slot = listing
+            .await
+            .expect("a listing slot while describes hold the rest");
+        lists.add_permits(1);
+        let describing = at.pace(&budget, Operation::DescribeCertificate);
+        assert!(tokio::time::timeout(soon, describing).await.is_err());
+        // A shared slot frees: the listing takes it when its own are taken.
+        let _second_listing = lists.try_acquire().unwrap();
+        calls.add_permits(1);
+        let listing = tokio::time::timeout(soon, at.pace(&budget, Operation::ListCertificates));
+        assert!(listing.await.is_ok());
+    }
 }
