@@ -102,29 +102,54 @@ fn by_account(checks: &[Check]) -> impl Iterator<Item = &[Check]> {
     checks.chunk_by(|a, b| a.account_id == b.account_id)
 }
 
+/// One account's row: who it is, then one cell per stage of access, then the verdict.
 fn account_row(checks: &[Check]) -> Vec<String> {
     let first = &checks[0];
-    let find = |kind: CheckKind| checks.iter().find(|c| c.check == kind);
-    let verdict = |c: &Check| match c.result {
+    vec![
+        first.account_id.clone(),
+        first.account_name.clone().unwrap_or_else(|| "-".into()),
+        access_cell(checks),
+        regions_cell(checks),
+        acm_cell(checks),
+        other_sources(checks),
+        result_cell(checks),
+    ]
+}
+
+fn find(checks: &[Check], kind: CheckKind) -> Option<&Check> {
+    checks.iter().find(|c| c.check == kind)
+}
+
+/// "ok", "skipped", "not enabled", or "FAILED AccessDenied".
+fn verdict(c: &Check) -> String {
+    match c.result {
         Verdict::Failed => format!("FAILED {}", c.code.as_deref().unwrap_or("")),
         other => other.as_str().to_string(),
-    };
-    let access = match (
-        find(CheckKind::AssumeRole),
-        find(CheckKind::CallerCredentials),
+    }
+}
+
+/// The role assumed, or the caller's own credentials when there is no role to assume.
+fn access_cell(checks: &[Check]) -> String {
+    match (
+        find(checks, CheckKind::AssumeRole),
+        find(checks, CheckKind::CallerCredentials),
     ) {
         (Some(c), _) => verdict(c),
         (None, Some(c)) if c.result == Verdict::Ok => "own credentials".into(),
         (None, Some(c)) => verdict(c),
         (None, None) => "-".into(),
-    };
-    let not_enabled: Vec<&str> = checks
-        .iter()
-        .filter(|c| c.result == Verdict::NotEnabled)
-        .filter_map(|c| c.region.as_deref())
-        .collect();
-    let regions = match find(CheckKind::DescribeRegions) {
+    }
+}
+
+/// "17 enabled", and the regions not enabled in this account.
+fn regions_cell(checks: &[Check]) -> String {
+    match find(checks, CheckKind::DescribeRegions) {
         Some(c) if c.result == Verdict::Ok => {
+            let not_enabled: Vec<&str> = checks
+                .iter()
+                .filter(|c| c.result == Verdict::NotEnabled)
+                .filter_map(|c| c.region.as_deref())
+                .collect();
             // The regions read by either per-region check (`--sources` may leave out one).
             let scanned = checks
                 .iter()
@@ -145,13 +170,17 @@ fn account_row(checks: &[Check]) -> Vec<String> {
         }
         Some(c) => verdict(c),
         None => "-".into(),
-    };
+    }
+}
+
+/// ACM's listing per region: "17/17 ok", or which regions failed.
+fn acm_cell(checks: &[Check]) -> String {
     let reads: Vec<&Check> = checks
         .iter()
         .filter(|c| c.check == CheckKind::ListCertificates)
         .collect();
     let reads_ok = reads.iter().filter(|c| c.result == Verdict::Ok).count();
-    let acm = if reads.is_empty() {
+    if reads.is_empty() {
         "-".into()
     } else if reads_ok == reads.len() {
         format!("{reads_ok}/{} ok", reads.len())
@@ -162,8 +191,13 @@ fn account_row(checks: &[Check]) -> Vec<String> {
             .filter_map(|c| c.region.as_deref())
             .collect();
         format!("{reads_ok}/{} ok, FAILED {}", reads.len(), failed.join(" "))
-    };
-    let result = if let Some(skip) = find(CheckKind::Account) {
+    }
+}
+
+/// "ok", "FAILED", or why the account was skipped. An unknown --regions name is told once
+/// under Problems, not held against every account.
+fn result_cell(checks: &[Check]) -> String {
+    if let Some(skip) = find(checks, CheckKind::Account) {
         format!("skipped: {}", skip.message.as_deref().unwrap_or(""))
     } else if checks
         .iter()
@@ -172,26 +206,13 @@ fn account_row(checks: &[Check]) -> Vec<String> {
         "FAILED".into()
     } else {
         "ok".into()
-    };
-    vec![
-        first.account_id.clone(),
-        first.account_name.clone().unwrap_or_else(|| "-".into()),
-        access,
-        regions,
-        acm,
-        other_sources(checks),
-        result,
-    ]
+    }
 }
 
 /// IAM's server certificates and the Private CAs: "ok, 17/17 ok", or what failed.
 fn other_sources(checks: &[Check]) -> String {
-    let iam = match checks
-        .iter()
-        .find(|c| c.check == CheckKind::ListServerCertificates)
-    {
-        Some(c) if c.result == Verdict::Ok => "ok".to_string(),
-        Some(c) => format!("FAILED {}", c.code.as_deref().unwrap_or("")),
+    let iam = match find(checks, CheckKind::ListServerCertificates) {
+        Some(c) => verdict(c),
         None => return "-".into(),
     };
     let pca: Vec<&Check> = checks
