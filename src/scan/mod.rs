@@ -414,17 +414,15 @@ impl<'p> Engine<'p> {
             scan.outcome.reason = Some(UNFINISHED.into());
         }
         let outcome = &scan.outcome;
+        let certificates = scan.certificates.len() + scan.handed_over;
         tracing::info!(
             account = %outcome.account_id,
             state = ?outcome.state,
             reason = outcome.reason.as_deref().unwrap_or(""),
-            certificates = scan.certificates.len() + scan.handed_over,
+            certificates,
             "account done"
         );
-        self.progress.account_done(
-            scan.certificates.len() + scan.handed_over,
-            scan.errors.len(),
-        );
+        self.progress.account_done(certificates, scan.errors.len());
         for region in scan.authorities_read {
             self.gathered
                 .authorities_read
@@ -520,9 +518,10 @@ fn interrupted_message(signal: Signal, unfinished: &[String]) -> String {
     message
 }
 
-/// What finished accounts gave. Until every account is listed, certificates stay in their
-/// accounts' vectors (growing one vector of 100,000 would copy it, at twice its size, at every
-/// doubling); once the total is known, they go into one vector of exactly that size.
+/// What described regions and finished accounts gave. Until every account is listed,
+/// certificates stay in the vectors they came in (growing one vector of 100,000 would copy
+/// it, at twice its size, at every doubling); once the total is known, they go into one
+/// vector of exactly that size.
 #[derive(Default)]
 struct Gathered {
     certificates: Vec<Vec<Certificate>>,
