@@ -619,3 +619,118 @@ fn a_signal_during_the_renewal_check_is_an_interrupted_error() {
     );
     assert_eq!(check(&report, &fabric, "one"), &Value::Null);
 }
+
+#[test]
+fn stray_answers_are_passed_over_and_a_truncated_one_is_asked_again_over_tcp() {
+    use hickory_server::proto::op::Message;
+    use hickory_server::proto::rr::rdata::{CAA, CNAME};
+    use hickory_server::proto::rr::{Name, RData, Record, RecordType};
+
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        issued("big", "big.tcp.test", json!({})),
+    ]}]}));
+    let (record, value) = validation_record(&fabric.account("app"), "big.tcp.test");
+    let answer_to = |query: &Message| {
+        let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
+        answer.queries = query.queries.clone();
+        answer
+    };
+    let cname = move |query: &Message, to: &str| {
+        let mut answer = answer_to(query);
+        let q = &query.queries[0];
+        let target = Name::from_ascii(to).unwrap();
+        answer.add_answer(Record::from_rdata(
+            q.name().clone(),
+            300,
+            RData::CNAME(CNAME(target)),
+        ));
+        answer
+    };
+    // Before every genuine UDP answer, two that are not its: the wrong ID, and the right ID
+    // for another question. Each points the validation record elsewhere and allows Amazon.
+    let strays = move |query: &Message| {
+        let mut wrong_id = cname(query, "_spoofed.elsewhere.example.");
+        wrong_id.metadata.id = query.metadata.id.wrapping_add(1);
+        let mut wrong_question = cname(query, "_spoofed.elsewhere.example.");
+        wrong_question.queries[0].set_name(Name::from_ascii("other.tcp.test.").unwrap());
+        vec![wrong_id, wrong_question]
+    };
+    let big = Name::from_ascii("big.tcp.test.").unwrap();
+    // big.tcp.test's CAA set is too large for UDP: truncated there, whole over TCP, and it
+    // names 40 CAs but not Amazon.
+    let whole_set = move |query: &Message| {
+        let mut answer = answer_to(query);
+        for i in 0..40 {
+            let ca = Name::from_ascii(format!("ca-number-{i:02}.example")).unwrap();
+            answer.add_answer(Record::from_rdata(
+                big.clone(),
+                300,
+                RData::CAA(CAA::new_issue(false, Some(ca), vec![])),
+            ));
+        }
+        answer
+    };
+    let udp = {
+        let record = record.clone();
+        let value = value.clone();
+        move |query: &Message| {
+            let q = &query.queries[0];
+            let name = q.name().to_ascii().to_ascii_lowercase();
+            let mut answers = strays(query);
+            answers.push(match q.query_type() {
+                RecordType::CNAME if name == record => cname(query, &value),
+                RecordType::CAA if name == "big.tcp.test." => {
+                    let mut truncated = answer_to(query);
+                    truncated.metadata.truncation = true;
+                    truncated
+                }
+                _ => answer_to(query),
+            });
+            answers
+        }
+    };
+    let dns = DnsServer::scripted(udp, whole_set);
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--dns-server",
+        &dns.addr.to_string(),
+    ]);
+    assert_eq!(code, 0, "{}", report["errors"]);
+    let risks = risks(&report, &fabric, "big");
+    assert_eq!(
+        risks.len(),
+        1,
+        "the validation record as the server gave it, not as the strays did; the CAA set \
+         as TCP gave it: {risks:?}"
+    );
+    assert_eq!(risks[0].0, "caa-forbids-amazon", "{risks:?}");
+    assert!(risks[0].2.contains("ca-number-39.example"), "{risks:?}");
+}
+
+#[test]
+fn a_resolver_port_nothing_listens_on_is_unreachable_at_once() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        issued("one", "one.closed-port.test", json!({})),
+    ]}]}));
+    // A loopback port just freed: nothing answers there, and the kernel says so.
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--dns-server",
+        &closed.to_string(),
+    ]);
+    assert_eq!(code, 3, "incomplete: {}", report["errors"]);
+    assert_eq!(status(&report, &fabric, "one"), "unknown");
+    let errors = report["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["stage"] == "dns" && e["code"] == "unreachable"),
+        "a refused port is said to be one, not waited out as a silent server: {errors:?}"
+    );
+}

@@ -10,17 +10,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
-use hickory_resolver::TokioResolver;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::sync::{Notify, Semaphore};
 
 use super::caa;
+use super::exchange::{Reply, Resolver, Trouble};
 
 /// Lookups in flight at once: enough for thousands of names a second on loopback, few enough
 /// not to flood a VPC resolver (AmazonProvidedDNS allows 1,024 packets a second per interface).
@@ -52,7 +47,7 @@ pub enum Answer<T> {
 
 /// The resolver and what it has answered this scan.
 pub struct Dns {
-    resolver: Result<Arc<TokioResolver>, Failure>,
+    resolver: Result<Arc<Resolver>, Failure>,
     /// "127.0.0.1:5353", or "the system resolver (10.0.0.2)": named in every error (shared by
     /// every lookup task: one allocation, not one a name).
     pub label: Arc<str>,
@@ -69,49 +64,23 @@ impl Dns {
     /// A resolver asking `servers` (none: the system's). `timeout` bounds each lookup,
     /// retries included. Never fails: a resolver that cannot be set up fails each lookup.
     pub fn new(servers: &[SocketAddr], timeout: Duration) -> Dns {
-        let mut options = ResolverOpts::default();
-        // Two tries within the one timeout: a lost UDP packet is retried, a dead server still
-        // fails in `timeout`.
-        options.timeout = timeout / 2;
-        options.attempts = 2;
-        // Names here are absolute: never tried under the search domains, nor read from
-        // /etc/hosts (ACM does not read this machine's hosts file).
-        options.ndots = 0;
-        options.use_hosts_file = ResolveHosts::Never;
-        options.preserve_intermediates = true;
-        options.cache_size = 0;
-        let (config, label) = match servers.is_empty() {
-            true => match hickory_resolver::system_conf::read_system_conf() {
-                Ok((config, _)) => {
-                    let ips: Vec<String> = config
-                        .name_servers()
-                        .iter()
-                        .map(|s| s.ip.to_string())
-                        .collect();
-                    let label = format!("the system resolver ({})", ips.join(", "));
-                    (Ok(config), label)
-                }
-                Err(e) => (Err(e), "the system resolver (/etc/resolv.conf)".to_string()),
-            },
+        let (servers, label) = match servers.is_empty() {
+            true => system_servers(),
             false => {
                 let label = servers
                     .iter()
                     .map(|s| s.to_string())
                     .collect::<Vec<_>>()
                     .join(", ");
-                (Ok(configured(servers)), label)
+                (Ok(servers.to_vec()), label)
             }
         };
-        let resolver = config.and_then(|config| {
-            TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
-                .with_options(options)
-                .build()
-                .map(Arc::new)
-        });
-        let resolver = resolver.map_err(|e| Failure {
-            code: "no-resolver".into(),
-            message: format!("no DNS resolver could be set up from {label}: {e}"),
-        });
+        let resolver = servers
+            .map(|servers| Arc::new(Resolver::new(servers, timeout)))
+            .map_err(|e| Failure {
+                code: "no-resolver".into(),
+                message: format!("no DNS resolver could be set up from {label}: {e}"),
+            });
         Dns {
             resolver,
             label: label.into(),
@@ -159,15 +128,28 @@ impl Dns {
         })
     }
 
-    /// The addresses of `name` (A and AAAA).
+    /// The addresses of `name`: its A records, else its AAAA records.
     pub fn addresses(&self, name: &str) -> Arc<Slot<Vec<std::net::IpAddr>>> {
         self.ask(&self.addresses, name, "A/AAAA".into(), |resolver, name| {
             async move {
-                let found = resolver.lookup_ip(name.as_str()).await?;
-                let ips: Vec<std::net::IpAddr> = found.iter().collect();
-                Ok(match ips.is_empty() {
-                    true => Answer::NoData,
-                    false => Answer::Found(ips),
+                let mut nxdomain = false;
+                for record_type in [RecordType::A, RecordType::AAAA] {
+                    let records = match resolver.ask(name.clone(), record_type).await? {
+                        Reply::NxDomain => {
+                            nxdomain = true;
+                            continue;
+                        }
+                        Reply::Records(records) => records,
+                    };
+                    let ips: Vec<std::net::IpAddr> =
+                        records.iter().filter_map(|r| r.ip_addr()).collect();
+                    if !ips.is_empty() {
+                        return Ok(Answer::Found(ips));
+                    }
+                }
+                Ok(match nxdomain {
+                    true => Answer::NxDomain,
+                    false => Answer::NoData,
                 })
             }
             .boxed()
@@ -187,16 +169,10 @@ impl Dns {
             record_type.to_string(),
             move |resolver, name| {
                 async move {
-                    let Ok(query) = Name::from_ascii(&name) else {
-                        return Ok(Answer::Failed(Failure {
-                            code: "bad-name".into(),
-                            message: format!("{name} is not a DNS name certaudit can ask for"),
-                        }));
-                    };
-                    let found = resolver.lookup(query, record_type).await?;
-                    let records: Vec<RData> =
-                        found.answers().iter().map(|r| r.data.clone()).collect();
-                    Ok(read(&records))
+                    Ok(match resolver.ask(name, record_type).await? {
+                        Reply::NxDomain => Answer::NxDomain,
+                        Reply::Records(records) => read(&records),
+                    })
                 }
                 .boxed()
             },
@@ -212,7 +188,7 @@ impl Dns {
         memo: &Memo<T>,
         name: &str,
         kind: String,
-        lookup: impl FnOnce(Arc<TokioResolver>, String) -> BoxFuture<'static, Result<Answer<T>, NetError>>
+        lookup: impl FnOnce(Arc<Resolver>, Name) -> BoxFuture<'static, Result<Answer<T>, Trouble>>
             + Send
             + 'static,
     ) -> Arc<Slot<T>> {
@@ -230,10 +206,16 @@ impl Dns {
         tokio::spawn(async move {
             let answer = async {
                 let resolver = resolver.map_err(Answer::Failed)?;
+                let query = Name::from_ascii(&name).map_err(|_| {
+                    Answer::Failed(Failure {
+                        code: "bad-name".into(),
+                        message: format!("{name} is not a DNS name certaudit can ask for"),
+                    })
+                })?;
                 let _turn = in_flight.acquire_owned().await;
                 health.alive(&name, &kind, &label)?;
                 Ok(
-                    match tokio::time::timeout(timeout, lookup(resolver, name.clone())).await {
+                    match tokio::time::timeout(timeout, lookup(resolver, query)).await {
                         Err(_) => Answer::Failed(timed_out(&name, &kind, &label, timeout)),
                         Ok(Ok(answer)) => answer,
                         Ok(Err(e)) => classify(&e, &name, &kind, &label),
@@ -338,20 +320,34 @@ fn claim<T: Clone>(memo: &Memo<T>, keys: &RandomState, name: &str) -> (Arc<Slot<
     }
 }
 
-/// `--dns-server`s, each over UDP and (for truncated answers) TCP on its port.
-fn configured(servers: &[SocketAddr]) -> ResolverConfig {
-    ResolverConfig::from_name_servers(
-        servers
-            .iter()
-            .map(|s| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = s.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = s.port();
-                NameServerConfig::new(s.ip(), true, vec![udp, tcp])
-            })
-            .collect(),
-    )
+/// The system's resolvers (/etc/resolv.conf), and how errors name them.
+fn system_servers() -> (Result<Vec<SocketAddr>, String>, String) {
+    const PATH: &str = "/etc/resolv.conf";
+    let servers = std::fs::read(PATH)
+        .map_err(|e| format!("cannot read {PATH}: {e}"))
+        .and_then(|text| nameservers(&text));
+    let label = match &servers {
+        Ok(servers) => {
+            let ips: Vec<String> = servers.iter().map(|s| s.ip().to_string()).collect();
+            format!("the system resolver ({})", ips.join(", "))
+        }
+        Err(_) => format!("the system resolver ({PATH})"),
+    };
+    (servers, label)
+}
+
+/// The `nameserver`s of a resolv.conf, on port 53.
+fn nameservers(text: &[u8]) -> Result<Vec<SocketAddr>, String> {
+    let config = resolv_conf::Config::parse(text).map_err(|e| format!("it does not parse: {e}"))?;
+    let servers: Vec<SocketAddr> = config
+        .nameservers
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip.into(), 53))
+        .collect();
+    match servers.is_empty() {
+        true => Err("it names no nameserver".into()),
+        false => Ok(servers),
+    }
 }
 
 /// `name` absolute and lower case: "example.com." (DNS compares names without case).
@@ -373,22 +369,17 @@ fn timed_out(name: &str, kind: &str, label: &str, timeout: Duration) -> Failure 
     }
 }
 
-/// NXDOMAIN and NODATA are answers; everything else is a failed lookup.
-fn classify<T>(e: &NetError, name: &str, kind: &str, label: &str) -> Answer<T> {
-    let code = match e {
-        NetError::Dns(DnsError::NoRecordsFound(none)) => match none.response_code {
-            ResponseCode::NXDomain => return Answer::NxDomain,
-            ResponseCode::NoError => return Answer::NoData,
-            other => response_code(other),
-        },
-        NetError::Dns(DnsError::ResponseCode(code)) => response_code(*code),
-        NetError::Timeout => "timeout".to_string(),
-        NetError::NoConnections => "unreachable".to_string(),
-        NetError::Io(_) => "io".to_string(),
-        _ => "dns-error".to_string(),
+/// A lookup no server answered to judge by.
+fn classify<T>(trouble: &Trouble, name: &str, kind: &str, label: &str) -> Answer<T> {
+    let code = match trouble {
+        Trouble::Code(code) => response_code(*code),
+        Trouble::Timeout => "timeout".to_string(),
+        Trouble::Unreachable(_) => "unreachable".to_string(),
+        Trouble::Io(_) => "io".to_string(),
+        Trouble::Malformed(_) => "dns-error".to_string(),
     };
     Answer::Failed(Failure {
-        message: format!("{kind} lookup of {name} at {label}: {e}"),
+        message: format!("{kind} lookup of {name} at {label}: {trouble}"),
         code,
     })
 }
@@ -401,5 +392,47 @@ fn response_code(code: ResponseCode) -> String {
         ResponseCode::FormErr => "formerr".into(),
         ResponseCode::NotImp => "notimp".into(),
         other => format!("rcode-{}", u16::from(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_resolvers_are_the_nameservers_of_resolv_conf() {
+        let text = b"# written by a DHCP client\nsearch corp.example\nnameserver 10.0.0.2\n\
+                     nameserver fe80::1%eth0\noptions edns0 ndots:2\n";
+        let servers = nameservers(text).unwrap();
+        let shown: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.2:53", "[fe80::1]:53"]);
+        let none = nameservers(b"search corp.example\n").unwrap_err();
+        assert!(none.contains("no nameserver"), "{none}");
+    }
+
+    #[test]
+    fn a_lookup_that_cannot_be_made_names_the_resolver_and_its_code() {
+        let refused = classify::<()>(
+            &Trouble::Code(ResponseCode::Refused),
+            "x.example.",
+            "CAA",
+            "127.0.0.1:53",
+        );
+        let Answer::Failed(failure) = refused else {
+            panic!("REFUSED is no answer");
+        };
+        assert_eq!(failure.code, "refused");
+        assert!(failure
+            .message
+            .contains("CAA lookup of x.example. at 127.0.0.1:53"));
+        let Answer::Failed(closed) = classify::<()>(
+            &Trouble::Unreachable(std::io::ErrorKind::ConnectionRefused.into()),
+            "x.example.",
+            "CNAME",
+            "127.0.0.1:53",
+        ) else {
+            panic!("a closed port is no answer");
+        };
+        assert_eq!(closed.code, "unreachable");
     }
 }

@@ -10,6 +10,7 @@
 pub mod caa;
 mod checker;
 pub mod dns;
+mod exchange;
 pub mod facts;
 mod http;
 pub mod issuing_ca;

@@ -73,6 +73,48 @@ impl DnsServer {
             while udp.recv_from(&mut buf).await.is_ok() {}
         })
     }
+
+    /// A server answering each UDP query with `udp`'s messages, sent in order from the port
+    /// asked, and each TCP query (RFC 7766 framing) with `tcp`'s: for answers a real resolver
+    /// gives rarely — strays and spoofs with the wrong ID or question, truncated answers.
+    pub fn scripted(
+        udp: impl Fn(&Message) -> Vec<Message> + Send + 'static,
+        tcp: impl Fn(&Message) -> Message + Send + 'static,
+    ) -> DnsServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        spawn(move |socket, listener| async move {
+            let udp_side = async {
+                let mut buf = vec![0u8; 4096];
+                while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                    let Ok(query) = Message::from_vec(&buf[..n]) else {
+                        continue;
+                    };
+                    for answer in udp(&query) {
+                        let _ = socket.send_to(&answer.to_vec().unwrap(), from).await;
+                    }
+                }
+            };
+            let tcp_side = async {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    let Ok(len) = stream.read_u16().await else {
+                        continue;
+                    };
+                    let mut query = vec![0u8; len as usize];
+                    if stream.read_exact(&mut query).await.is_err() {
+                        continue;
+                    }
+                    let Ok(query) = Message::from_vec(&query) else {
+                        continue;
+                    };
+                    let answer = tcp(&query).to_vec().unwrap();
+                    let mut framed = (answer.len() as u16).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&answer);
+                    let _ = stream.write_all(&framed).await;
+                }
+            };
+            tokio::join!(udp_side, tcp_side);
+        })
+    }
 }
 
 /// A UDP server answering each query it can parse with `respond`'s message.
