@@ -734,3 +734,102 @@ fn a_resolver_port_nothing_listens_on_is_unreachable_at_once() {
         "a refused port is said to be one, not waited out as a silent server: {errors:?}"
     );
 }
+
+#[test]
+fn an_alias_loop_is_no_answer_and_a_dead_first_server_is_passed_over() {
+    use hickory_server::proto::op::Message;
+    use hickory_server::proto::rr::rdata::CNAME;
+    use hickory_server::proto::rr::{Name, RData, Record, RecordType};
+
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        issued("looped", "looped.alias.test", json!({})),
+        issued("fine", "fine.alias.test", json!({})),
+    ]}]}));
+    let account = fabric.account("app");
+    let records: Vec<(String, String)> = ["looped.alias.test", "fine.alias.test"]
+        .iter()
+        .map(|d| validation_record(&account, d))
+        .collect();
+    // looped.alias.test is an alias of an alias of itself: its CAA question is answered with
+    // the loop alone. ACM's CA gets no CAA set there either, and must not issue: unknown.
+    let answer = move |query: &Message| {
+        let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
+        answer.queries = query.queries.clone();
+        let q = &query.queries[0];
+        let name = q.name().to_ascii().to_ascii_lowercase();
+        let cname = |from: &str, to: &str| {
+            Record::from_rdata(
+                Name::from_ascii(from).unwrap(),
+                300,
+                RData::CNAME(CNAME(Name::from_ascii(to).unwrap())),
+            )
+        };
+        match q.query_type() {
+            RecordType::CNAME => {
+                if let Some((record, value)) = records.iter().find(|(r, _)| *r == name) {
+                    answer.add_answer(cname(record, value));
+                }
+            }
+            RecordType::CAA if name == "looped.alias.test." => {
+                answer.add_answer(cname("looped.alias.test.", "other.alias.test."));
+                answer.add_answer(cname("other.alias.test.", "looped.alias.test."));
+            }
+            _ => {}
+        }
+        vec![answer]
+    };
+    let dns = DnsServer::scripted(answer, |query| query.clone());
+    // The first server never answers: each lookup it is asked first loses its share of the
+    // timeout, then the second answers; the scan is complete.
+    let dead = DnsServer::silent();
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--dns-server",
+        &dead.addr.to_string(),
+        "--dns-server",
+        &dns.addr.to_string(),
+        "--dns-timeout",
+        "2",
+    ]);
+    assert_eq!(
+        code, 3,
+        "the loop leaves one check unknown: {}",
+        report["errors"]
+    );
+    assert_eq!(status(&report, &fabric, "fine"), "ok");
+    assert_eq!(status(&report, &fabric, "looped"), "unknown");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "only the loop: {errors:?}");
+    assert_eq!(errors[0]["code"], "dns-error", "{errors:?}");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("loop"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn of_two_failing_servers_the_answer_is_reported_not_the_silence() {
+    let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
+        issued("one", "one.two-servers.test", json!({})),
+    ]}]}));
+    let silent = DnsServer::silent();
+    let servfail = DnsServer::servfail();
+    let (code, report) = fabric.scan_json(&[
+        "--regions",
+        "us-east-1",
+        "--dns-server",
+        &servfail.addr.to_string(),
+        "--dns-server",
+        &silent.addr.to_string(),
+        "--dns-timeout",
+        "2",
+    ]);
+    assert_eq!(code, 3);
+    assert_eq!(status(&report, &fabric, "one"), "unknown");
+    let errors = report["errors"].as_array().unwrap();
+    assert!(
+        !errors.is_empty() && errors.iter().all(|e| e["code"] == "servfail"),
+        "the first server's SERVFAIL says more than the second one's silence after it: {errors:?}"
+    );
+}

@@ -128,29 +128,16 @@ impl Dns {
         })
     }
 
-    /// The addresses of `name`: its A records, else its AAAA records.
+    /// The addresses of `name` (AAAA and A, asked at once; IPv6 first). One family failing
+    /// while the other answers is still an answer.
     pub fn addresses(&self, name: &str) -> Arc<Slot<Vec<std::net::IpAddr>>> {
         self.ask(&self.addresses, name, "A/AAAA".into(), |resolver, name| {
             async move {
-                let mut nxdomain = false;
-                for record_type in [RecordType::A, RecordType::AAAA] {
-                    let records = match resolver.ask(name.clone(), record_type).await? {
-                        Reply::NxDomain => {
-                            nxdomain = true;
-                            continue;
-                        }
-                        Reply::Records(records) => records,
-                    };
-                    let ips: Vec<std::net::IpAddr> =
-                        records.iter().filter_map(|r| r.ip_addr()).collect();
-                    if !ips.is_empty() {
-                        return Ok(Answer::Found(ips));
-                    }
-                }
-                Ok(match nxdomain {
-                    true => Answer::NxDomain,
-                    false => Answer::NoData,
-                })
+                let (v6, v4) = futures::join!(
+                    resolver.ask(name.clone(), RecordType::AAAA),
+                    resolver.ask(name, RecordType::A)
+                );
+                both_families(v6, v4)
             }
             .boxed()
         })
@@ -320,6 +307,30 @@ fn claim<T: Clone>(memo: &Memo<T>, keys: &RandomState, name: &str) -> (Arc<Slot<
     }
 }
 
+/// A name's addresses from its AAAA and A answers, IPv6 first: either family's records are
+/// an answer, whatever befell the other; without any, a failure wins over NXDOMAIN.
+fn both_families(
+    v6: Result<Reply, Trouble>,
+    v4: Result<Reply, Trouble>,
+) -> Result<Answer<Vec<std::net::IpAddr>>, Trouble> {
+    let mut ips: Vec<std::net::IpAddr> = Vec::new();
+    let mut nxdomain = false;
+    let mut trouble = None;
+    for reply in [v6, v4] {
+        match reply {
+            Ok(Reply::Records(records)) => ips.extend(records.iter().filter_map(|r| r.ip_addr())),
+            Ok(Reply::NxDomain) => nxdomain = true,
+            Err(e) => trouble = trouble.or(Some(e)),
+        }
+    }
+    match (ips.is_empty(), trouble) {
+        (false, _) => Ok(Answer::Found(ips)),
+        (true, Some(trouble)) => Err(trouble),
+        (true, None) if nxdomain => Ok(Answer::NxDomain),
+        (true, None) => Ok(Answer::NoData),
+    }
+}
+
 /// The system's resolvers (/etc/resolv.conf), and how errors name them.
 fn system_servers() -> (Result<Vec<SocketAddr>, String>, String) {
     const PATH: &str = "/etc/resolv.conf";
@@ -336,17 +347,38 @@ fn system_servers() -> (Result<Vec<SocketAddr>, String>, String) {
     (servers, label)
 }
 
-/// The `nameserver`s of a resolv.conf, on port 53.
+/// The first three `nameserver`s of a resolv.conf (as many as glibc asks), on port 53. Lines
+/// it cannot read (an option newer than the parser) are passed over, as glibc does.
 fn nameservers(text: &[u8]) -> Result<Vec<SocketAddr>, String> {
-    let config = resolv_conf::Config::parse(text).map_err(|e| format!("it does not parse: {e}"))?;
+    let (config, _unread) = resolv_conf::Config::parse_with_errors(text);
     let servers: Vec<SocketAddr> = config
         .nameservers
         .into_iter()
-        .map(|ip| SocketAddr::new(ip.into(), 53))
+        .take(3)
+        .map(|ip| match ip {
+            resolv_conf::ScopedIp::V4(ip) => SocketAddr::new(ip.into(), 53),
+            resolv_conf::ScopedIp::V6(ip, scope) => {
+                let scope = scope.as_deref().map_or(0, interface_index);
+                std::net::SocketAddrV6::new(ip, 53, 0, scope).into()
+            }
+        })
         .collect();
     match servers.is_empty() {
         true => Err("it names no nameserver".into()),
         false => Ok(servers),
+    }
+}
+
+/// The index of a link-local address's zone: "2", or an interface's name ("eth0"); 0 (none)
+/// when there is no such interface.
+fn interface_index(zone: &str) -> u32 {
+    if let Ok(index) = zone.parse::<u32>() {
+        return index;
+    }
+    match std::ffi::CString::new(zone) {
+        // SAFETY: if_nametoindex reads the NUL-terminated name it is given, nothing else.
+        Ok(name) => unsafe { libc::if_nametoindex(name.as_ptr()) },
+        Err(_) => 0,
     }
 }
 
@@ -376,6 +408,7 @@ fn classify<T>(trouble: &Trouble, name: &str, kind: &str, label: &str) -> Answer
         Trouble::Timeout => "timeout".to_string(),
         Trouble::Unreachable(_) => "unreachable".to_string(),
         Trouble::Io(_) => "io".to_string(),
+        Trouble::Tcp(_) => "tcp-failed".to_string(),
         Trouble::Malformed(_) => "dns-error".to_string(),
     };
     Answer::Failed(Failure {
@@ -402,12 +435,69 @@ mod tests {
     #[test]
     fn the_system_resolvers_are_the_nameservers_of_resolv_conf() {
         let text = b"# written by a DHCP client\nsearch corp.example\nnameserver 10.0.0.2\n\
-                     nameserver fe80::1%eth0\noptions edns0 ndots:2\n";
+                     nameserver fe80::1%2\noptions edns0 ndots:2 no-such-option-yet\n\
+                     nameserver 10.0.0.3 10.0.0.4\nnameserver 10.0.0.5\nnameserver 10.0.0.6\n";
         let servers = nameservers(text).unwrap();
         let shown: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
-        assert_eq!(shown, ["10.0.0.2:53", "[fe80::1]:53"]);
+        // The zone kept; an unknown option and a line's extra address passed over, as glibc
+        // does; three servers, as many as glibc asks.
+        assert_eq!(shown, ["10.0.0.2:53", "[fe80::1%2]:53", "10.0.0.3:53"]);
         let none = nameservers(b"search corp.example\n").unwrap_err();
         assert!(none.contains("no nameserver"), "{none}");
+    }
+
+    #[test]
+    fn a_names_addresses_are_both_families_ipv6_first_whatever_befell_one() {
+        use hickory_proto::rr::rdata::{A, AAAA};
+        let v6 = || {
+            Ok(Reply::Records(vec![RData::AAAA(AAAA(
+                "2600:1f18::10".parse().unwrap(),
+            ))]))
+        };
+        let v4 = || {
+            Ok(Reply::Records(vec![RData::A(A("10.0.0.5"
+                .parse()
+                .unwrap()))]))
+        };
+        let shown = |answer: Result<Answer<Vec<std::net::IpAddr>>, Trouble>| match answer {
+            Ok(Answer::Found(ips)) => ips
+                .iter()
+                .map(|ip| ip.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Ok(Answer::NxDomain) => "NXDOMAIN".into(),
+            Ok(Answer::NoData) => "NODATA".into(),
+            Ok(Answer::Failed(f)) => f.code,
+            Err(e) => format!("trouble: {e}"),
+        };
+        // A private A record does not hide the public AAAA one.
+        assert_eq!(shown(both_families(v6(), v4())), "2600:1f18::10 10.0.0.5");
+        assert_eq!(
+            shown(both_families(Err(Trouble::Timeout), v4())),
+            "10.0.0.5"
+        );
+        assert_eq!(
+            shown(both_families(Err(Trouble::Timeout), Ok(Reply::NxDomain))),
+            "trouble: no answer to any attempt within --dns-timeout"
+        );
+        assert_eq!(
+            shown(both_families(Ok(Reply::NxDomain), Ok(Reply::NxDomain))),
+            "NXDOMAIN"
+        );
+        assert_eq!(
+            shown(both_families(
+                Ok(Reply::Records(vec![])),
+                Ok(Reply::NxDomain)
+            )),
+            "NXDOMAIN"
+        );
+        assert_eq!(
+            shown(both_families(
+                Ok(Reply::Records(vec![])),
+                Ok(Reply::Records(vec![]))
+            )),
+            "NODATA"
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! message ID — the two numbers an off-path spoofer must guess — accepting an answer only from
 //! the server asked and only to the question asked; over TCP when the UDP answer is truncated.
 //! Each attempt goes to the next server in turn with its share of the timeout; a server that
-//! fails (no answer, SERVFAIL, REFUSED) leaves the question to the next one.
+//! fails (no answer, SERVFAIL, REFUSED) leaves the question to the next one, and one that gave
+//! no answer is no longer asked first.
 //!
 //! hickory's resolver did this through its name-server pool, caching layer, retry stream and
 //! timers: ~50 µs of CPU a lookup, a quarter of a full scan's CPU with the check on. This is
@@ -11,10 +12,11 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -26,7 +28,7 @@ const UDP_ANSWER_BYTES: usize = 4096;
 const PORT_TRIES: usize = 10;
 
 /// Aliases followed for one question (the chain inside an answer, then the question asked
-/// again at its end) before the name is taken to have no records.
+/// again at its end); a longer chain, like a loop, is no answer.
 const MAX_ALIASES: usize = 8;
 
 /// The servers asked and how.
@@ -34,6 +36,9 @@ pub struct Resolver {
     servers: Vec<SocketAddr>,
     attempts: usize,
     attempt_timeout: Duration,
+    /// The server each lookup asks first: moved on from one that gave no answer, so a dead
+    /// first nameserver costs the lookups in flight when it is found out, not every lookup.
+    first: AtomicUsize,
 }
 
 /// What the servers said to one question.
@@ -53,6 +58,8 @@ pub enum Trouble {
     Io(io::Error),
     /// An answer, but no answer to the question: SERVFAIL, REFUSED...
     Code(ResponseCode),
+    /// The UDP answer was truncated and asking again over TCP failed.
+    Tcp(String),
     /// An answer that does not parse, or says it is something else.
     Malformed(String),
 }
@@ -64,8 +71,29 @@ impl std::fmt::Display for Trouble {
             Trouble::Unreachable(e) => write!(f, "unreachable: {e}"),
             Trouble::Io(e) => write!(f, "{e}"),
             Trouble::Code(code) => write!(f, "the server answered {code}"),
+            Trouble::Tcp(why) => write!(f, "truncated over UDP, and over TCP {why}"),
             Trouble::Malformed(why) => write!(f, "malformed answer: {why}"),
         }
+    }
+}
+
+impl Trouble {
+    /// Which of two failures of one lookup says more: an answer (SERVFAIL...) over a failed
+    /// TCP retry over a malformed answer over an I/O error over silence over a closed port.
+    fn rank(&self) -> u8 {
+        match self {
+            Trouble::Code(_) => 5,
+            Trouble::Tcp(_) => 4,
+            Trouble::Malformed(_) => 3,
+            Trouble::Io(_) => 2,
+            Trouble::Timeout => 1,
+            Trouble::Unreachable(_) => 0,
+        }
+    }
+
+    /// Whether the server said nothing at all.
+    fn unanswered(&self) -> bool {
+        matches!(self, Trouble::Timeout | Trouble::Unreachable(_))
     }
 }
 
@@ -78,73 +106,107 @@ impl Resolver {
             attempt_timeout: timeout / attempts as u32,
             attempts,
             servers,
+            first: AtomicUsize::new(0),
         }
     }
 
     /// The `record_type` records at `name`, aliases followed (except when asking for the alias
     /// itself: a CNAME question is answered by the CNAME at `name`).
     pub async fn ask(&self, name: Name, record_type: RecordType) -> Result<Reply, Trouble> {
+        let mut followed: Vec<Name> = Vec::new();
         let mut at = name;
-        for _ in 0..=MAX_ALIASES {
+        loop {
             let answer = self.exchange(&at, record_type).await?;
             match answer.metadata.response_code {
                 ResponseCode::NoError => {}
                 ResponseCode::NXDomain => return Ok(Reply::NxDomain),
                 other => return Err(Trouble::Code(other)),
             }
-            let records = match record_type {
-                RecordType::CNAME => owned_by(&answer.answers, &at, record_type),
-                _ => of_type(&answer.answers, record_type),
-            };
-            if !records.is_empty() || record_type == RecordType::CNAME {
+            if record_type == RecordType::CNAME {
+                return Ok(Reply::Records(owned_by(
+                    &answer.answers,
+                    std::slice::from_ref(&at),
+                    record_type,
+                )));
+            }
+            let chain = chain(&answer.answers, &at)?;
+            let records = owned_by(&answer.answers, &chain, record_type);
+            let end = chain.last().unwrap_or(&at).clone();
+            if !records.is_empty() || end == at {
                 return Ok(Reply::Records(records));
             }
             // Only the alias came back (a server that does not follow it): ask at its end.
-            match chain_end(&answer.answers, &at) {
-                Some(end) => at = end,
-                None => return Ok(Reply::Records(Vec::new())),
+            followed.extend(chain.into_iter().take_while(|n| *n != end));
+            if followed.contains(&end) || followed.len() > MAX_ALIASES {
+                return Err(Trouble::Malformed(format!(
+                    "the aliases from {} loop or run past {MAX_ALIASES} names",
+                    followed[0]
+                )));
             }
+            at = end;
         }
-        Ok(Reply::Records(Vec::new()))
     }
 
-    /// The servers' answer to one question: each attempt to the next server; a timeout, a
-    /// closed port or an answer that is no answer passes the question on.
+    /// The servers' answer to one question: each attempt to the next server, starting with
+    /// the one that answered last; a timeout, a closed port or an answer that is no answer
+    /// passes the question on, and the most telling failure is kept.
     async fn exchange(&self, name: &Name, record_type: RecordType) -> Result<Message, Trouble> {
-        let mut trouble = Trouble::Unreachable(io::Error::other("no DNS server to ask"));
+        let count = self.servers.len();
+        let first = self.first.load(Ordering::Relaxed);
+        let mut trouble: Option<Trouble> = None;
         for attempt in 0..self.attempts {
-            let Some(&server) = self.servers.get(attempt % self.servers.len().max(1)) else {
+            let index = (first + attempt) % count.max(1);
+            let Some(&server) = self.servers.get(index) else {
                 break;
             };
-            let mut query = Message::query();
-            query.metadata.recursion_desired = true;
-            query.add_query(Query::query(name.clone(), record_type));
-            let asked = match tokio::time::timeout(self.attempt_timeout, udp(server, &query)).await
-            {
-                Ok(Ok(answer)) if answer.metadata.truncation => {
-                    match tokio::time::timeout(self.attempt_timeout, tcp(server, &query)).await {
-                        Ok(result) => result,
-                        Err(_) => Err(Trouble::Timeout),
-                    }
-                }
-                Ok(result) => result,
-                Err(_) => Err(Trouble::Timeout),
-            };
-            trouble = match asked {
+            let asked =
+                tokio::time::timeout(self.attempt_timeout, attempt_at(server, name, record_type))
+                    .await
+                    .unwrap_or(Err(Trouble::Timeout));
+            let this = match asked {
                 Ok(answer) => match answer.metadata.response_code {
                     ResponseCode::NoError | ResponseCode::NXDomain => return Ok(answer),
                     code => Trouble::Code(code),
                 },
                 Err(e) => e,
             };
+            if this.unanswered() {
+                let next = (index + 1) % count;
+                let _ =
+                    self.first
+                        .compare_exchange(index, next, Ordering::Relaxed, Ordering::Relaxed);
+            }
             // One server: a SERVFAIL or a closed port asked again says the same.
-            let another = self.servers.len() > 1 || matches!(trouble, Trouble::Timeout);
+            let another = count > 1 || matches!(this, Trouble::Timeout);
+            trouble = Some(match trouble {
+                Some(kept) if kept.rank() > this.rank() => kept,
+                _ => this,
+            });
             if !another {
                 break;
             }
         }
-        Err(trouble)
+        Err(trouble
+            .unwrap_or_else(|| Trouble::Unreachable(io::Error::other("no DNS server to ask"))))
     }
+}
+
+/// One attempt at `server`, UDP and (when the answer is truncated) TCP within one deadline.
+async fn attempt_at(
+    server: SocketAddr,
+    name: &Name,
+    record_type: RecordType,
+) -> Result<Message, Trouble> {
+    let mut query = Message::query();
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(name.clone(), record_type));
+    let answer = udp(server, &query).await?;
+    if !answer.metadata.truncation {
+        return Ok(answer);
+    }
+    tcp(server, &query)
+        .await
+        .map_err(|e| Trouble::Tcp(e.to_string()))
 }
 
 /// One question over UDP from a random port; waits (within the caller's timeout) for the
@@ -166,12 +228,11 @@ async fn udp(server: SocketAddr, query: &Message) -> Result<Message, Trouble> {
         if u16::from_be_bytes(*id) != query.metadata.id {
             continue;
         }
-        let answer = Message::from_vec(&buf[..len]).map_err(|e| Trouble::Malformed(e.to_string()));
-        match answer {
+        // The ID matched but the packet does not parse or is not to the question: not this
+        // question's answer (the server's may still come).
+        match Message::from_vec(&buf[..len]) {
             Ok(answer) if answers(&answer, query) => return Ok(answer),
-            // The ID matched but not the question: not this question's answer.
-            Ok(_) => continue,
-            Err(e) => return Err(e),
+            _ => continue,
         }
     }
 }
@@ -221,18 +282,26 @@ async fn random_port(server: SocketAddr) -> Result<UdpSocket, Trouble> {
 }
 
 /// Whether `answer` is the server's answer to `query`: a response with its ID, to its
-/// question (a server may leave the question out of an error answer).
+/// question (class IN); only an error answer may leave the question out.
 fn answers(answer: &Message, query: &Message) -> bool {
     let same_question = |a: &Query| {
-        query
-            .queries
-            .iter()
-            .any(|q| a.query_type() == q.query_type() && a.name() == q.name())
+        query.queries.iter().any(|q| {
+            a.query_type() == q.query_type()
+                && a.query_class() == DNSClass::IN
+                && a.name() == q.name()
+        })
     };
+    let answered = matches!(
+        answer.metadata.response_code,
+        ResponseCode::NoError | ResponseCode::NXDomain
+    );
     answer.metadata.message_type == MessageType::Response
         && answer.metadata.id == query.metadata.id
-        && answer.queries.len() <= 1
-        && answer.queries.iter().all(same_question)
+        && match answer.queries.as_slice() {
+            [] => !answered,
+            [one] => same_question(one),
+            _ => false,
+        }
 }
 
 fn io_trouble(e: io::Error) -> Trouble {
@@ -244,40 +313,39 @@ fn io_trouble(e: io::Error) -> Trouble {
     }
 }
 
-/// The `record_type` records in `records`, whoever owns them (a chain's end included).
-fn of_type(records: &[Record], record_type: RecordType) -> Vec<RData> {
+/// The `record_type` records (class IN) owned by one of `owners`.
+fn owned_by(records: &[Record], owners: &[Name], record_type: RecordType) -> Vec<RData> {
     records
         .iter()
-        .filter(|r| r.record_type() == record_type)
+        .filter(|r| {
+            r.record_type() == record_type
+                && r.dns_class == DNSClass::IN
+                && owners.contains(&r.name)
+        })
         .map(|r| r.data.clone())
         .collect()
 }
 
-/// The `record_type` records owned by `name`.
-fn owned_by(records: &[Record], name: &Name, record_type: RecordType) -> Vec<RData> {
-    records
-        .iter()
-        .filter(|r| r.record_type() == record_type && r.name == *name)
-        .map(|r| r.data.clone())
-        .collect()
-}
-
-/// Where the CNAME chain from `name` inside `records` ends, when `name` is an alias.
-fn chain_end(records: &[Record], name: &Name) -> Option<Name> {
-    let mut at = name.clone();
-    let mut followed = false;
-    for _ in 0..MAX_ALIASES {
+/// The alias chain from `name` inside `records`: `name`, then each CNAME's target in turn.
+/// A loop, or more than `MAX_ALIASES` aliases, is no answer.
+fn chain(records: &[Record], name: &Name) -> Result<Vec<Name>, Trouble> {
+    let mut chain = vec![name.clone()];
+    loop {
+        let at = &chain[chain.len() - 1];
         let next = records.iter().find_map(|r| match &r.data {
-            RData::CNAME(target) if r.name == at => Some(target.0.clone()),
+            RData::CNAME(target) if r.dns_class == DNSClass::IN && r.name == *at => {
+                Some(target.0.clone())
+            }
             _ => None,
         });
-        match next {
-            Some(target) => {
-                at = target;
-                followed = true;
-            }
-            None => break,
+        let Some(next) = next else {
+            return Ok(chain);
+        };
+        if chain.contains(&next) || chain.len() > MAX_ALIASES {
+            return Err(Trouble::Malformed(format!(
+                "the aliases from {name} loop or run past {MAX_ALIASES} names"
+            )));
         }
+        chain.push(next);
     }
-    followed.then_some(at)
 }
