@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 
 use serde_json::{json, Value};
-use support::dns::{validation_record, zone, DnsServer};
+use support::dns::{cname, response_to, validation_record, zone, DnsServer};
 use support::{certificate, with, Fabric};
 
 fn issued(label: &str, domain: &str, extra: Value) -> Value {
@@ -623,71 +623,53 @@ fn a_signal_during_the_renewal_check_is_an_interrupted_error() {
 #[test]
 fn stray_answers_are_passed_over_and_a_truncated_one_is_asked_again_over_tcp() {
     use hickory_server::proto::op::Message;
-    use hickory_server::proto::rr::rdata::{CAA, CNAME};
+    use hickory_server::proto::rr::rdata::CAA;
     use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 
     let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
         issued("big", "big.tcp.test", json!({})),
     ]}]}));
     let (record, value) = validation_record(&fabric.account("app"), "big.tcp.test");
-    let answer_to = |query: &Message| {
-        let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
-        answer.queries = query.queries.clone();
-        answer
-    };
-    let cname = move |query: &Message, to: &str| {
-        let mut answer = answer_to(query);
-        let q = &query.queries[0];
-        let target = Name::from_ascii(to).unwrap();
-        answer.add_answer(Record::from_rdata(
-            q.name().clone(),
-            300,
-            RData::CNAME(CNAME(target)),
-        ));
-        answer
-    };
     // Before every genuine UDP answer, two that are not its: the wrong ID, and the right ID
-    // for another question. Each points the validation record elsewhere and allows Amazon.
-    let strays = move |query: &Message| {
-        let mut wrong_id = cname(query, "_spoofed.elsewhere.example.");
+    // for another question. Each points the question's name elsewhere.
+    let strays = |query: &Message| {
+        let name = query.queries[0].name().to_ascii();
+        let mut wrong_id = response_to(query);
         wrong_id.metadata.id = query.metadata.id.wrapping_add(1);
-        let mut wrong_question = cname(query, "_spoofed.elsewhere.example.");
+        wrong_id.add_answer(cname(&name, "_spoofed.elsewhere.example."));
+        let mut wrong_question = response_to(query);
         wrong_question.queries[0].set_name(Name::from_ascii("other.tcp.test.").unwrap());
+        wrong_question.add_answer(cname(&name, "_spoofed.elsewhere.example."));
         vec![wrong_id, wrong_question]
     };
-    let big = Name::from_ascii("big.tcp.test.").unwrap();
-    // big.tcp.test's CAA set is too large for UDP: truncated there, whole over TCP, and it
+    // big.tcp.test's CAA set is too large for UDP: truncated there, whole over TCP, where it
     // names 40 CAs but not Amazon.
-    let whole_set = move |query: &Message| {
-        let mut answer = answer_to(query);
+    let udp = move |query: &Message| {
+        let q = &query.queries[0];
+        let name = q.name().to_ascii().to_ascii_lowercase();
+        let mut answer = response_to(query);
+        match q.query_type() {
+            RecordType::CNAME if name == record => {
+                answer.add_answer(cname(&record, &value));
+            }
+            RecordType::CAA if name == "big.tcp.test." => answer.metadata.truncation = true,
+            _ => {}
+        }
+        let mut answers = strays(query);
+        answers.push(answer);
+        answers
+    };
+    let whole_set = |query: &Message| {
+        let mut answer = response_to(query);
         for i in 0..40 {
             let ca = Name::from_ascii(format!("ca-number-{i:02}.example")).unwrap();
             answer.add_answer(Record::from_rdata(
-                big.clone(),
+                Name::from_ascii("big.tcp.test.").unwrap(),
                 300,
                 RData::CAA(CAA::new_issue(false, Some(ca), vec![])),
             ));
         }
         answer
-    };
-    let udp = {
-        let record = record.clone();
-        let value = value.clone();
-        move |query: &Message| {
-            let q = &query.queries[0];
-            let name = q.name().to_ascii().to_ascii_lowercase();
-            let mut answers = strays(query);
-            answers.push(match q.query_type() {
-                RecordType::CNAME if name == record => cname(query, &value),
-                RecordType::CAA if name == "big.tcp.test." => {
-                    let mut truncated = answer_to(query);
-                    truncated.metadata.truncation = true;
-                    truncated
-                }
-                _ => answer_to(query),
-            });
-            answers
-        }
     };
     let dns = DnsServer::scripted(udp, whole_set);
     let (code, report) = fabric.scan_json(&[
@@ -738,8 +720,7 @@ fn a_resolver_port_nothing_listens_on_is_unreachable_at_once() {
 #[test]
 fn an_alias_loop_is_no_answer_and_a_dead_first_server_is_passed_over() {
     use hickory_server::proto::op::Message;
-    use hickory_server::proto::rr::rdata::CNAME;
-    use hickory_server::proto::rr::{Name, RData, Record, RecordType};
+    use hickory_server::proto::rr::RecordType;
 
     let fabric = Fabric::start(json!({"accounts": [{"name": "app", "certificates": [
         issued("looped", "looped.alias.test", json!({})),
@@ -753,17 +734,9 @@ fn an_alias_loop_is_no_answer_and_a_dead_first_server_is_passed_over() {
     // looped.alias.test is an alias of an alias of itself: its CAA question is answered with
     // the loop alone. ACM's CA gets no CAA set there either, and must not issue: unknown.
     let answer = move |query: &Message| {
-        let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
-        answer.queries = query.queries.clone();
+        let mut answer = response_to(query);
         let q = &query.queries[0];
         let name = q.name().to_ascii().to_ascii_lowercase();
-        let cname = |from: &str, to: &str| {
-            Record::from_rdata(
-                Name::from_ascii(from).unwrap(),
-                300,
-                RData::CNAME(CNAME(Name::from_ascii(to).unwrap())),
-            )
-        };
         match q.query_type() {
             RecordType::CNAME => {
                 if let Some((record, value)) = records.iter().find(|(r, _)| *r == name) {

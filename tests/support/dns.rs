@@ -117,6 +117,23 @@ impl DnsServer {
     }
 }
 
+/// An empty answer to `query` (its ID, op code and question): for scripted servers to fill.
+pub fn response_to(query: &Message) -> Message {
+    let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
+    answer.queries = query.queries.clone();
+    answer
+}
+
+/// The record "`from` CNAME `to`".
+pub fn cname(from: &str, to: &str) -> hickory_server::proto::rr::Record {
+    use hickory_server::proto::rr::{rdata::CNAME, RData, Record};
+    Record::from_rdata(
+        Name::from_ascii(from).unwrap(),
+        300,
+        RData::CNAME(CNAME(Name::from_ascii(to).unwrap())),
+    )
+}
+
 /// A UDP server answering each query it can parse with `respond`'s message.
 fn answer_each(respond: impl Fn(&Message) -> Message + Send + 'static) -> DnsServer {
     spawn(move |udp, _tcp| async move {
