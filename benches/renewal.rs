@@ -4,6 +4,7 @@
 //! every CNAME asked, every name's CAA climb (the set sits at the parent all share). Prints
 //! names, queries, wall time and the rate; fails if 10,000 names take more than 10 s.
 
+mod common;
 #[allow(dead_code)]
 #[path = "../tests/support/dns.rs"]
 mod dns;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use certaudit::renewal::{Checker, Method, Settings, Validation, ValidationOption};
 use certaudit::report::Certificate;
+use common::process::thread_cpu;
 
 const NAMES: usize = 10_000;
 const TARGET: Duration = Duration::from_secs(10);
@@ -98,16 +100,4 @@ fn main() {
         }
         std::process::exit(1);
     }
-}
-
-/// CPU time of this thread (the checker's; the server answers on threads of its own).
-fn thread_cpu() -> Duration {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given; RUSAGE_THREAD is this thread.
-    let usage = unsafe {
-        assert_eq!(libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()), 0);
-        usage.assume_init()
-    };
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
 }
