@@ -200,24 +200,25 @@ async fn attempt_at(
     let mut query = Message::query();
     query.metadata.recursion_desired = true;
     query.add_query(Query::query(name.clone(), record_type));
-    let answer = udp(server, &query).await?;
+    let bytes = query
+        .to_vec()
+        .map_err(|e| Trouble::Malformed(e.to_string()))?;
+    let answer = udp(server, &query, &bytes).await?;
     if !answer.metadata.truncation {
         return Ok(answer);
     }
-    tcp(server, &query)
+    tcp(server, &query, &bytes)
         .await
         .map_err(|e| Trouble::Tcp(e.to_string()))
 }
 
-/// One question over UDP from a random port; waits (within the caller's timeout) for the
-/// server's answer to it, passing over anything else that arrives.
-async fn udp(server: SocketAddr, query: &Message) -> Result<Message, Trouble> {
+/// One question (`bytes`: `query` on the wire) over UDP from a random port; waits (within
+/// the caller's timeout) for the server's answer to it, passing over anything else that
+/// arrives.
+async fn udp(server: SocketAddr, query: &Message, bytes: &[u8]) -> Result<Message, Trouble> {
     let socket = random_port(server).await?;
     socket.connect(server).await.map_err(io_trouble)?;
-    let bytes = query
-        .to_vec()
-        .map_err(|e| Trouble::Malformed(e.to_string()))?;
-    socket.send(&bytes).await.map_err(io_trouble)?;
+    socket.send(bytes).await.map_err(io_trouble)?;
     let mut buf = [0u8; UDP_ANSWER_BYTES];
     loop {
         // A connected socket receives only from the server.
@@ -238,16 +239,13 @@ async fn udp(server: SocketAddr, query: &Message) -> Result<Message, Trouble> {
 }
 
 /// One question over TCP (RFC 7766): length-prefixed, one answer.
-async fn tcp(server: SocketAddr, query: &Message) -> Result<Message, Trouble> {
+async fn tcp(server: SocketAddr, query: &Message, bytes: &[u8]) -> Result<Message, Trouble> {
     let mut stream = TcpStream::connect(server).await.map_err(io_trouble)?;
-    let bytes = query
-        .to_vec()
-        .map_err(|e| Trouble::Malformed(e.to_string()))?;
     let len =
         u16::try_from(bytes.len()).map_err(|_| Trouble::Malformed("query too long".into()))?;
     let mut framed = Vec::with_capacity(bytes.len() + 2);
     framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(&bytes);
+    framed.extend_from_slice(bytes);
     stream.write_all(&framed).await.map_err(io_trouble)?;
     let len = stream.read_u16().await.map_err(io_trouble)?;
     let mut answer = vec![0u8; len as usize];
