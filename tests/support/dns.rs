@@ -83,17 +83,7 @@ impl DnsServer {
     ) -> DnsServer {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         spawn(move |socket, listener| async move {
-            let udp_side = async {
-                let mut buf = vec![0u8; 4096];
-                while let Ok((n, from)) = socket.recv_from(&mut buf).await {
-                    let Ok(query) = Message::from_vec(&buf[..n]) else {
-                        continue;
-                    };
-                    for answer in udp(&query) {
-                        let _ = socket.send_to(&answer.to_vec().unwrap(), from).await;
-                    }
-                }
-            };
+            let udp_side = serve_udp(socket, udp);
             let tcp_side = async {
                 while let Ok((mut stream, _)) = listener.accept().await {
                     let Ok(len) = stream.read_u16().await else {
@@ -136,17 +126,23 @@ pub fn cname(from: &str, to: &str) -> hickory_server::proto::rr::Record {
 
 /// A UDP server answering each query it can parse with `respond`'s message.
 fn answer_each(respond: impl Fn(&Message) -> Message + Send + 'static) -> DnsServer {
-    spawn(move |udp, _tcp| async move {
-        let mut buf = vec![0u8; 4096];
-        while let Ok((n, from)) = udp.recv_from(&mut buf).await {
-            let Ok(query) = Message::from_vec(&buf[..n]) else {
-                continue;
-            };
-            if let Ok(bytes) = respond(&query).to_vec() {
-                let _ = udp.send_to(&bytes, from).await;
+    spawn(move |udp, _tcp| serve_udp(udp, move |query| vec![respond(query)]))
+}
+
+/// Answer each UDP query `socket` receives and can parse with `respond`'s messages, in order,
+/// to the port it came from.
+async fn serve_udp(socket: tokio::net::UdpSocket, respond: impl Fn(&Message) -> Vec<Message>) {
+    let mut buf = vec![0u8; 4096];
+    while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+        let Ok(query) = Message::from_vec(&buf[..n]) else {
+            continue;
+        };
+        for answer in respond(&query) {
+            if let Ok(bytes) = answer.to_vec() {
+                let _ = socket.send_to(&bytes, from).await;
             }
         }
-    })
+    }
 }
 
 /// Run `serve` on a runtime of its own, with a UDP socket and a TCP listener on the same
